@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+import { App } from 'aws-cdk-lib';
+import { ConfigError } from '../lib/config';
+import { buildDynalakeApp } from '../lib/app';
+
+const app = new App();
+try {
+  buildDynalakeApp(app);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    // One line per problem, no stack trace: the user fixes cdk.json or --context, not the code.
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
+app.synth();

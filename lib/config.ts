@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { isAwsCronExpression } from './cron';
+
+/** The cdk.json context key that holds the pipeline configuration. */
+export const CONFIG_CONTEXT_KEY = 'dynalake';
+
+/**
+ * One configuration key: its schema, what it does, and the phrase that follows the rejected
+ * value in an error (`dynalake.alertEmail: "bob@" is not an e-mail address`).
+ * The README's configuration table is generated from these, so the docs cannot drift.
+ */
+interface ConfigField<T extends z.ZodType> {
+  readonly schema: T;
+  readonly description: string;
+  readonly invalid: string;
+}
+
+function field<T extends z.ZodType>(schema: T, description: string, invalid: string): ConfigField<T> {
+  return { schema, description, invalid };
+}
+
+const awsCron = z.string().refine(isAwsCronExpression);
+const CRON_FORM = 'cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 * * * ? *)';
+
+/** Every configuration key, in the order the README lists them. */
+export const CONFIG_FIELDS = {
+  stage: field(
+    z.string().regex(/^[a-z][a-z0-9-]{0,14}$/).default('dev'),
+    'Deployment stage. `prod` turns on table deletion protection and stack termination protection, and forbids `removalPolicy: destroy`.',
+    'is not a stage name (expected 1-15 lowercase letters, digits or hyphens, starting with a letter)',
+  ),
+  prefix: field(
+    z.string().regex(/^[a-z][a-z0-9-]{0,19}$/).default('dynalake'),
+    'Prefix of the names users type (stacks, exports, Glue jobs and workflow): `<prefix>-<stage>-…`.',
+    'is not a name prefix (expected 1-20 lowercase letters, digits or hyphens, starting with a letter)',
+  ),
+  removalPolicy: field(
+    z.enum(['retain', 'destroy']).default('retain'),
+    'What `cdk destroy` does to tables and buckets. `destroy` also empties the buckets first.',
+    'is not a removal policy (expected "retain" or "destroy")',
+  ),
+  alertEmail: field(
+    z.email().optional(),
+    'E-mail address subscribed to pipeline failure alerts. Unset: alerts go to the topic only.',
+    'is not an e-mail address',
+  ),
+  refreshSchedule: field(
+    awsCron.default('cron(0 * * * ? *)'),
+    'When the refresh workflow runs (UTC), besides on demand.',
+    `is not an AWS cron expression (expected ${CRON_FORM})`,
+  ),
+  catalogCrawlSchedule: field(
+    awsCron.default('cron(0 8 * * ? *)'),
+    'When the crawlers over the DynamoDB tables refresh the Glue catalog (UTC).',
+    `is not an AWS cron expression (expected ${CRON_FORM})`,
+  ),
+  encryption: field(
+    z.enum(['default', 'kms']).default('default'),
+    '`default`: S3-managed keys for buckets, AWS-owned keys for tables. `kms`: one customer-managed KMS key with yearly rotation for both.',
+    'is not an encryption mode (expected "default" or "kms")',
+  ),
+} as const;
+
+type FieldName = keyof typeof CONFIG_FIELDS;
+const FIELD_NAMES = Object.keys(CONFIG_FIELDS) as FieldName[];
+
+const configSchema = z
+  .strictObject(
+    Object.fromEntries(FIELD_NAMES.map((name) => [name, CONFIG_FIELDS[name].schema])) as {
+      [K in FieldName]: (typeof CONFIG_FIELDS)[K]['schema'];
+    },
+  )
+  .superRefine((config, ctx) => {
+    if (config.stage === 'prod' && config.removalPolicy === 'destroy') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['removalPolicy'],
+        message: 'is not allowed when stage is "prod" (expected "retain")',
+        params: { crossField: true },
+      });
+    }
+  });
+
+/** The validated pipeline configuration, with every default applied. */
+export type PipelineConfig = z.output<typeof configSchema>;
+
+/** Configuration as written in cdk.json or on the command line, before validation. */
+export type PipelineConfigInput = z.input<typeof configSchema>;
+
+/** Thrown when the configuration is invalid; `problems` holds one line per problem. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid dynalake configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates raw configuration (the `dynalake` context object) and applies defaults.
+ * @throws ConfigError naming each offending key, its value and the expected form.
+ */
+export function parseConfig(raw: unknown): PipelineConfig {
+  const input = raw ?? {};
+  const result = configSchema.safeParse(input);
+  if (result.success) return result.data;
+
+  const values = (typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  const problems = result.error.issues.flatMap((issue): string[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map(
+        (key) => `${CONFIG_CONTEXT_KEY}.${key}: is not a configuration key (expected one of ${FIELD_NAMES.join(', ')})`,
+      );
+    }
+    const name = issue.path[0];
+    if (typeof name !== 'string' || !(name in CONFIG_FIELDS)) {
+      return [`${CONFIG_CONTEXT_KEY}: ${JSON.stringify(input)} is not a configuration object (expected a JSON object)`];
+    }
+    // Cross-field rules carry their own phrase; everything else is the field's one form.
+    const crossField = issue.code === 'custom' && issue.params?.crossField === true;
+    const phrase = crossField ? issue.message : CONFIG_FIELDS[name as FieldName].invalid;
+    return [`${CONFIG_CONTEXT_KEY}.${name}: ${JSON.stringify(values[name])} ${phrase}`];
+  });
+  throw new ConfigError(problems);
+}
+
+/** Reads context the way a construct node does (`node.tryGetContext`, `node.getAllContext`). */
+export interface ContextSource {
+  tryGetContext(key: string): unknown;
+  getAllContext(): Record<string, unknown>;
+}
+
+/**
+ * Reads the configuration from CDK context: the `dynalake` object from cdk.json, then any
+ * `--context dynalake.<key>=<value>` override on top of it.
+ * @throws ConfigError when the result is invalid.
+ */
+export function configFromContext(context: ContextSource): PipelineConfig {
+  let base: unknown = context.tryGetContext(CONFIG_CONTEXT_KEY) ?? {};
+  if (typeof base === 'string') {
+    // `--context dynalake='{"stage":"prod"}'` arrives as a string.
+    try {
+      base = JSON.parse(base) as unknown;
+    } catch {
+      throw new ConfigError([`${CONFIG_CONTEXT_KEY}: ${JSON.stringify(base)} is not a configuration object (expected a JSON object)`]);
+    }
+  }
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) return parseConfig(base);
+  const overrides = Object.entries(context.getAllContext())
+    .filter(([key]) => key.startsWith(`${CONFIG_CONTEXT_KEY}.`))
+    .map(([key, value]) => [key.slice(CONFIG_CONTEXT_KEY.length + 1), value] as const);
+  return parseConfig({ ...base, ...Object.fromEntries(overrides) });
+}
+
+/** One row of the README configuration table. */
+export interface ConfigDocRow {
+  readonly key: string;
+  readonly default: string;
+  readonly description: string;
+}
+
+/** The configuration reference, derived from the schema (the README table is generated from it). */
+export function configReference(): ConfigDocRow[] {
+  const defaults = parseConfig({});
+  return FIELD_NAMES.map((name) => ({
+    key: name,
+    default: defaults[name] === undefined ? '(unset)' : JSON.stringify(defaults[name]),
+    description: CONFIG_FIELDS[name].description,
+  }));
+}

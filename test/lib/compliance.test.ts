@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CfnResource } from 'aws-cdk-lib';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import type { PipelineConfigInput } from '../../lib/config';
+import { buildStacks } from '../helpers/cdk-app';
+
+interface ValidationReport {
+  readonly pluginReports: readonly { readonly pluginName: string; readonly violations?: readonly unknown[] }[];
+}
+
+describe('compliance at synth (cdk-nag AwsSolutions and CloudFormation validation)', () => {
+  it.each<[string, PipelineConfigInput]>([
+    ['the default configuration', {}],
+    ['KMS encryption with destroy', { stage: 'sandbox', encryption: 'kms', removalPolicy: 'destroy' }],
+    ['prod with alerts', { stage: 'prod', alertEmail: 'data-team@example.com' }],
+  ])('synthesizes %s with no unacknowledged finding', (_name, config) => {
+    const { app } = buildStacks(config);
+    const assembly = app.synth();
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as ValidationReport;
+    expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([]);
+  });
+
+  it('fails synth on a cdk-nag finding nobody acknowledged', () => {
+    const { app, storage } = buildStacks();
+    new Bucket(storage, 'UnloggedPlainBucket');
+    expect(() => app.synth()).toThrow(/AwsSolutions-S1[\s\S]*UnloggedPlainBucket|UnloggedPlainBucket[\s\S]*AwsSolutions-S1/);
+  });
+
+  it('fails synth on a CloudFormation validation warning (strict validation from cdk.json)', () => {
+    const { app, storage } = buildStacks();
+    new CfnResource(storage, 'DeprecatedRuntimeFunction', {
+      type: 'AWS::Lambda::Function',
+      properties: { Runtime: 'nodejs16.x', Handler: 'index.handler', Role: 'arn:aws:iam::123456789012:role/example', Code: { ZipFile: 'exports.handler = () => {}' } },
+    });
+    expect(() => app.synth()).toThrow(/DeprecatedRuntimeFunction[\s\S]*CloudFormation-Validate::W2531/);
+  });
+});

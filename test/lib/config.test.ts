@@ -1,0 +1,142 @@
+import { ConfigError, configFromContext, configReference, parseConfig } from '../../lib/config';
+
+/** A context source as a construct node presents it, built from a plain object. */
+function context(values: Record<string, unknown>) {
+  return {
+    tryGetContext: (key: string): unknown => values[key],
+    getAllContext: () => values,
+  };
+}
+
+/** The problem lines a config produces, or [] when it is valid. */
+function problemsOf(raw: unknown): readonly string[] {
+  try {
+    parseConfig(raw);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+describe('parseConfig', () => {
+  it('applies every default to an empty configuration', () => {
+    expect(parseConfig({})).toEqual({
+      stage: 'dev',
+      prefix: 'dynalake',
+      removalPolicy: 'retain',
+      refreshSchedule: 'cron(0 * * * ? *)',
+      catalogCrawlSchedule: 'cron(0 8 * * ? *)',
+      encryption: 'default',
+    });
+  });
+
+  it('treats a missing configuration as empty', () => {
+    expect(parseConfig(undefined)).toEqual(parseConfig({}));
+  });
+
+  it('keeps every valid value it is given', () => {
+    const config = {
+      stage: 'prod',
+      prefix: 'shop-lake',
+      removalPolicy: 'retain',
+      alertEmail: 'data-team@example.com',
+      refreshSchedule: 'cron(15 0/2 * * ? *)',
+      catalogCrawlSchedule: 'cron(0 6 ? * MON-FRI *)',
+      encryption: 'kms',
+    } as const;
+    expect(parseConfig(config)).toEqual(config);
+  });
+
+  it('allows destroy outside prod', () => {
+    expect(parseConfig({ stage: 'sandbox', removalPolicy: 'destroy' }).removalPolicy).toBe('destroy');
+  });
+
+  it.each([
+    [{ stage: 'Prod' }, 'dynalake.stage: "Prod" is not a stage name (expected 1-15 lowercase letters, digits or hyphens, starting with a letter)'],
+    [{ prefix: '9lake' }, 'dynalake.prefix: "9lake" is not a name prefix (expected 1-20 lowercase letters, digits or hyphens, starting with a letter)'],
+    [{ removalPolicy: 'snapshot' }, 'dynalake.removalPolicy: "snapshot" is not a removal policy (expected "retain" or "destroy")'],
+    [{ alertEmail: 'bob@' }, 'dynalake.alertEmail: "bob@" is not an e-mail address'],
+    [
+      { refreshSchedule: '0 * * * *' },
+      'dynalake.refreshSchedule: "0 * * * *" is not an AWS cron expression (expected cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 * * * ? *))',
+    ],
+    [
+      { catalogCrawlSchedule: 'cron(0 8 * * * *)' },
+      'dynalake.catalogCrawlSchedule: "cron(0 8 * * * *)" is not an AWS cron expression (expected cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 * * * ? *))',
+    ],
+    [{ encryption: 'sse-c' }, 'dynalake.encryption: "sse-c" is not an encryption mode (expected "default" or "kms")'],
+    [{ stage: 7 }, 'dynalake.stage: 7 is not a stage name (expected 1-15 lowercase letters, digits or hyphens, starting with a letter)'],
+    [
+      { stages: 'dev' },
+      'dynalake.stages: is not a configuration key (expected one of stage, prefix, removalPolicy, alertEmail, refreshSchedule, catalogCrawlSchedule, encryption)',
+    ],
+    [{ stage: 'prod', removalPolicy: 'destroy' }, 'dynalake.removalPolicy: "destroy" is not allowed when stage is "prod" (expected "retain")'],
+    [['dev'], 'dynalake: ["dev"] is not a configuration object (expected a JSON object)'],
+  ])('rejects %j with one line naming the key, the value and the expected form', (raw, line) => {
+    expect(problemsOf(raw)).toEqual([line]);
+  });
+
+  it('reports every problem at once, one line each', () => {
+    const problems = problemsOf({ alertEmail: 'bob@', encryption: 'sse-c', colour: 'blue' });
+    expect(problems).toHaveLength(3);
+    expect(problems.map((line) => line.split(':')[0])).toEqual(
+      expect.arrayContaining(['dynalake.alertEmail', 'dynalake.encryption', 'dynalake.colour']),
+    );
+  });
+
+  it('puts every problem on its own line of the error message', () => {
+    expect(() => parseConfig({ alertEmail: 'bob@', encryption: 'sse-c' })).toThrow(
+      'Invalid dynalake configuration:\n  dynalake.alertEmail: "bob@" is not an e-mail address\n  dynalake.encryption: "sse-c" is not an encryption mode (expected "default" or "kms")',
+    );
+  });
+});
+
+describe('configFromContext', () => {
+  it('reads the dynalake object from context', () => {
+    expect(configFromContext(context({ dynalake: { stage: 'qa', encryption: 'kms' } }))).toMatchObject({ stage: 'qa', encryption: 'kms' });
+  });
+
+  it('lets --context dynalake.<key>=<value> override the cdk.json object', () => {
+    const config = configFromContext(context({ dynalake: { stage: 'qa', prefix: 'shop' }, 'dynalake.stage': 'prod' }));
+    expect(config).toMatchObject({ stage: 'prod', prefix: 'shop' });
+  });
+
+  it('accepts the whole object as a JSON string, as --context dynalake=... passes it', () => {
+    expect(configFromContext(context({ dynalake: '{"stage":"qa"}' })).stage).toBe('qa');
+  });
+
+  it('rejects a dynalake context string that is not JSON', () => {
+    expect(() => configFromContext(context({ dynalake: 'stage=qa' }))).toThrow(
+      'dynalake: "stage=qa" is not a configuration object (expected a JSON object)',
+    );
+  });
+
+  it('names an unknown --context dynalake.<key> override', () => {
+    expect(() => configFromContext(context({ 'dynalake.alertEmial': 'a@b.co' }))).toThrow('dynalake.alertEmial: is not a configuration key');
+  });
+
+  it('validates overrides like cdk.json values', () => {
+    expect(() => configFromContext(context({ dynalake: {}, 'dynalake.alertEmail': 'bob@' }))).toThrow(
+      'dynalake.alertEmail: "bob@" is not an e-mail address',
+    );
+  });
+});
+
+describe('configReference', () => {
+  it('lists every key with its default and a description', () => {
+    const rows = configReference();
+    expect(rows.map((row) => row.key)).toEqual([
+      'stage',
+      'prefix',
+      'removalPolicy',
+      'alertEmail',
+      'refreshSchedule',
+      'catalogCrawlSchedule',
+      'encryption',
+    ]);
+    expect(rows.find((row) => row.key === 'refreshSchedule')?.default).toBe('"cron(0 * * * ? *)"');
+    expect(rows.find((row) => row.key === 'alertEmail')?.default).toBe('(unset)');
+    for (const row of rows) expect(row.description.length).toBeGreaterThan(10);
+  });
+});

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { README_PATH, withConfigTable } from '../scripts/config-docs';
+
+const root = join(__dirname, '..');
+const readme = readFileSync(README_PATH, 'utf8');
+const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+/** Every `npm <script>` / `npm run <script>` in the README's shell blocks. */
+function npmCommandsInShellBlocks(markdown: string): string[] {
+  const blocks = [...markdown.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+  return blocks.flatMap((block) => [...block.matchAll(/\bnpm (?:run )?([a-z][\w:-]*)/g)].map((match) => match[1] ?? ''));
+}
+
+describe('README', () => {
+  it('has the configuration table the schema generates', () => {
+    expect(withConfigTable(readme)).toBe(readme);
+  });
+
+  it('only tells users to run npm scripts that exist', () => {
+    const commands = npmCommandsInShellBlocks(readme).filter((command) => command !== 'ci' && command !== 'install');
+    expect(commands).toContain('test');
+    for (const command of commands) expect(packageJson.scripts).toHaveProperty([command]);
+  });
+
+  it('is what CI runs: .ci/run installs with npm ci and runs the README test command', () => {
+    const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
+    expect(ci).toMatch(/^npm ci\b/m);
+    expect(ci).toMatch(/^npm test$/m);
+  });
+});
