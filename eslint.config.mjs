@@ -16,6 +16,7 @@ export default tseslint.config(
       // CDK constructs are instantiated for their side effect on the construct tree.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-new': 'off',
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // An `as` cast states what is known; `!` hides it. no-non-null-assertion stays on.
       '@typescript-eslint/non-nullable-type-assertion-style': 'off',
     },
