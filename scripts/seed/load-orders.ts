@@ -117,7 +117,7 @@ export async function loadOrders(options: LoadOrdersOptions): Promise<LoadSummar
     ftruncateSync(rejectsFd, resumed.rejectsBytes);
     rejectsBytes = resumed.rejectsBytes;
   } else {
-    rejectsBytes = writeSync(rejectsFd, REJECTS_HEADER);
+    rejectsBytes = writeSync(rejectsFd, REJECTS_HEADER, 0);
   }
   const rejectEnds: { ordinal: number; end: number }[] = [];
   let rejectsBytesAtWatermark = rejectsBytes;
@@ -167,7 +167,8 @@ export async function loadOrders(options: LoadOrdersOptions): Promise<LoadSummar
         skipped += 1;
       } else if (!row.result.ok) {
         const { field, reason } = row.result.problem;
-        rejectsBytes += writeSync(rejectsFd, `${row.line},${csvField(field)},${csvField(reason)},${csvField(row.raw)}\n`);
+        // Written at an explicit offset: after a resume's truncation the file position is still 0.
+        rejectsBytes += writeSync(rejectsFd, `${row.line},${csvField(field)},${csvField(reason)},${csvField(row.raw)}\n`, rejectsBytes);
         rejectEnds.push({ ordinal: row.ordinal, end: rejectsBytes });
         rejected += 1;
       } else if (dryRun) {

@@ -37,7 +37,8 @@ export async function detectEncoding(path: string): Promise<Encoding> {
     decoder.decode();
     return 'utf8';
   } catch (error) {
-    if (error instanceof TypeError) return 'latin1';
+    // Checked by code: jest and other vm contexts make `instanceof TypeError` unreliable.
+    if ((error as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') return 'latin1';
     throw error;
   } finally {
     await handle.close();
