@@ -132,7 +132,9 @@ export function mapOrderRow(fields: readonly string[], layout: ColumnLayout, lin
   const invoiceDate = parseInvoiceDate(field('InvoiceDate'));
   if (invoiceDate === undefined) return reject('InvoiceDate', `${JSON.stringify(field('InvoiceDate'))} is not a date in the form M/D/YYYY H:MM`);
   const customerId = field('CustomerID').trim();
-  if (customerId !== '' && !CUSTOMER_ID.test(customerId)) return reject('CustomerID', `${JSON.stringify(field('CustomerID'))} is not a customer number`);
+  if (customerId !== '' && !(CUSTOMER_ID.test(customerId) && Number.isSafeInteger(Number.parseInt(customerId, 10)))) {
+    return reject('CustomerID', `${JSON.stringify(field('CustomerID'))} is not a customer number`);
+  }
 
   const description = field('Description');
   const country = field('Country').trim();

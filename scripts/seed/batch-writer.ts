@@ -30,6 +30,8 @@ export interface BatchWriterOptions {
    * load fails. @default 120_000 ms
    */
   readonly maxRetryWaitMs?: number;
+  /** Most BatchWriteItem calls for one batch, whatever the pauses were. @default 50 */
+  readonly maxAttempts?: number;
   /** First backoff ceiling; doubles per attempt. @default 50 ms */
   readonly baseDelayMs?: number;
   /** Largest backoff ceiling. @default 5_000 ms */
@@ -123,7 +125,7 @@ export class BatchWriter<T> {
   }
 
   private async send(items: readonly PendingItem<T>[]): Promise<void> {
-    const { tableName, maxRetryWaitMs = 120_000, baseDelayMs = 50, maxDelayMs = 5_000, random = Math.random, sleep = defaultSleep } = this.options;
+    const { tableName, maxRetryWaitMs = 120_000, maxAttempts = 50, baseDelayMs = 50, maxDelayMs = 5_000, random = Math.random, sleep = defaultSleep } = this.options;
     let requests: WriteRequest[] = items.map((item) => item.request);
     let attempt = 0;
     let waited = 0;
@@ -144,7 +146,8 @@ export class BatchWriter<T> {
       if (unprocessed.length === 0) break;
       // Full jitter: a uniform pause below an exponentially growing ceiling spreads the retries.
       const delay = Math.floor(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
-      if (waited + delay > maxRetryWaitMs) {
+      // Bounded by both: pauses can be near zero under full jitter, so attempts are capped too.
+      if (waited + delay > maxRetryWaitMs || attempt >= maxAttempts) {
         throw new DynalakeError(
           'LOAD_FAILED',
           `DynamoDB kept ${unprocessed.length} of a batch's items unprocessed or throttled for ${Math.round(waited / 1000)} s (${attempt} attempts) on table ${tableName}`,

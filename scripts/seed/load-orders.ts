@@ -58,7 +58,7 @@ export interface LoadOrdersOptions {
   /** How often the checkpoint is saved. @default 1000 ms */
   readonly checkpointEveryMs?: number;
   /** Retry tuning passed to the batch writer. */
-  readonly retry?: Pick<BatchWriterOptions, 'maxRetryWaitMs' | 'baseDelayMs' | 'maxDelayMs' | 'random' | 'sleep'>;
+  readonly retry?: Pick<BatchWriterOptions, 'maxRetryWaitMs' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'random' | 'sleep'>;
   /** Clock for `LoadedAt` and the elapsed time. @default () => new Date() */
   readonly now?: () => Date;
 }

@@ -331,6 +331,18 @@ describe('BatchWriter failures', () => {
     expect(written).toStrictEqual([]);
   });
 
+  it('gives up after maxAttempts calls even when full jitter makes every pause zero', async () => {
+    const { client, calls } = scriptedClient((requests) => output(requests.slice(0, 1)));
+    const { writer, delays } = harness(client, { maxAttempts: 5, random: () => 0 });
+
+    await putAll(writer, range(0, 3));
+    const error = await rejectionOf(writer.flush());
+
+    expect(error).toMatchObject({ code: 'LOAD_FAILED', message: expect.stringContaining('5 attempts') as unknown });
+    expect(calls).toHaveLength(5);
+    expect(delays).toStrictEqual([0, 0, 0, 0]);
+  });
+
   it('allows a total pause exactly equal to maxRetryWaitMs', async () => {
     const { client } = scriptedClient((requests, call) => (call <= 3 ? output(requests) : output()));
     const { writer, delays } = harness(client, { baseDelayMs: 100, maxDelayMs: 1000, maxRetryWaitMs: 697, random: () => 0.9999 });
