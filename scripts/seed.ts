@@ -191,7 +191,8 @@ async function main(): Promise<number> {
     progress.stop();
     const { read, written, rejected, skipped, valid } = summary;
     if (values.json) {
-      console.log(JSON.stringify({ read, written, rejected, skipped, elapsedMs: summary.elapsedMs, rowsPerSecond: summary.rowsPerSecond, valid, dryRun, table: summary.table, encoding: summary.encoding, rejectsPath: summary.rejectsPath, requests: summary.requests, retries: summary.retries }));
+      const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      console.log(JSON.stringify({ read, written, rejected, skipped, elapsedMs: summary.elapsedMs, rowsPerSecond: summary.rowsPerSecond, valid, dryRun, table: summary.table, encoding: summary.encoding, rejectsPath: summary.rejectsPath, requests: summary.requests, retries: summary.retries, peakRssMb }));
     }
     const accounted = dryRun
       ? `read ${number(read)} = valid ${number(valid)} + rejected ${number(rejected)} (dry run: nothing written)`

@@ -3,7 +3,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynalakeError } from '../../lambda/shared/errors';
 import { ensureTables, localClient, startLocalDynamoDB } from '../local/dynamodb';
-import { storageTableDefinitions } from '../local/table-definitions';
+import type * as TableDefinitions from '../local/table-definitions';
 
 /** The storage stack outputs that name the tables (see StorageStack). */
 export const TABLE_OUTPUTS = {
@@ -41,6 +41,9 @@ export interface SeedTarget {
 /** Finds the tables to write and a client for them, from the most explicit source given. */
 export async function resolveTarget(options: TargetOptions): Promise<SeedTarget> {
   if (options.local !== undefined) {
+    // Loaded only here: synthesizing the stack pulls in aws-cdk-lib, which a cloud load does not need.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { storageTableDefinitions } = require('../local/table-definitions') as typeof TableDefinitions;
     const definitions = storageTableDefinitions();
     const local = await startLocalDynamoDB({ path: options.local });
     await ensureTables(local.client, Object.values(definitions));
