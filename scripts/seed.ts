@@ -95,12 +95,18 @@ function progressReporter(file: string, limit: number | undefined, quiet: boolea
       hideCursor: true,
     });
     bar.start(estimateRows(file, limit), 0, { rate: 0, rejected: 0 });
+    let read = 0;
     return {
       update: (counts: LoadCounts) => {
-        if (counts.read > bar.getTotal()) bar.setTotal(counts.read);
-        bar.update(counts.read, { rate: rate(counts), rejected: counts.rejected });
+        read = counts.read;
+        if (read > bar.getTotal()) bar.setTotal(read);
+        bar.update(read, { rate: rate(counts), rejected: counts.rejected });
       },
-      stop: () => bar.stop(),
+      stop: () => {
+        // The total was an estimate; at the end the rows read are the total.
+        bar.setTotal(Math.max(read, 1));
+        bar.stop();
+      },
     };
   }
   let last = 0;
