@@ -9,6 +9,7 @@
  * fixed product and customer catalogues and the invoice being made).
  */
 import { open } from 'node:fs/promises';
+import { quoteCsvField } from './csv';
 
 // Math's functions are bound once here: inside jest's sandbox every lookup of a global such as
 // `Math` is slow enough to make full-size generation several times slower.
@@ -49,10 +50,7 @@ export const REAL_RETAIL_ROWS = 541_909;
 /** Below this size the one-off rows of the real file (±80995, the `A` invoices, 38970…) are left out. */
 export const ONE_OFFS_MIN_ROWS = 20_000;
 
-/** CSV-quote a field only when it needs it (comma, double quote or line break), as the real file does. */
-export function quoteCsvField(field: string): string {
-  return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
-}
+export { quoteCsvField };
 
 /** A row's fields in the header's order. */
 export function retailRowFields(row: RetailRow): string[] {

@@ -2,6 +2,7 @@ import { closeSync, existsSync, ftruncateSync, openSync, writeSync } from 'node:
 import { resolve } from 'node:path';
 import { DynalakeError } from '../../lambda/shared/errors';
 import { orderKey, toAttributeValues } from '../../lambda/shared/orders-csv';
+import { quoteCsvField } from '../lib/csv';
 import { type BatchWriteClient, BatchWriter, type BatchWriterOptions } from './batch-writer';
 import { type Checkpoint, checkpointPathFor, fingerprint, readCheckpoint, Watermark, writeCheckpoint } from './checkpoint';
 import { detectEncoding, type Encoding, type EncodingOption, readOrderRows } from './orders-source';
@@ -64,10 +65,6 @@ export interface LoadOrdersOptions {
 }
 
 const REJECTS_HEADER = 'line,field,reason,raw\n';
-
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 
 /** The default rejects file of a data file. */
 export function defaultRejectsPath(file: string): string {
@@ -168,7 +165,7 @@ export async function loadOrders(options: LoadOrdersOptions): Promise<LoadSummar
       } else if (!row.result.ok) {
         const { field, reason } = row.result.problem;
         // Written at an explicit offset: after a resume's truncation the file position is still 0.
-        rejectsBytes += writeSync(rejectsFd, `${row.line},${csvField(field)},${csvField(reason)},${csvField(row.raw)}\n`, rejectsBytes);
+        rejectsBytes += writeSync(rejectsFd, `${row.line},${quoteCsvField(field)},${quoteCsvField(reason)},${quoteCsvField(row.raw)}\n`, rejectsBytes);
         rejectEnds.push({ ordinal: row.ordinal, end: rejectsBytes });
         rejected += 1;
       } else if (dryRun) {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { resolveTarget, tablesFromOutputsFile } from '../../../scripts/seed/target';
+import { Template } from 'aws-cdk-lib/assertions';
+import { resolveTarget, TABLE_OUTPUTS, tablesFromOutputsFile } from '../../../scripts/seed/target';
+import { buildStacks } from '../../helpers/cdk-app';
 
 let workdir: string;
 beforeEach(() => {
@@ -28,6 +30,11 @@ function outputsFile(content: unknown): string {
 }
 
 describe('tablesFromOutputsFile', () => {
+  it('looks for the outputs the storage stack really has', () => {
+    const outputs = Object.keys(Template.fromStack(buildStacks().storage).findOutputs('*'));
+    expect(outputs).toEqual(expect.arrayContaining(Object.values(TABLE_OUTPUTS)));
+  });
+
   it('reads the three table names of the storage stack', () => {
     expect(tablesFromOutputsFile(outputsFile({ 'dynalake-dev-storage': STORAGE_OUTPUTS, 'dynalake-dev-pipeline': { WorkflowName: 'w' } }))).toEqual({
       orders: STORAGE_OUTPUTS.OrdersTableName,
