@@ -1,6 +1,7 @@
 import { type App, Tags } from 'aws-cdk-lib';
 import { configFromContext, type PipelineConfig } from './config';
-import { addComplianceChecks } from './nag';
+import { addComplianceChecks, PIPELINE_WILDCARD_REASONS, WildcardAcknowledgingSynthesizer } from './nag';
+import { PipelineStack } from './stacks/pipeline-stack';
 import { StorageStack } from './stacks/storage-stack';
 
 /** The stacks of a dynalake app and the configuration they were built from. */
@@ -9,6 +10,8 @@ export interface DynalakeStacks {
   readonly config: PipelineConfig;
   /** Tables, buckets and their key. */
   readonly storage: StorageStack;
+  /** Glue, Athena and alerts, built on the storage stack's resources. */
+  readonly pipeline: PipelineStack;
 }
 
 /**
@@ -28,6 +31,15 @@ export function buildDynalakeApp(app: App): DynalakeStacks {
     terminationProtection: config.stage === 'prod',
   });
 
+  const pipeline = new PipelineStack(app, `${name}-pipeline`, {
+    config,
+    description: `dynalake ${name}: Glue catalog, crawlers, jobs and workflow, Athena, alerts (stateless)`,
+    tables: { orders: storage.orders.table, userCampaign: storage.userCampaign.table, campaignInfo: storage.campaignInfo.table },
+    buckets: { landing: storage.buckets.landing, lake: storage.buckets.lake, assets: storage.buckets.assets },
+    dataKey: storage.encryptionKey,
+    synthesizer: new WildcardAcknowledgingSynthesizer(PIPELINE_WILDCARD_REASONS),
+  });
+
   addComplianceChecks(app);
-  return { config, storage };
+  return { config, storage, pipeline };
 }

@@ -59,6 +59,31 @@ export const CONFIG_FIELDS = {
     '`default`: S3-managed keys for buckets, AWS-owned keys for tables. `kms`: one customer-managed KMS key with yearly rotation for both.',
     'is not an encryption mode (expected "default" or "kms")',
   ),
+  glueWorkerType: field(
+    z.enum(['G.1X', 'G.2X', 'G.4X', 'G.8X']).default('G.1X'),
+    'Worker type of the Glue jobs.',
+    'is not a Glue worker type (expected "G.1X", "G.2X", "G.4X" or "G.8X")',
+  ),
+  glueWorkerCount: field(
+    z.coerce.number().int().min(2).max(299).default(2),
+    'Workers per Glue job run.',
+    'is not a worker count (expected a whole number from 2 to 299)',
+  ),
+  glueJobTimeoutMinutes: field(
+    z.coerce.number().int().min(1).max(2880).default(60),
+    'Minutes before a Glue job run is stopped and reported as TIMEOUT.',
+    'is not a timeout (expected a whole number of minutes from 1 to 2880)',
+  ),
+  csvLoadMaxConcurrentRuns: field(
+    z.coerce.number().int().min(1).max(100).default(3),
+    'Runs of `csv_to_dynamodb` at once (one per uploaded file); every other job runs one at a time.',
+    'is not a run count (expected a whole number from 1 to 100)',
+  ),
+  dynamoWritePercent: field(
+    z.coerce.number().min(0.1).max(1.5).default(0.5),
+    "Share of the orders table's write capacity `csv_to_dynamodb` may use (Glue's `dynamodb.throughput.write.percent`).",
+    'is not a write percent (expected a number from 0.1 to 1.5)',
+  ),
 } as const;
 
 type FieldName = keyof typeof CONFIG_FIELDS;

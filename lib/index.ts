@@ -6,3 +6,6 @@ export * from './constructs/streamed-table';
 export * from './constructs/lake-buckets';
 export * from './stacks/storage-stack';
 export * from './constructs/refresh-workflow';
+export * from './constructs/lake-catalog';
+export * from './constructs/lake-job';
+export * from './stacks/pipeline-stack';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfnResource } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { PipelineConfigInput } from '../../lib/config';
 import { buildStacks } from '../helpers/cdk-app';
@@ -25,6 +26,12 @@ describe('compliance at synth (cdk-nag AwsSolutions and CloudFormation validatio
     const { app, storage } = buildStacks();
     new Bucket(storage, 'UnloggedPlainBucket');
     expect(() => app.synth()).toThrow(/AwsSolutions-S1[\s\S]*UnloggedPlainBucket|UnloggedPlainBucket[\s\S]*AwsSolutions-S1/);
+  });
+
+  it('fails synth on a wildcard in a pipeline role that no acknowledged reason explains', () => {
+    const { app, pipeline } = buildStacks();
+    pipeline.jobs.orders_to_lake.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::someone-elses-bucket/*'] }));
+    expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::arn:aws:s3:::someone-elses-bucket\/\*\]/);
   });
 
   it('fails synth on a CloudFormation validation warning (strict validation from cdk.json)', () => {

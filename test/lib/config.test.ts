@@ -28,7 +28,16 @@ describe('parseConfig', () => {
       refreshSchedule: 'cron(0 * * * ? *)',
       catalogCrawlSchedule: 'cron(0 8 * * ? *)',
       encryption: 'default',
+      glueWorkerType: 'G.1X',
+      glueWorkerCount: 2,
+      glueJobTimeoutMinutes: 60,
+      csvLoadMaxConcurrentRuns: 3,
+      dynamoWritePercent: 0.5,
     });
+  });
+
+  it('reads numbers given as --context strings', () => {
+    expect(parseConfig({ glueWorkerCount: '10', dynamoWritePercent: '1.0' })).toMatchObject({ glueWorkerCount: 10, dynamoWritePercent: 1 });
   });
 
   it('treats a missing configuration as empty', () => {
@@ -44,6 +53,11 @@ describe('parseConfig', () => {
       refreshSchedule: 'cron(15 0/2 * * ? *)',
       catalogCrawlSchedule: 'cron(0 6 ? * MON-FRI *)',
       encryption: 'kms',
+      glueWorkerType: 'G.2X',
+      glueWorkerCount: 10,
+      glueJobTimeoutMinutes: 120,
+      csvLoadMaxConcurrentRuns: 5,
+      dynamoWritePercent: 1,
     } as const;
     expect(parseConfig(config)).toEqual(config);
   });
@@ -66,10 +80,15 @@ describe('parseConfig', () => {
       'dynalake.catalogCrawlSchedule: "cron(0 8 * * * *)" is not an AWS cron expression (expected cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 * * * ? *))',
     ],
     [{ encryption: 'sse-c' }, 'dynalake.encryption: "sse-c" is not an encryption mode (expected "default" or "kms")'],
+    [{ glueWorkerType: 'G.3X' }, 'dynalake.glueWorkerType: "G.3X" is not a Glue worker type (expected "G.1X", "G.2X", "G.4X" or "G.8X")'],
+    [{ glueWorkerCount: '1' }, 'dynalake.glueWorkerCount: "1" is not a worker count (expected a whole number from 2 to 299)'],
+    [{ glueJobTimeoutMinutes: 'soon' }, 'dynalake.glueJobTimeoutMinutes: "soon" is not a timeout (expected a whole number of minutes from 1 to 2880)'],
+    [{ csvLoadMaxConcurrentRuns: 2.5 }, 'dynalake.csvLoadMaxConcurrentRuns: 2.5 is not a run count (expected a whole number from 1 to 100)'],
+    [{ dynamoWritePercent: 3 }, 'dynalake.dynamoWritePercent: 3 is not a write percent (expected a number from 0.1 to 1.5)'],
     [{ stage: 7 }, 'dynalake.stage: 7 is not a stage name (expected 1-15 lowercase letters, digits or hyphens, starting with a letter)'],
     [
       { stages: 'dev' },
-      'dynalake.stages: is not a configuration key (expected one of stage, prefix, removalPolicy, alertEmail, refreshSchedule, catalogCrawlSchedule, encryption)',
+      'dynalake.stages: is not a configuration key (expected one of stage, prefix, removalPolicy, alertEmail, refreshSchedule, catalogCrawlSchedule, encryption, glueWorkerType, glueWorkerCount, glueJobTimeoutMinutes, csvLoadMaxConcurrentRuns, dynamoWritePercent)',
     ],
     [{ stage: 'prod', removalPolicy: 'destroy' }, 'dynalake.removalPolicy: "destroy" is not allowed when stage is "prod" (expected "retain")'],
     [['dev'], 'dynalake: ["dev"] is not a configuration object (expected a JSON object)'],
@@ -134,6 +153,11 @@ describe('configReference', () => {
       'refreshSchedule',
       'catalogCrawlSchedule',
       'encryption',
+      'glueWorkerType',
+      'glueWorkerCount',
+      'glueJobTimeoutMinutes',
+      'csvLoadMaxConcurrentRuns',
+      'dynamoWritePercent',
     ]);
     expect(rows.find((row) => row.key === 'refreshSchedule')?.default).toBe('"cron(0 * * * ? *)"');
     expect(rows.find((row) => row.key === 'alertEmail')?.default).toBe('(unset)');

@@ -1,0 +1,98 @@
+"""csv_to_dynamodb: loads one uploaded e-commerce CSV (s3://S3_BUCKET/S3_KEY) into a DynamoDB table.
+
+Each item's id is derived from the row's own content (dynalake_glue.row_id), so loading the same
+file twice writes the same items, and exact duplicate rows collapse into one. The table must
+exist (partition key `id`, string); the job creates nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from dynalake_glue import ORDER_COLUMNS, SPARK_SQL_CONF, js_trim, literal_path, normalized_row, row_id
+
+ARGUMENTS = ["JOB_NAME", "S3_BUCKET", "S3_KEY", "DYNAMODB_TABLE", "WRITE_PERCENT"]
+
+_ITEM = StructType([StructField("id", StringType(), False)] + [StructField(column, StringType()) for column in ORDER_COLUMNS])
+
+
+def read_orders_csv(spark: SparkSession, path: str) -> DataFrame:
+    """The file as text columns named by its header. Every value stays text exactly as written:
+    the id hashes the text, and Description's own spaces are part of it."""
+    return (
+        spark.read.option("header", True)
+        .option("encoding", "ISO-8859-1")  # the Kaggle file's encoding (£, é)
+        .option("multiLine", True)  # a quoted value may span lines
+        .option("quote", '"')
+        .option("escape", '"')  # a quote inside a quoted value is doubled, as RFC 4180 writes it
+        .option("inferSchema", False)
+        .option("ignoreLeadingWhiteSpace", False)
+        .option("ignoreTrailingWhiteSpace", False)
+        .csv(path)
+    )
+
+
+def _item(*values: str | None) -> tuple[str | None, ...]:
+    row = dict(zip(ORDER_COLUMNS, values))
+    normalized = normalized_row(row)
+    # The item holds the values its id was computed from, so the rows an id collapses are equal
+    # and it does not matter which one the dedupe keeps. Empty values are left out of the item.
+    return (row_id(row), *(normalized[column] or None for column in ORDER_COLUMNS))
+
+
+def to_items(rows: DataFrame, source_file: str, ingested_at: str) -> DataFrame:
+    """CSV rows (columns by header name, in any order) → one item per distinct row id, with
+    ingestion_timestamp and source_file added after the id, which they must not influence."""
+    header = {js_trim(name): name for name in rows.columns}
+    missing = [column for column in ORDER_COLUMNS if column not in header]
+    if missing:
+        raise ValueError(f"{source_file}: the header has no column {', '.join(missing)}")
+    item = F.udf(_item, _ITEM)(*(F.col(f"`{header[column]}`") for column in ORDER_COLUMNS))
+    return (
+        rows.select(item.alias("item"))
+        .select("item.*")
+        .dropDuplicates(["id"])
+        .withColumn("ingestion_timestamp", F.lit(ingested_at))
+        .withColumn("source_file", F.lit(source_file))
+    )
+
+
+def main() -> None:
+    # awsglue exists only on Glue: imported here so the transformations above import, and are
+    # tested, with plain pyspark.
+    from awsglue.context import GlueContext
+    from awsglue.dynamicframe import DynamicFrame
+    from awsglue.job import Job
+    from awsglue.utils import getResolvedOptions
+    from pyspark.context import SparkContext
+
+    # One value for the whole run, in the form the seed's LoadedAt uses (JavaScript toISOString).
+    ingested_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    args = getResolvedOptions(sys.argv, ARGUMENTS)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    spark = glue_context.spark_session
+    for name, value in SPARK_SQL_CONF.items():
+        spark.conf.set(name, value)
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+    key = args["S3_KEY"]
+    rows = read_orders_csv(spark, literal_path(f"s3://{args['S3_BUCKET']}/{key}"))
+    items = to_items(rows, key, ingested_at)
+    glue_context.write_dynamic_frame_from_options(
+        frame=DynamicFrame.fromDF(items, glue_context, "items"),
+        connection_type="dynamodb",
+        connection_options={
+            "dynamodb.output.tableName": args["DYNAMODB_TABLE"],
+            "dynamodb.throughput.write.percent": args["WRITE_PERCENT"],
+        },
+    )
+    job.commit()
+
+
+if __name__ == "__main__":
+    main()

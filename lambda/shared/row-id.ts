@@ -1,0 +1,18 @@
+import { createHash } from 'node:crypto';
+import { ORDER_COLUMNS, type OrderColumn } from './orders-csv';
+
+/**
+ * The id of a CSV row, derived from the row's own content only — never its file, position or
+ * load time — so the same row gets the same id on every run and exact duplicates share one.
+ * SHA-256 of the eight order columns in fixed order, joined by the unit separator (no value
+ * contains it), each trimmed except Description (its spaces are part of the product's text);
+ * hex, first 32 characters. The Glue job's `row_id` (glue-scripts/dynalake_glue.py) is the twin;
+ * both pass test/fixtures/ids.json.
+ */
+export function rowId(row: Readonly<Partial<Record<OrderColumn, string | undefined>>>): string {
+  const text = ORDER_COLUMNS.map((column) => {
+    const value = row[column] ?? '';
+    return column === 'Description' ? value : value.trim();
+  }).join('\u001f');
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 32);
+}

@@ -1,0 +1,126 @@
+import { Stack } from 'aws-cdk-lib';
+import { type Column, DataFormat, Database, DateIntervalUnit, PartitionProjectionConfiguration, S3Table, S3TableStorage, Schema } from 'aws-cdk-lib/aws-glue';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** Properties of a {@link LakeCatalog}. */
+export interface LakeCatalogProps {
+  /** Glue database name (lowercase letters, digits and underscores, as Athena prefers). */
+  readonly databaseName: string;
+  /** The lake bucket. */
+  readonly lake: IBucket;
+  /** Prefixes of the curated and warehouse data. */
+  readonly layout: { readonly curatedOrdersPrefix: string; readonly curatedCampaignProgressPrefix: string; readonly warehousePrefix: string };
+}
+
+const column = (name: string, type: Column['type']): Column => ({ name, type });
+const MONEY = Schema.decimal(12, 2);
+
+/**
+ * The Glue database and the lake's tables, declared here (Parquet, partition projection) so
+ * Athena can query them before any crawler has run. Column names and types are the jobs'
+ * output contract; prices are exact decimals wide enough for every price of the file.
+ */
+export class LakeCatalog extends Construct {
+  /** The database. */
+  readonly database: Database;
+  /** Every table of the lake, curated and warehouse. */
+  readonly tables: S3Table[] = [];
+  /** ARN of the account's Data Catalog (IAM needs it beside the database and tables). */
+  readonly catalogArn: string;
+
+  constructor(scope: Construct, id: string, props: LakeCatalogProps) {
+    super(scope, id);
+    this.database = new Database(this, 'Database', { databaseName: props.databaseName, description: 'dynalake: curated and warehouse tables of the lake' });
+    this.catalogArn = Stack.of(this).formatArn({ service: 'glue', resource: 'catalog' });
+    const { layout } = props;
+    // Day partitions are projected from the first day of data to today: no partition listing needed.
+    const days = (from: string) =>
+      PartitionProjectionConfiguration.date({ min: from, max: 'NOW', format: 'yyyy-MM-dd', step: { interval: 1, intervalUnit: DateIntervalUnit.DAYS } });
+    const table = (tableName: string, prefix: string, columns: Column[], partition?: { name: string; from: string }) => {
+      const created = new S3Table(this, tableName, {
+        database: this.database,
+        tableName,
+        storage: S3TableStorage.fromBucket(props.lake),
+        s3Prefix: prefix,
+        dataFormat: DataFormat.PARQUET,
+        columns,
+        partitionKeys: partition ? [column(partition.name, Schema.STRING)] : undefined,
+        partitionProjection: partition ? { [partition.name]: days(partition.from) } : undefined,
+      });
+      this.tables.push(created);
+      return created;
+    };
+
+    table(
+      'curated_orders',
+      layout.curatedOrdersPrefix,
+      [
+        column('invoice_no', Schema.STRING),
+        column('line_no', Schema.INTEGER),
+        column('stock_code', Schema.STRING),
+        column('description', Schema.STRING),
+        column('quantity', Schema.INTEGER),
+        // 0.001 and -11062.06 both occur, and 38970: three decimals, nine integer digits.
+        column('unit_price', Schema.decimal(12, 3)),
+        column('invoice_ts', Schema.TIMESTAMP),
+        column('customer_id', Schema.BIG_INT),
+        column('country', Schema.STRING),
+        column('is_cancellation', Schema.BOOLEAN),
+      ],
+      { name: 'invoice_day', from: '2010-12-01' },
+    );
+    table(
+      'campaign_progress',
+      layout.curatedCampaignProgressPrefix,
+      [
+        column('user_id', Schema.STRING),
+        column('campaign_id', Schema.STRING),
+        column('campaign_title', Schema.STRING),
+        column('user_campaign_state', Schema.STRING),
+        column('total_task_rewards_earned', MONEY),
+        column('task_id', Schema.STRING),
+        column('task_state', Schema.STRING),
+        column('validated_at', Schema.TIMESTAMP),
+        column('validation_failure_reason', Schema.STRING),
+        column('reward_earned', MONEY),
+        column('task_deadline', Schema.TIMESTAMP),
+        column('reward_amount', MONEY),
+        column('created_at', Schema.TIMESTAMP),
+        column('updated_at', Schema.TIMESTAMP),
+      ],
+      { name: 'created_day', from: '2020-01-01' },
+    );
+    const warehouse = (name: string, columns: Column[]) => table(name, `${layout.warehousePrefix}${name}/`, columns);
+    warehouse('fact_sales', [
+      column('invoice_no', Schema.STRING),
+      column('line_no', Schema.INTEGER),
+      column('date_key', Schema.INTEGER),
+      column('product_key', Schema.BIG_INT),
+      column('customer_key', Schema.BIG_INT),
+      column('country_key', Schema.BIG_INT),
+      column('quantity', Schema.INTEGER),
+      column('unit_price', Schema.decimal(12, 3)),
+      column('amount', Schema.decimal(14, 3)),
+      column('is_cancellation', Schema.BOOLEAN),
+    ]);
+    warehouse('dim_date', [
+      column('date_key', Schema.INTEGER),
+      column('date', Schema.DATE),
+      column('year', Schema.INTEGER),
+      column('quarter', Schema.INTEGER),
+      column('month', Schema.INTEGER),
+      column('day', Schema.INTEGER),
+      column('day_of_week', Schema.INTEGER),
+      column('is_weekend', Schema.BOOLEAN),
+    ]);
+    warehouse('dim_product', [column('product_key', Schema.BIG_INT), column('stock_code', Schema.STRING), column('description', Schema.STRING)]);
+    warehouse('dim_customer', [column('customer_key', Schema.BIG_INT), column('customer_id', Schema.BIG_INT), column('country', Schema.STRING)]);
+    warehouse('dim_country', [column('country_key', Schema.BIG_INT), column('country', Schema.STRING)]);
+  }
+
+  /** ARN of a table of this database; `name` may end in `*`. */
+  tableArn(name: string): string {
+    return Stack.of(this).formatArn({ service: 'glue', resource: 'table', resourceName: `${this.database.databaseName}/${name}` });
+  }
+}

@@ -1,0 +1,102 @@
+import { ArnFormat, type Duration, Stack } from 'aws-cdk-lib';
+import { Code, GlueVersion, type ISecurityConfiguration, PySparkEtlJob, type WorkerType } from 'aws-cdk-lib/aws-glue';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** Properties of a {@link LakeJob}. */
+export interface LakeJobProps {
+  /** Name of the job, as consoles, logs and StartJobRun use it. */
+  readonly jobName: string;
+  /** Path of the PySpark script, deployed as an asset. */
+  readonly scriptPath: string;
+  /** Pure-Python modules the script imports, passed with --extra-py-files. */
+  readonly extraPythonFiles: readonly string[];
+  /** Arguments the script reads with getResolvedOptions, without the leading `--`. */
+  readonly arguments: Readonly<Record<string, string>>;
+  /** Encrypts the job's S3 output, CloudWatch logs and bookmarks. */
+  readonly securityConfiguration: ISecurityConfiguration;
+  /** The key of the security configuration (logs and bookmarks); the role may use it. */
+  readonly securityKey: IKey;
+  /** Bucket and prefix of Glue's temporary files. */
+  readonly tempLocation: { readonly bucket: IBucket; readonly prefix: string };
+  /** Keep track of processed S3 input between runs; only for jobs that read new S3 objects. */
+  readonly bookmarks: boolean;
+  /** Worker type. */
+  readonly workerType: WorkerType;
+  /** Workers per run. */
+  readonly numberOfWorkers: number;
+  /** Run time before the run is stopped as TIMEOUT. */
+  readonly timeout: Duration;
+  /**
+   * Runs at once.
+   * @default 1
+   */
+  readonly maxConcurrentRuns?: number;
+  /**
+   * What the job does, for the console.
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/**
+ * A Glue 5.0 PySpark job with its own role and nothing else: no AWS managed policy, only the
+ * temp prefix, its logs and the security key; the stack grants the data it reads and writes.
+ * Continuous logging on, encrypted by the security configuration.
+ */
+export class LakeJob extends Construct {
+  /** The job. */
+  readonly job: PySparkEtlJob;
+  /** The job's role, for the grants of its data. */
+  readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: LakeJobProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('glue.amazonaws.com'), description: `Runs the Glue job ${props.jobName}` });
+    const { bucket, prefix } = props.tempLocation;
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: [bucket.arnForObjects(`${prefix}*`)] }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
+    );
+    // Glue names the log groups of an encrypted job itself (/aws-glue/jobs/<configuration>-role/…),
+    // so the role writes to the Glue jobs' log-group namespace, not one group.
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
+        resources: [stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/jobs/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [props.securityKey.keyArn] }),
+    );
+    // CloudWatch offers no resource for metrics; the condition keeps the role to Glue's namespace.
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['cloudwatch:PutMetricData'], resources: ['*'], conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } }),
+    );
+
+    this.job = new PySparkEtlJob(this, 'Job', {
+      jobName: props.jobName,
+      description: props.description,
+      role: this.role,
+      script: Code.fromAsset(props.scriptPath),
+      extraPythonFiles: props.extraPythonFiles.map((path) => Code.fromAsset(path)),
+      glueVersion: GlueVersion.V5_0,
+      workerConfiguration: { workerType: props.workerType, numberOfWorkers: props.numberOfWorkers },
+      timeout: props.timeout,
+      maxConcurrentRuns: props.maxConcurrentRuns ?? 1,
+      maxRetries: 0,
+      securityConfiguration: props.securityConfiguration,
+      continuousLogging: { enabled: true },
+      defaultArguments: {
+        ...Object.fromEntries(Object.entries(props.arguments).map(([name, value]) => [`--${name}`, value])),
+        '--job-bookmark-option': props.bookmarks ? 'job-bookmark-enable' : 'job-bookmark-disable',
+        '--TempDir': bucket.s3UrlForObject(prefix),
+      },
+    });
+  }
+}

@@ -1,0 +1,375 @@
+import { join } from 'node:path';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
+import {
+  CfnCrawler,
+  CloudWatchEncryption,
+  JobBookmarksEncryption,
+  S3Encryption,
+  SecurityConfiguration,
+  WorkerType,
+} from 'aws-cdk-lib/aws-glue';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import type { PipelineConfig } from '../config';
+import { LakeCatalog } from '../constructs/lake-catalog';
+import { LakeJob } from '../constructs/lake-job';
+import { RefreshWorkflow } from '../constructs/refresh-workflow';
+
+/** Where the PySpark scripts live; deployed as assets. */
+export const GLUE_SCRIPTS_DIR = join(__dirname, '..', '..', 'glue-scripts');
+
+/** Object-key layout of the buckets, shared by the jobs' arguments and their grants. */
+export const LAKE_LAYOUT = {
+  rawPrefix: 'raw/',
+  cdcPrefix: (table: 'orders' | 'user_Campaign' | 'campaignInfo') => `cdc/${table}/`,
+  curatedOrdersPrefix: 'curated/orders/',
+  curatedCampaignProgressPrefix: 'curated/campaign_progress/',
+  warehousePrefix: 'warehouse/',
+  exportPrefix: 'dynamodb-exports/orders/',
+  glueTempPrefix: 'glue-temp/',
+  athenaResultsPrefix: 'athena-results/',
+} as const;
+
+/**
+ * Arguments given at StartJobRun rather than in the job definition: the upload bridge names the
+ * object to load (and may point at another bucket or table than the defaults).
+ */
+export const RUN_ARGUMENTS: Readonly<Partial<Record<keyof PipelineStack['jobs'], readonly string[]>>> = {
+  csv_to_dynamodb: ['S3_BUCKET', 'S3_KEY', 'DYNAMODB_TABLE'],
+};
+
+/**
+ * The keys under a folder-like prefix, and the folder's own marker objects: Spark's S3 layer
+ * reads and writes `curated/orders` and `curated/orders_$folder$` besides `curated/orders/…`.
+ */
+function prefixPattern(prefix: string): string {
+  return `${prefix.replace(/\/$/, '')}*`;
+}
+
+const WORKER_TYPES: Readonly<Record<PipelineConfig['glueWorkerType'], WorkerType>> = {
+  'G.1X': WorkerType.G_1X,
+  'G.2X': WorkerType.G_2X,
+  'G.4X': WorkerType.G_4X,
+  'G.8X': WorkerType.G_8X,
+};
+
+/** Properties of the {@link PipelineStack}. */
+export interface PipelineStackProps extends StackProps {
+  /** The validated pipeline configuration. */
+  readonly config: PipelineConfig;
+  /** The streamed tables of the storage stack. */
+  readonly tables: { readonly orders: ITable; readonly userCampaign: ITable; readonly campaignInfo: ITable };
+  /** The buckets of the storage stack. */
+  readonly buckets: { readonly landing: IBucket; readonly lake: IBucket; readonly assets: IBucket };
+  /**
+   * The customer-managed key of tables and buckets, when the storage stack has one.
+   * @default - data encrypted with AWS-owned or S3-managed keys
+   */
+  readonly dataKey?: IKey;
+}
+
+/**
+ * The stateless half: the Glue catalog, crawlers, PySpark jobs and the refresh workflow, the
+ * Athena workgroup and the failure alerts. Holds no data: deleting or replacing it leaves every
+ * table and bucket as it was.
+ */
+export class PipelineStack extends Stack {
+  /** The refresh workflow (StartWorkflowRun target of the stream bridge). */
+  readonly refresh: RefreshWorkflow;
+  /** The Glue jobs by script name. */
+  readonly jobs: Readonly<Record<'orders_to_lake' | 'campaign_progress' | 'csv_to_dynamodb' | 'sales_star_schema', LakeJob>>;
+  /** Crawlers over the DynamoDB tables and over the lake. */
+  readonly crawlers: { readonly source: CfnCrawler; readonly lake: CfnCrawler };
+  /** The catalog database and its lake tables. */
+  readonly catalog: LakeCatalog;
+  /** The Athena workgroup of the named queries. */
+  readonly workgroup: CfnWorkGroup;
+  /** Where failures are announced. */
+  readonly alerts: Topic;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config, tables, buckets, dataKey } = props;
+    const name = `${config.prefix}-${config.stage}`;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    // Glue's own key: CloudWatch logs and job bookmarks. The logs service encrypts with it on
+    // Glue's behalf, for Glue's log groups only.
+    const glueKey = new Key(this, 'GlueKey', { description: `Encrypts the Glue logs and bookmarks of ${name}`, enableKeyRotation: true, removalPolicy });
+    glueKey.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: ['*'], // in a key policy, "*" is this key
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': this.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+      }),
+    );
+    const securityConfiguration = new SecurityConfiguration(this, 'SecurityConfiguration', {
+      securityConfigurationName: `${name}-glue`,
+      s3Encryption: dataKey ? S3Encryption.kms(dataKey) : S3Encryption.s3Managed(),
+      cloudWatchEncryption: CloudWatchEncryption.kms(glueKey),
+      jobBookmarksEncryption: JobBookmarksEncryption.clientSideKms(glueKey),
+    });
+
+    this.catalog = new LakeCatalog(this, 'Catalog', { databaseName: `${config.prefix}_${config.stage}`.replace(/-/g, '_'), lake: buckets.lake, layout: LAKE_LAYOUT });
+
+    const jobDefaults = {
+      securityConfiguration,
+      securityKey: glueKey,
+      workerType: WORKER_TYPES[config.glueWorkerType],
+      numberOfWorkers: config.glueWorkerCount,
+      timeout: Duration.minutes(config.glueJobTimeoutMinutes),
+      extraPythonFiles: [join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py')],
+    };
+    const job = (script: keyof PipelineStack['jobs'], args: Record<string, string>, options: { bookmarks: boolean; maxConcurrentRuns?: number; description: string }) =>
+      new LakeJob(this, script.replace(/(^|_)(\w)/g, (_m, _u, c: string) => c.toUpperCase()), {
+        ...jobDefaults,
+        ...options,
+        jobName: `${name}-${script.replace(/_/g, '-')}`,
+        scriptPath: join(GLUE_SCRIPTS_DIR, `${script}.py`),
+        arguments: args,
+        tempLocation: { bucket: buckets.assets, prefix: `${LAKE_LAYOUT.glueTempPrefix}${script}/` },
+      });
+
+    this.jobs = {
+      orders_to_lake: job(
+        'orders_to_lake',
+        {
+          LANDING_BUCKET: buckets.landing.bucketName,
+          LAKE_BUCKET: buckets.lake.bucketName,
+          CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('orders'),
+          CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix,
+          MODE: 'incremental',
+          SOURCE_TABLE_ARN: tables.orders.tableArn,
+          EXPORT_BUCKET: buckets.assets.bucketName,
+          EXPORT_PREFIX: LAKE_LAYOUT.exportPrefix,
+        },
+        // Bookmarks: each run reads only the change objects that arrived since the last one.
+        { bookmarks: true, description: 'Merges order changes (cdc/orders/) into curated/orders/, latest change per key wins' },
+      ),
+      campaign_progress: job(
+        'campaign_progress',
+        {
+          LANDING_BUCKET: buckets.landing.bucketName,
+          LAKE_BUCKET: buckets.lake.bucketName,
+          USER_CAMPAIGN_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('user_Campaign'),
+          CAMPAIGN_INFO_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('campaignInfo'),
+          CURATED_PREFIX: LAKE_LAYOUT.curatedCampaignProgressPrefix,
+        },
+        // No bookmarks: the job recomputes the small campaign tables whole on every run.
+        { bookmarks: false, description: 'Explodes users’ campaign progress per task, joined to the campaigns’ tasks' },
+      ),
+      csv_to_dynamodb: job(
+        'csv_to_dynamodb',
+        { S3_BUCKET: buckets.landing.bucketName, DYNAMODB_TABLE: tables.orders.tableName, WRITE_PERCENT: String(config.dynamoWritePercent) },
+        // No bookmarks: each run is told the one object to load, and runs overlap.
+        { bookmarks: false, maxConcurrentRuns: config.csvLoadMaxConcurrentRuns, description: 'Loads one uploaded raw/*.csv into the orders table' },
+      ),
+      sales_star_schema: job(
+        'sales_star_schema',
+        { LAKE_BUCKET: buckets.lake.bucketName, CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix, WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix },
+        // No bookmarks: the star schema is rebuilt from all curated orders.
+        { bookmarks: false, description: 'Builds warehouse/fact_sales and the dimensions from curated orders' },
+      ),
+    };
+
+    const dataKeyActions = (role: Role, actions: string[]) => {
+      if (dataKey) role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [dataKey.keyArn] }));
+    };
+    const readPrefix = (role: Role, bucket: IBucket, prefix: string) => {
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(prefixPattern(prefix))] }));
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [prefixPattern(prefix)] } } }));
+    };
+    const writePrefix = (role: Role, bucket: IBucket, prefix: string) => {
+      readPrefix(role, bucket, prefix);
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:DeleteObject'], resources: [bucket.arnForObjects(prefixPattern(prefix))] }));
+    };
+
+    const { orders_to_lake, campaign_progress, csv_to_dynamodb, sales_star_schema } = this.jobs;
+    readPrefix(orders_to_lake.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('orders'));
+    writePrefix(orders_to_lake.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
+    writePrefix(orders_to_lake.role, buckets.assets, LAKE_LAYOUT.exportPrefix);
+    orders_to_lake.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:ExportTableToPointInTime'], resources: [tables.orders.tableArn] }));
+    orders_to_lake.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeExport'], resources: [`${tables.orders.tableArn}/export/*`] }));
+    dataKeyActions(orders_to_lake.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
+
+    readPrefix(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('user_Campaign'));
+    readPrefix(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('campaignInfo'));
+    writePrefix(campaign_progress.role, buckets.lake, LAKE_LAYOUT.curatedCampaignProgressPrefix);
+    dataKeyActions(campaign_progress.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
+
+    readPrefix(csv_to_dynamodb.role, buckets.landing, LAKE_LAYOUT.rawPrefix);
+    csv_to_dynamodb.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'], resources: [tables.orders.tableArn] }));
+    dataKeyActions(csv_to_dynamodb.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
+
+    readPrefix(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
+    writePrefix(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.warehousePrefix);
+    dataKeyActions(sales_star_schema.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
+
+    this.crawlers = {
+      source: this.sourceCrawler(name, config.catalogCrawlSchedule, tables, securityConfiguration.securityConfigurationName, glueKey, dataKey),
+      lake: this.lakeCrawler(name, buckets.lake, securityConfiguration.securityConfigurationName, glueKey, dataKey),
+    };
+
+    this.refresh = new RefreshWorkflow(this, 'Refresh', {
+      workflowName: `${name}-refresh`,
+      schedule: config.refreshSchedule,
+      description: 'Change records → curated → star schema → lake crawler',
+    });
+    const curated = this.refresh.start([{ job: orders_to_lake.job }, { job: campaign_progress.job }]);
+    const modelled = this.refresh.onSuccess(curated, [{ job: sales_star_schema.job }]);
+    this.refresh.onSuccess(modelled, [{ crawler: this.crawlers.lake }]);
+
+    this.workgroup = new CfnWorkGroup(this, 'Workgroup', {
+      name,
+      description: `Queries over the ${name} lake`,
+      state: 'ENABLED',
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        resultConfiguration: {
+          outputLocation: buckets.assets.s3UrlForObject(LAKE_LAYOUT.athenaResultsPrefix),
+          encryptionConfiguration: dataKey ? { encryptionOption: 'SSE_KMS', kmsKey: dataKey.keyArn } : { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+    this.addNamedQueries();
+
+    this.alerts = this.alertTopic(name, config.alertEmail, removalPolicy);
+
+    new CfnOutput(this, 'RefreshWorkflowName', { value: this.refresh.workflow.workflowName, exportName: `${name}-refresh-workflow-name` });
+    new CfnOutput(this, 'CsvToDynamoDbJobName', { value: csv_to_dynamodb.job.jobName, exportName: `${name}-csv-to-dynamodb-job-name` });
+    new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.database.databaseName, exportName: `${name}-glue-database-name` });
+    new CfnOutput(this, 'AthenaWorkgroupName', { value: this.workgroup.ref, exportName: `${name}-athena-workgroup-name` });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topicArn, exportName: `${name}-alert-topic-arn` });
+  }
+
+  private crawlerRole(id: string, description: string, glueKey: IKey, dataKey: IKey | undefined): Role {
+    const role = new Role(this, id, { assumedBy: new ServicePrincipal('glue.amazonaws.com'), description });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
+        resources: [this.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/crawlers*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [glueKey.keyArn] }));
+    if (dataKey) role.addToPrincipalPolicy(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [dataKey.keyArn] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['glue:GetDatabase'], resources: [this.catalog.catalogArn, this.catalog.database.databaseArn] }));
+    return role;
+  }
+
+  /** Daily (from config) crawl of the DynamoDB tables into `ddb_*` catalog tables, for exploration. */
+  private sourceCrawler(name: string, schedule: string, tables: PipelineStackProps['tables'], securityConfigurationName: string, glueKey: IKey, dataKey: IKey | undefined): CfnCrawler {
+    const role = this.crawlerRole('SourceCrawlerRole', 'Crawls the DynamoDB tables into the catalog', glueKey, dataKey);
+    const all = [tables.orders, tables.userCampaign, tables.campaignInfo];
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:Scan'], resources: all.map((table) => table.tableArn) }));
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['glue:GetTable', 'glue:GetTables', 'glue:CreateTable', 'glue:UpdateTable', 'glue:GetPartitions', 'glue:BatchGetPartition'],
+        resources: [this.catalog.catalogArn, this.catalog.database.databaseArn, this.catalog.tableArn('ddb_*')],
+      }),
+    );
+    return new CfnCrawler(this, 'SourceCrawler', {
+      name: `${name}-dynamodb`,
+      description: 'Keeps the catalog current with the DynamoDB tables',
+      role: role.roleArn,
+      databaseName: this.catalog.database.databaseName,
+      tablePrefix: 'ddb_',
+      schedule: { scheduleExpression: schedule },
+      crawlerSecurityConfiguration: securityConfigurationName,
+      // Sample a slice of each table rather than scanning all of it every day.
+      targets: { dynamoDbTargets: all.map((table) => ({ path: table.tableName, scanAll: false, scanRate: 0.5 })) },
+      schemaChangePolicy: { updateBehavior: 'UPDATE_IN_DATABASE', deleteBehavior: 'LOG' },
+    });
+  }
+
+  /**
+   * Crawls the lake tables CDK declares (catalog targets), adding the partitions new data made,
+   * never changing their schema. Started only by the refresh workflow, so its condition fires.
+   */
+  private lakeCrawler(name: string, lake: IBucket, securityConfigurationName: string, glueKey: IKey, dataKey: IKey | undefined): CfnCrawler {
+    const role = this.crawlerRole('LakeCrawlerRole', 'Crawls the curated and warehouse tables of the lake', glueKey, dataKey);
+    for (const prefix of [LAKE_LAYOUT.curatedOrdersPrefix, LAKE_LAYOUT.curatedCampaignProgressPrefix, LAKE_LAYOUT.warehousePrefix]) {
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [lake.arnForObjects(prefixPattern(prefix))] }));
+      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [lake.bucketArn], conditions: { StringLike: { 's3:prefix': [prefixPattern(prefix)] } } }));
+    }
+    const tableNames = this.catalog.tables.map((table) => table.tableName);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition', 'glue:CreatePartition', 'glue:BatchCreatePartition', 'glue:UpdatePartition', 'glue:BatchUpdatePartition'],
+        resources: [this.catalog.catalogArn, this.catalog.database.databaseArn, ...tableNames.map((table) => this.catalog.tableArn(table))],
+      }),
+    );
+    return new CfnCrawler(this, 'LakeCrawler', {
+      name: `${name}-lake`,
+      description: 'Adds new partitions of the lake tables to the catalog',
+      role: role.roleArn,
+      crawlerSecurityConfiguration: securityConfigurationName,
+      targets: { catalogTargets: [{ databaseName: this.catalog.database.databaseName, tables: tableNames }] },
+      // Catalog targets require LOG on delete; LOG on update keeps the schemas CDK declared.
+      schemaChangePolicy: { updateBehavior: 'LOG', deleteBehavior: 'LOG' },
+      configuration: JSON.stringify({ Version: 1.0, CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } } }),
+    });
+  }
+
+  private addNamedQueries(): void {
+    const database = this.catalog.database.databaseName;
+    const queries: Record<string, { description: string; sql: string }> = {
+      RevenueByMonth: {
+        description: 'Revenue per month, cancellations netted out',
+        sql: 'SELECT substr(invoice_day, 1, 7) AS month, sum(quantity * unit_price) AS revenue FROM curated_orders GROUP BY 1 ORDER BY 1',
+      },
+      TopCountriesByRevenue: {
+        description: 'The ten countries with the most revenue',
+        sql: 'SELECT country, sum(quantity * unit_price) AS revenue FROM curated_orders GROUP BY country ORDER BY revenue DESC LIMIT 10',
+      },
+      CancellationRate: {
+        description: 'Share of order lines that are cancellations, per month',
+        sql: 'SELECT substr(invoice_day, 1, 7) AS month, avg(CASE WHEN is_cancellation THEN 1.0 ELSE 0.0 END) AS cancellation_rate FROM curated_orders GROUP BY 1 ORDER BY 1',
+      },
+      CampaignTaskCompletion: {
+        description: 'Per campaign and task: users who validated the task, out of those enrolled',
+        sql: "SELECT campaign_id, task_id, count_if(task_state = 'VALIDATED') AS validated, count(DISTINCT user_id) AS users FROM campaign_progress GROUP BY campaign_id, task_id ORDER BY campaign_id, task_id",
+      },
+    };
+    for (const [id, query] of Object.entries(queries)) {
+      const named = new CfnNamedQuery(this, id, { name: id, description: query.description, database, workGroup: this.workgroup.ref, queryString: query.sql });
+      named.node.addDependency(this.workgroup);
+    }
+  }
+
+  /** An encrypted topic fed by EventBridge on Glue job, crawler and Athena failures. */
+  private alertTopic(name: string, email: string | undefined, removalPolicy: RemovalPolicy): Topic {
+    // EventBridge can only publish to a topic whose key lets it: a customer-managed key.
+    const key = new Key(this, 'AlertsKey', { description: `Encrypts the ${name} alerts topic`, enableKeyRotation: true, removalPolicy });
+    key.grant(new ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+    const topic = new Topic(this, 'Alerts', { displayName: `${name} pipeline alerts`, masterKey: key, enforceSSL: true });
+    if (email) topic.addSubscription(new EmailSubscription(email));
+    const target = new SnsTopic(topic);
+    new Rule(this, 'GlueJobFailed', {
+      description: 'A Glue job of the pipeline failed, timed out or errored',
+      eventPattern: { source: ['aws.glue'], detailType: ['Glue Job State Change'], detail: { jobName: Object.values(this.jobs).map((lakeJob) => lakeJob.job.jobName), state: ['FAILED', 'TIMEOUT', 'ERROR'] } },
+      targets: [target],
+    });
+    new Rule(this, 'GlueCrawlerFailed', {
+      description: 'A crawler of the pipeline failed',
+      eventPattern: { source: ['aws.glue'], detailType: ['Glue Crawler State Change'], detail: { crawlerName: [this.crawlers.source.ref, this.crawlers.lake.ref], state: ['Failed'] } },
+      targets: [target],
+    });
+    new Rule(this, 'AthenaQueryFailed', {
+      description: 'A query in the pipeline workgroup failed',
+      eventPattern: { source: ['aws.athena'], detailType: ['Athena Query State Change'], detail: { workgroupName: [this.workgroup.ref], currentState: ['FAILED'] } },
+      targets: [target],
+    });
+    return topic;
+  }
+}

@@ -1,0 +1,205 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { GLUE_SCRIPTS_DIR, type PipelineStack, RUN_ARGUMENTS } from '../../../lib/stacks/pipeline-stack';
+import { buildStacks, resourceOf } from '../../helpers/cdk-app';
+import { describeTriggerGraph, triggerEdges, triggerGraphProblems } from '../../helpers/trigger-graph';
+
+type JobName = keyof PipelineStack['jobs'];
+const JOBS: readonly JobName[] = ['orders_to_lake', 'campaign_progress', 'csv_to_dynamodb', 'sales_star_schema'];
+
+interface PolicyDocument {
+  readonly Statement: readonly { readonly Effect: string; readonly Action: string | string[]; readonly Resource: unknown }[];
+}
+
+/** Every statement of every inline policy of a template. */
+function statements(template: Template) {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) => (policy as { Properties: { PolicyDocument: PolicyDocument } }).Properties.PolicyDocument.Statement);
+}
+
+describe('PipelineStack with the default configuration', () => {
+  const { pipeline } = buildStacks();
+  const template = Template.fromStack(pipeline);
+  const job = (name: JobName) => resourceOf(pipeline.jobs[name].job);
+
+  it('names the stack from prefix and stage, apart from the storage stack', () => {
+    expect(pipeline.stackName).toBe('dynalake-dev-pipeline');
+  });
+
+  it.each(JOBS)('runs %s on Glue 5.0 with its own role, the security configuration and continuous logging', (name) => {
+    expect(job(name).Properties).toMatchObject({
+      Name: `dynalake-dev-${name.replace(/_/g, '-')}`,
+      GlueVersion: '5.0',
+      Command: { Name: 'glueetl', PythonVersion: '3' },
+      WorkerType: 'G.1X',
+      NumberOfWorkers: 2,
+      Timeout: 60,
+      SecurityConfiguration: { Ref: resourceOf(pipeline.node.findChild('SecurityConfiguration')).logicalId },
+      Role: { 'Fn::GetAtt': [resourceOf(pipeline.jobs[name].role).logicalId, 'Arn'] },
+      DefaultArguments: expect.objectContaining({ '--enable-continuous-cloudwatch-log': 'true' }) as unknown,
+    });
+  });
+
+  it('keeps job bookmarks only where a run reads new S3 objects (orders_to_lake)', () => {
+    const bookmarks = Object.fromEntries(JOBS.map((name) => [name, (job(name).Properties.DefaultArguments as Record<string, string>)['--job-bookmark-option']]));
+    expect(bookmarks).toEqual({
+      orders_to_lake: 'job-bookmark-enable',
+      campaign_progress: 'job-bookmark-disable',
+      csv_to_dynamodb: 'job-bookmark-disable',
+      sales_star_schema: 'job-bookmark-disable',
+    });
+  });
+
+  it('runs every job one at a time except csv_to_dynamodb, whose limit comes from config', () => {
+    expect(Object.fromEntries(JOBS.map((name) => [name, (job(name).Properties.ExecutionProperty as { MaxConcurrentRuns: number }).MaxConcurrentRuns]))).toEqual({
+      orders_to_lake: 1,
+      campaign_progress: 1,
+      csv_to_dynamodb: 3,
+      sales_star_schema: 1,
+    });
+  });
+
+  it('encrypts S3 output, CloudWatch logs and bookmarks in the security configuration', () => {
+    template.hasResourceProperties('AWS::Glue::SecurityConfiguration', {
+      EncryptionConfiguration: {
+        S3Encryptions: [{ S3EncryptionMode: 'SSE-S3' }],
+        CloudWatchEncryption: { CloudWatchEncryptionMode: 'SSE-KMS', KmsKeyArn: Match.anyValue() },
+        JobBookmarksEncryption: { JobBookmarksEncryptionMode: 'CSE-KMS', KmsKeyArn: Match.anyValue() },
+      },
+    });
+  });
+
+  it('gives every role only its own statements: no AWS managed policy, no wildcard action outside the CDK asset grant', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect((role as { Properties: Record<string, unknown> }).Properties).not.toHaveProperty('ManagedPolicyArns');
+    }
+    const wildcardActions = statements(template)
+      .flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]))
+      .filter((action) => action.includes('*'));
+    expect([...new Set(wildcardActions)].sort()).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*']);
+  });
+
+  it('lets only cloudwatch:PutMetricData, which has no resources, use Resource "*", held to the Glue namespace', () => {
+    const starred = statements(template).filter((statement) => statement.Resource === '*');
+    expect(starred.map((statement) => statement.Action)).toEqual(JOBS.map(() => 'cloudwatch:PutMetricData'));
+  });
+
+  it('lets csv_to_dynamodb write only the orders table', () => {
+    const policy = resourceOf(pipeline.jobs.csv_to_dynamodb.role.node.findChild('DefaultPolicy')).Properties.PolicyDocument as PolicyDocument;
+    const dynamo = policy.Statement.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
+    expect(dynamo).toHaveLength(1);
+    expect([dynamo[0]?.Action ?? []].flat().sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem']);
+    expect(JSON.stringify(dynamo[0]?.Resource)).toMatch(/"Fn::GetStackOutput".*"OutputName":"[A-Za-z]*OrdersTable/);
+  });
+
+  it('crawls the DynamoDB tables on the catalog schedule from config', () => {
+    expect(resourceOf(pipeline.crawlers.source).Properties).toMatchObject({
+      Schedule: { ScheduleExpression: 'cron(0 8 * * ? *)' },
+      TablePrefix: 'ddb_',
+      Targets: { DynamoDBTargets: expect.arrayContaining([expect.objectContaining({ ScanAll: false })]) as unknown },
+    });
+    expect((resourceOf(pipeline.crawlers.source).Properties.Targets as { DynamoDBTargets: unknown[] }).DynamoDBTargets).toHaveLength(3);
+  });
+
+  it('crawls the lake tables it declares without a schedule of its own (the workflow starts it), never changing their schema', () => {
+    const lake = resourceOf(pipeline.crawlers.lake).Properties;
+    expect(lake).not.toHaveProperty('Schedule');
+    expect(lake).toMatchObject({ SchemaChangePolicy: { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' } });
+    const crawled = (lake.Targets as { CatalogTargets: { Tables: { Ref: string }[] }[] }).CatalogTargets[0]?.Tables ?? [];
+    const names = crawled.map(({ Ref }) => (template.toJSON() as { Resources: Record<string, { Properties: { TableInput: { Name: string } } }> }).Resources[Ref]?.Properties.TableInput.Name);
+    expect(names).toEqual(['curated_orders', 'campaign_progress', 'fact_sales', 'dim_date', 'dim_product', 'dim_customer', 'dim_country']);
+  });
+
+  it('declares curated_orders as Parquet with an exact decimal price and projected day partitions', () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'curated_orders',
+        PartitionKeys: [{ Name: 'invoice_day', Type: 'string' }],
+        Parameters: Match.objectLike({ 'projection.enabled': 'true', 'projection.invoice_day.type': 'date', 'projection.invoice_day.format': 'yyyy-MM-dd' }),
+        StorageDescriptor: Match.objectLike({
+          Columns: Match.arrayWith([{ Name: 'quantity', Type: 'int' }, { Name: 'unit_price', Type: 'decimal(12,3)' }, { Name: 'customer_id', Type: 'bigint' }]),
+          SerdeInfo: Match.objectLike({ SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' }),
+        }),
+      }),
+    });
+  });
+
+  it('chains the refresh workflow: schedule → both curated jobs → star schema → lake crawler, every node reachable', () => {
+    const edges = triggerEdges(template.toJSON() as { Resources: Record<string, { Type: string }> });
+    expect(triggerGraphProblems(edges)).toEqual([]);
+    console.log(`dynalake-dev-refresh trigger graph:\n${describeTriggerGraph(edges)}`);
+    expect(edges.map((edge) => [edge.type, edge.waitsFor, edge.starts])).toEqual([
+      ['SCHEDULED', [], [`job:${job('orders_to_lake').logicalId}`, `job:${job('campaign_progress').logicalId}`]],
+      ['CONDITIONAL', [`job:${job('orders_to_lake').logicalId}`, `job:${job('campaign_progress').logicalId}`], [`job:${job('sales_star_schema').logicalId}`]],
+      ['CONDITIONAL', [`job:${job('sales_star_schema').logicalId}`], [`crawler:${resourceOf(pipeline.crawlers.lake).logicalId}`]],
+    ]);
+    template.hasResourceProperties('AWS::Glue::Workflow', { Name: 'dynalake-dev-refresh', MaxConcurrentRuns: 1 });
+    template.hasResourceProperties('AWS::Glue::Trigger', { Type: 'SCHEDULED', Schedule: 'cron(0 * * * ? *)', StartOnCreation: true });
+  });
+
+  it('writes Athena results encrypted to the assets bucket and enforces the workgroup settings', () => {
+    expect(resourceOf(pipeline.workgroup).Properties).toMatchObject({
+      WorkGroupConfiguration: {
+        EnforceWorkGroupConfiguration: true,
+        ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_S3' }, OutputLocation: expect.anything() as unknown },
+      },
+    });
+  });
+
+  it('ships the four named queries', () => {
+    const names = Object.values(template.findResources('AWS::Athena::NamedQuery')).map((query) => (query as { Properties: { Name: string } }).Properties.Name);
+    expect(names.sort()).toEqual(['CampaignTaskCompletion', 'CancellationRate', 'RevenueByMonth', 'TopCountriesByRevenue']);
+  });
+
+  it('sends Glue job, crawler and Athena failures to an encrypted, TLS-only topic', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ 'detail-type': ['Glue Job State Change'], detail: Match.objectLike({ state: ['FAILED', 'TIMEOUT', 'ERROR'] }) }) });
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ 'detail-type': ['Glue Crawler State Change'] }) });
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ 'detail-type': ['Athena Query State Change'] }) });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+});
+
+describe('PipelineStack with alerts, KMS and bigger workers', () => {
+  const { pipeline } = buildStacks({ alertEmail: 'data-team@example.com', encryption: 'kms', glueWorkerType: 'G.2X', glueWorkerCount: 10, csvLoadMaxConcurrentRuns: 5 });
+  const template = Template.fromStack(pipeline);
+
+  it('subscribes the alert e-mail', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'data-team@example.com' });
+  });
+
+  it('encrypts job output and Athena results with the storage key', () => {
+    template.hasResourceProperties('AWS::Glue::SecurityConfiguration', { EncryptionConfiguration: Match.objectLike({ S3Encryptions: [Match.objectLike({ S3EncryptionMode: 'SSE-KMS' })] }) });
+    expect(resourceOf(pipeline.workgroup).Properties).toMatchObject({ WorkGroupConfiguration: { ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_KMS' } } } });
+  });
+
+  it('sizes the jobs from config', () => {
+    expect(resourceOf(pipeline.jobs.orders_to_lake.job).Properties).toMatchObject({ WorkerType: 'G.2X', NumberOfWorkers: 10 });
+    expect(resourceOf(pipeline.jobs.csv_to_dynamodb.job).Properties).toMatchObject({ ExecutionProperty: { MaxConcurrentRuns: 5 } });
+  });
+});
+
+describe('the contract between the Glue scripts and their job definitions', () => {
+  const { pipeline } = buildStacks();
+
+  /** The arguments a script reads: its literal ARGUMENTS list, less JOB_NAME, which Glue itself passes. */
+  function argumentsRead(script: JobName): string[] {
+    const source = readFileSync(join(GLUE_SCRIPTS_DIR, `${script}.py`), 'utf8');
+    const match = /^ARGUMENTS = \[(.*)\]$/m.exec(source);
+    if (!match?.[1]) throw new Error(`${script}.py has no single-line ARGUMENTS list`);
+    expect(source).toContain('getResolvedOptions(sys.argv, ARGUMENTS)');
+    return [...match[1].matchAll(/"([A-Z0-9_]+)"/g)].map((m) => m[1] ?? '').filter((name) => name !== 'JOB_NAME');
+  }
+
+  it.each(JOBS)('%s reads every argument its job definition or starter passes, and nothing else', (script) => {
+    const defaults = Object.keys(resourceOf(pipeline.jobs[script].job).Properties.DefaultArguments as Record<string, string>)
+      // The script's own arguments are upper case; Glue's (--job-language, --TempDir…) are not.
+      .filter((name) => /^--[A-Z][A-Z0-9_]+$/.test(name))
+      .map((name) => name.slice(2));
+    const passed = new Set([...defaults, ...(RUN_ARGUMENTS[script] ?? [])]);
+    expect([...passed].sort()).toEqual(argumentsRead(script).sort());
+  });
+});
