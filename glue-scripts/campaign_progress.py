@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DecimalType, StringType, StructField, StructType
 
-from dynalake_glue import SPARK_SQL_CONF, s3_path
+from dynalake_glue import s3_path, start_glue_job
 
 ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "USER_CAMPAIGN_CDC_PREFIX", "CAMPAIGN_INFO_CDC_PREFIX", "CURATED_PREFIX"]
 
@@ -166,20 +166,7 @@ def read_changes(spark: SparkSession, path: str, schema: StructType) -> DataFram
 
 
 def main() -> None:
-    # awsglue exists only on Glue: imported here so the transformations above import, and are
-    # tested, with plain pyspark.
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-    from pyspark.context import SparkContext
-
-    args = getResolvedOptions(sys.argv, ARGUMENTS)
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    for name, value in SPARK_SQL_CONF.items():
-        spark.conf.set(name, value)
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
+    args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     landing = args["LANDING_BUCKET"]
     user_campaigns = latest_images(read_changes(spark, s3_path(landing, args["USER_CAMPAIGN_CDC_PREFIX"]), USER_CAMPAIGN_CHANGES), ["userID", "campaignID"])
     campaigns = latest_images(read_changes(spark, s3_path(landing, args["CAMPAIGN_INFO_CDC_PREFIX"]), CAMPAIGN_INFO_CHANGES), ["campaignID"])

@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from dynalake_glue import ORDER_COLUMNS, SPARK_SQL_CONF, js_trim, literal_path, normalized_row, row_id
+from dynalake_glue import ORDER_COLUMNS, js_trim, literal_path, normalized_row, row_id, start_glue_job
 
 ARGUMENTS = ["JOB_NAME", "S3_BUCKET", "S3_KEY", "DYNAMODB_TABLE", "WRITE_PERCENT"]
 
@@ -65,21 +65,11 @@ def to_items(rows: DataFrame, source_file: str, ingested_at: str) -> DataFrame:
 def main() -> None:
     # awsglue exists only on Glue: imported here so the transformations above import, and are
     # tested, with plain pyspark.
-    from awsglue.context import GlueContext
     from awsglue.dynamicframe import DynamicFrame
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-    from pyspark.context import SparkContext
 
     # One value for the whole run, in the form the seed's LoadedAt uses (JavaScript toISOString).
     ingested_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    args = getResolvedOptions(sys.argv, ARGUMENTS)
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    for name, value in SPARK_SQL_CONF.items():
-        spark.conf.set(name, value)
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
+    args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     key = args["S3_KEY"]
     rows = read_orders_csv(spark, literal_path(f"s3://{args['S3_BUCKET']}/{key}"))
     items = to_items(rows, key, ingested_at)

@@ -308,3 +308,25 @@ def literal_path(path: str) -> str:
     """`path` with Hadoop glob characters escaped, so an uploaded `sales [2011].csv` is read as
     that one file rather than as a pattern."""
     return _GLOB_CHARACTERS.sub(r"\\\1", path)
+
+
+def start_glue_job(argv: list[str], arguments: list[str]) -> tuple[dict[str, str], Any, Any, Any]:
+    """What every job does first: read its arguments, create the Glue and Spark contexts with the
+    session settings above, and init the job (which loads its bookmark state).
+
+    Returns (args, glue_context, spark, job). awsglue exists only on Glue, so it is imported here:
+    this module stays importable, and tested, with the standard library alone.
+    """
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from awsglue.utils import getResolvedOptions
+    from pyspark.context import SparkContext
+
+    args = getResolvedOptions(argv, arguments)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    spark = glue_context.spark_session
+    for name, value in SPARK_SQL_CONF.items():
+        spark.conf.set(name, value)
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+    return args, glue_context, spark, job

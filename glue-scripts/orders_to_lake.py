@@ -15,7 +15,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, DecimalType, DoubleType, NullType, StructType
 
-from dynalake_glue import CURATED_ORDERS_DDL, SPARK_SQL_CONF, UNIT_PRICE_PRECISION, s3_path
+from dynalake_glue import CURATED_ORDERS_DDL, UNIT_PRICE_PRECISION, s3_path, start_glue_job
 
 ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "CDC_PREFIX", "CURATED_PREFIX", "MODE", "SOURCE_TABLE_ARN", "EXPORT_BUCKET", "EXPORT_PREFIX"]
 
@@ -204,22 +204,9 @@ def _backfill(glue_context, args: dict[str, str], table: str) -> None:
 
 
 def main() -> None:
-    # awsglue exists only on Glue: imported here so the transformations above import, and are
-    # tested, with plain pyspark.
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-    from pyspark.context import SparkContext
-
-    args = getResolvedOptions(sys.argv, ARGUMENTS)
+    args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     if args["MODE"] not in ("incremental", "backfill"):
         raise ValueError(f"MODE must be incremental or backfill, not {args['MODE']!r}")
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    for name, value in SPARK_SQL_CONF.items():
-        spark.conf.set(name, value)
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
     table = s3_path(args["LAKE_BUCKET"], args["CURATED_PREFIX"])
     if args["MODE"] == "incremental":
         _incremental(glue_context, spark, args, table)

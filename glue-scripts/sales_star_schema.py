@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, IntegerType, LongType
 
-from dynalake_glue import AMOUNT_PRECISION, CURATED_ORDERS_DDL, SPARK_SQL_CONF, UNKNOWN_KEY, country_key, customer_key, date_key, product_key, s3_path
+from dynalake_glue import AMOUNT_PRECISION, CURATED_ORDERS_DDL, UNKNOWN_KEY, country_key, customer_key, date_key, product_key, s3_path, start_glue_job
 
 ARGUMENTS = ["JOB_NAME", "LAKE_BUCKET", "CURATED_PREFIX", "WAREHOUSE_PREFIX"]
 
@@ -110,20 +110,7 @@ def build_star(orders: DataFrame) -> dict[str, DataFrame]:
 
 
 def main() -> None:
-    # awsglue exists only on Glue: imported here so the transformations above import, and are
-    # tested, with plain pyspark.
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
-    from pyspark.context import SparkContext
-
-    args = getResolvedOptions(sys.argv, ARGUMENTS)
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    for name, value in SPARK_SQL_CONF.items():
-        spark.conf.set(name, value)
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
+    args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     orders = spark.read.schema(CURATED_ORDERS_DDL).parquet(s3_path(args["LAKE_BUCKET"], args["CURATED_PREFIX"])).cache()
     warehouse = s3_path(args["LAKE_BUCKET"], args["WAREHOUSE_PREFIX"])
     for name, table in build_star(orders).items():

@@ -190,7 +190,7 @@ describe('the contract between the Glue scripts and their job definitions', () =
     const source = readFileSync(join(GLUE_SCRIPTS_DIR, `${script}.py`), 'utf8');
     const match = /^ARGUMENTS = \[(.*)\]$/m.exec(source);
     if (!match?.[1]) throw new Error(`${script}.py has no single-line ARGUMENTS list`);
-    expect(source).toContain('getResolvedOptions(sys.argv, ARGUMENTS)');
+    expect(source).toContain('start_glue_job(sys.argv, ARGUMENTS)');
     return [...match[1].matchAll(/"([A-Z0-9_]+)"/g)].map((m) => m[1] ?? '').filter((name) => name !== 'JOB_NAME');
   }
 
