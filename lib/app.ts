@@ -34,7 +34,7 @@ export function buildDynalakeApp(app: App): DynalakeStacks {
   const pipeline = new PipelineStack(app, `${name}-pipeline`, {
     config,
     description: `dynalake ${name}: Glue catalog, crawlers, jobs and workflow, Athena, alerts (stateless)`,
-    tables: { orders: storage.orders.table, userCampaign: storage.userCampaign.table, campaignInfo: storage.campaignInfo.table },
+    tables: { orders: storage.orders.table, userCampaign: storage.userCampaign.table, campaignInfo: storage.campaignInfo.table, uploads: storage.uploads.table },
     buckets: { landing: storage.buckets.landing, lake: storage.buckets.lake, assets: storage.buckets.assets },
     dataKey: storage.encryptionKey,
     synthesizer: new WildcardAcknowledgingSynthesizer(PIPELINE_WILDCARD_REASONS),

@@ -66,7 +66,7 @@ export interface PipelineStackProps extends StackProps {
   /** The validated pipeline configuration. */
   readonly config: PipelineConfig;
   /** The streamed tables of the storage stack. */
-  readonly tables: { readonly orders: ITable; readonly userCampaign: ITable; readonly campaignInfo: ITable };
+  readonly tables: { readonly orders: ITable; readonly userCampaign: ITable; readonly campaignInfo: ITable; readonly uploads: ITable };
   /** The buckets of the storage stack. */
   readonly buckets: { readonly landing: IBucket; readonly lake: IBucket; readonly assets: IBucket };
   /**
@@ -169,9 +169,9 @@ export class PipelineStack extends Stack {
       ),
       csv_to_dynamodb: job(
         'csv_to_dynamodb',
-        { S3_BUCKET: buckets.landing.bucketName, DYNAMODB_TABLE: tables.orders.tableName, WRITE_PERCENT: String(config.dynamoWritePercent) },
+        { S3_BUCKET: buckets.landing.bucketName, DYNAMODB_TABLE: tables.uploads.tableName, WRITE_PERCENT: String(config.dynamoWritePercent) },
         // No bookmarks: each run is told the one object to load, and runs overlap.
-        { bookmarks: false, maxConcurrentRuns: config.csvLoadMaxConcurrentRuns, description: 'Loads one uploaded raw/*.csv into the orders table' },
+        { bookmarks: false, maxConcurrentRuns: config.csvLoadMaxConcurrentRuns, description: 'Loads one uploaded raw/*.csv into the uploads table' },
       ),
       sales_star_schema: job(
         'sales_star_schema',
@@ -207,7 +207,7 @@ export class PipelineStack extends Stack {
     dataKeyActions(campaign_progress.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
     readPrefix(csv_to_dynamodb.role, buckets.landing, LAKE_LAYOUT.rawPrefix);
-    csv_to_dynamodb.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'], resources: [tables.orders.tableArn] }));
+    csv_to_dynamodb.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'], resources: [tables.uploads.tableArn] }));
     dataKeyActions(csv_to_dynamodb.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
     readPrefix(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
@@ -270,7 +270,7 @@ export class PipelineStack extends Stack {
   /** Daily (from config) crawl of the DynamoDB tables into `ddb_*` catalog tables, for exploration. */
   private sourceCrawler(name: string, schedule: string, tables: PipelineStackProps['tables'], securityConfigurationName: string, glueKey: IKey, dataKey: IKey | undefined): CfnCrawler {
     const role = this.crawlerRole('SourceCrawlerRole', 'Crawls the DynamoDB tables into the catalog', glueKey, dataKey);
-    const all = [tables.orders, tables.userCampaign, tables.campaignInfo];
+    const all = [tables.orders, tables.userCampaign, tables.campaignInfo, tables.uploads];
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:Scan'], resources: all.map((table) => table.tableArn) }));
     role.addToPrincipalPolicy(
       new PolicyStatement({

@@ -27,6 +27,12 @@ export class StorageStack extends Stack {
   readonly userCampaign: StreamedTable;
   /** Campaign definitions and their tasks: `campaignID`. */
   readonly campaignInfo: StreamedTable;
+  /**
+   * Rows of CSV files uploaded to `raw/`, loaded by the `csv_to_dynamodb` Glue job: keyed by an
+   * `id` derived from the row's content, so a re-uploaded file rewrites the same items and a
+   * duplicate row is one item. Apart from orders, which keeps every row at its file position.
+   */
+  readonly uploads: StreamedTable;
   /** Landing, lake, assets and access-log buckets. */
   readonly buckets: LakeBuckets;
   /** The customer-managed key of tables and buckets, when `encryption` is `kms`. */
@@ -74,6 +80,11 @@ export class StorageStack extends Stack {
       partitionKey: { name: 'campaignID', type: AttributeType.STRING },
     });
 
+    this.uploads = new StreamedTable(this, 'Uploads', {
+      ...tableDefaults,
+      partitionKey: { name: 'id', type: AttributeType.STRING },
+    });
+
     this.buckets = new LakeBuckets(this, 'Buckets', { encryptionKey: this.encryptionKey, removalPolicy });
 
     this.addOutputs(`${config.prefix}-${config.stage}`);
@@ -88,6 +99,7 @@ export class StorageStack extends Stack {
       ['Orders', 'orders', this.orders],
       ['UserCampaign', 'user-campaign', this.userCampaign],
       ['CampaignInfo', 'campaign-info', this.campaignInfo],
+      ['Uploads', 'uploads', this.uploads],
     ] as const;
     for (const [id, slug, { table, tableStreamArn }] of tables) {
       output(`${id}TableName`, `${slug}-table-name`, table.tableName, `Name of the ${slug} table`);

@@ -5,7 +5,7 @@ import { parseConfig, type PipelineConfigInput } from '../../lib/config';
 import { StorageStack } from '../../lib/stacks/storage-stack';
 
 /** The storage stack's tables, by the name its construct gives them. */
-export type StorageTableId = 'orders' | 'userCampaign' | 'campaignInfo';
+export type StorageTableId = 'orders' | 'userCampaign' | 'campaignInfo' | 'uploads';
 
 /** A CreateTable request with its table name set. */
 export type TableDefinition = CreateTableCommandInput & { readonly TableName: string };
@@ -47,5 +47,6 @@ export function storageTableDefinitions(config: PipelineConfigInput = {}): Recor
     orders: definition('orders', 'orders'),
     userCampaign: definition('userCampaign', 'user-campaign'),
     campaignInfo: definition('campaignInfo', 'campaign-info'),
+    uploads: definition('uploads', 'uploads'),
   };
 }

@@ -84,12 +84,12 @@ describe('PipelineStack with the default configuration', () => {
     expect(starred.map((statement) => statement.Action)).toEqual(JOBS.map(() => 'cloudwatch:PutMetricData'));
   });
 
-  it('lets csv_to_dynamodb write only the orders table', () => {
+  it('lets csv_to_dynamodb write only the uploads table', () => {
     const policy = resourceOf(pipeline.jobs.csv_to_dynamodb.role.node.findChild('DefaultPolicy')).Properties.PolicyDocument as PolicyDocument;
     const dynamo = policy.Statement.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
     expect(dynamo).toHaveLength(1);
     expect([dynamo[0]?.Action ?? []].flat().sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem']);
-    expect(JSON.stringify(dynamo[0]?.Resource)).toMatch(/"Fn::GetStackOutput".*"OutputName":"[A-Za-z]*OrdersTable/);
+    expect(JSON.stringify(dynamo[0]?.Resource)).toMatch(/"Fn::GetStackOutput".*"OutputName":"[A-Za-z]*UploadsTable/);
   });
 
   it('crawls the DynamoDB tables on the catalog schedule from config', () => {
@@ -98,7 +98,7 @@ describe('PipelineStack with the default configuration', () => {
       TablePrefix: 'ddb_',
       Targets: { DynamoDBTargets: expect.arrayContaining([expect.objectContaining({ ScanAll: false })]) as unknown },
     });
-    expect((resourceOf(pipeline.crawlers.source).Properties.Targets as { DynamoDBTargets: unknown[] }).DynamoDBTargets).toHaveLength(3);
+    expect((resourceOf(pipeline.crawlers.source).Properties.Targets as { DynamoDBTargets: unknown[] }).DynamoDBTargets).toHaveLength(4);
   });
 
   it('crawls the lake tables it declares without a schedule of its own (the workflow starts it), never changing their schema', () => {

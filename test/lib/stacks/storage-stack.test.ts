@@ -4,10 +4,10 @@ import type { StreamedTable } from '../../../lib/constructs/streamed-table';
 import type { StorageStack } from '../../../lib/stacks/storage-stack';
 import { buildStacks, resourceOf } from '../../helpers/cdk-app';
 
-type TableName = 'orders' | 'userCampaign' | 'campaignInfo';
+type TableName = 'orders' | 'userCampaign' | 'campaignInfo' | 'uploads';
 type BucketName = 'landing' | 'lake' | 'assets' | 'accessLogs';
 
-const TABLES: readonly TableName[] = ['orders', 'userCampaign', 'campaignInfo'];
+const TABLES: readonly TableName[] = ['orders', 'userCampaign', 'campaignInfo', 'uploads'];
 const DATA_BUCKETS: readonly Exclude<BucketName, 'accessLogs'>[] = ['landing', 'lake', 'assets'];
 const ALL_BUCKETS: readonly BucketName[] = [...DATA_BUCKETS, 'accessLogs'];
 
@@ -77,6 +77,10 @@ describe('StorageStack with the default configuration', () => {
     expect(resourceOf(storage.campaignInfo.table).Properties).toMatchObject({
       KeySchema: [{ AttributeName: 'campaignID', KeyType: 'HASH' }],
     });
+  });
+
+  it('keys uploads by the content id of each uploaded row', () => {
+    expect(resourceOf(storage.uploads.table).Properties).toMatchObject({ KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] });
   });
 
   describe.each(TABLES)('table %s', (name) => {
@@ -223,6 +227,9 @@ describe('StorageStack with the default configuration', () => {
     ['CampaignInfoTableName', 'dynalake-dev-campaign-info-table-name', 'campaignInfo', 'Ref'],
     ['CampaignInfoTableArn', 'dynalake-dev-campaign-info-table-arn', 'campaignInfo', 'Arn'],
     ['CampaignInfoStreamArn', 'dynalake-dev-campaign-info-stream-arn', 'campaignInfo', 'StreamArn'],
+    ['UploadsTableName', 'dynalake-dev-uploads-table-name', 'uploads', 'Ref'],
+    ['UploadsTableArn', 'dynalake-dev-uploads-table-arn', 'uploads', 'Arn'],
+    ['UploadsStreamArn', 'dynalake-dev-uploads-stream-arn', 'uploads', 'StreamArn'],
   ] as const)('outputs %s, exported as %s', (outputId, exportName, name, attribute) => {
     const logicalId = resourceOf(table(storage, name).table).logicalId;
     const value = attribute === 'Ref' ? { Ref: logicalId } : { 'Fn::GetAtt': [logicalId, attribute] };

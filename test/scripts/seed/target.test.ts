@@ -108,7 +108,7 @@ describe('resolveTarget', () => {
   it('starts an embedded DynamoDB with the storage stack tables, keys and index as synthesized', async () => {
     const target = await resolveTarget({ local: join(workdir, 'db') });
     try {
-      expect(target.tables).toEqual({ orders: 'dynalake-dev-orders', userCampaign: 'dynalake-dev-user-campaign', campaignInfo: 'dynalake-dev-campaign-info' });
+      expect(target.tables).toEqual({ orders: 'dynalake-dev-orders', userCampaign: 'dynalake-dev-user-campaign', campaignInfo: 'dynalake-dev-campaign-info', uploads: 'dynalake-dev-uploads' });
       const { Table } = await target.client.send(new DescribeTableCommand({ TableName: 'dynalake-dev-orders' }));
       expect(Table?.KeySchema).toEqual([
         { AttributeName: 'InvoiceNo', KeyType: 'HASH' },
