@@ -1,6 +1,6 @@
 import { type App, Tags } from 'aws-cdk-lib';
 import { configFromContext, type PipelineConfig } from './config';
-import { addComplianceChecks, PIPELINE_WILDCARD_REASONS, WildcardAcknowledgingSynthesizer } from './nag';
+import { acknowledgeBridgeFindings, addComplianceChecks, PIPELINE_WILDCARD_REASONS, WildcardAcknowledgingSynthesizer } from './nag';
 import { PipelineStack } from './stacks/pipeline-stack';
 import { StorageStack } from './stacks/storage-stack';
 
@@ -40,6 +40,7 @@ export function buildDynalakeApp(app: App): DynalakeStacks {
     synthesizer: new WildcardAcknowledgingSynthesizer(PIPELINE_WILDCARD_REASONS),
   });
 
+  acknowledgeBridgeFindings(pipeline);
   addComplianceChecks(app);
   return { config, storage, pipeline };
 }

@@ -21,6 +21,8 @@ function field<T extends z.ZodType>(schema: T, description: string, invalid: str
 
 const awsCron = z.string().refine(isAwsCronExpression);
 const CRON_FORM = 'cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 * * * ? *)';
+/** The retention periods CloudWatch Logs accepts, in days. */
+const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /** Every configuration key, in the order the README lists them. */
 export const CONFIG_FIELDS = {
@@ -83,6 +85,25 @@ export const CONFIG_FIELDS = {
     z.coerce.number().min(0.1).max(1.5).default(0.5),
     "Share of the orders table's write capacity `csv_to_dynamodb` may use (Glue's `dynamodb.throughput.write.percent`).",
     'is not a write percent (expected a number from 0.1 to 1.5)',
+  ),
+  streamBatchSize: field(
+    z.coerce.number().int().min(1).max(10_000).default(1000),
+    'Most stream records per `stream-to-lake` invocation, hence per change object in `cdc/`.',
+    'is not a batch size (expected a whole number from 1 to 10000)',
+  ),
+  streamBatchingWindowSeconds: field(
+    z.coerce.number().int().min(0).max(300).default(30),
+    'Seconds `stream-to-lake` waits to fill a batch: fewer, larger change objects and workflow starts.',
+    'is not a batching window (expected a whole number of seconds from 0 to 300)',
+  ),
+  logRetentionDays: field(
+    z.coerce
+      .number()
+      .int()
+      .refine((days) => LOG_RETENTION_DAYS.includes(days))
+      .default(30),
+    "Days the Lambdas' CloudWatch logs are kept.",
+    `is not a CloudWatch retention (expected one of ${LOG_RETENTION_DAYS.join(', ')})`,
   ),
 } as const;
 

@@ -9,3 +9,6 @@ export * from './constructs/refresh-workflow';
 export * from './constructs/lake-catalog';
 export * from './constructs/lake-job';
 export * from './stacks/pipeline-stack';
+export * from './constructs/bridge-function';
+export * from './constructs/stream-to-lake';
+export * from './constructs/upload-to-glue';

@@ -4,6 +4,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 // cdk-nag's own rendering of a resource in a finding id, so the ids here match its findings.
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
+import { BridgeFunction } from './constructs/bridge-function';
+import { UploadToGlue } from './constructs/upload-to-glue';
 
 /**
  * Runs the cdk-nag AwsSolutions pack over the whole app at synth. With the cdk.json flag
@@ -15,8 +17,12 @@ export function addComplianceChecks(app: App): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 }
 
-/** Why a wildcard in a policy stands, by the finding it raises (`Action::…` / `Resource::…`). */
-export type WildcardReasons = readonly (readonly [pattern: RegExp, reason: string])[];
+/**
+ * Why a wildcard in a policy stands, by the finding it raises (`Action::…` / `Resource::…`) and,
+ * optionally, the action of the statement that raises it (each action needs a reason): `Resource::*`
+ * is justified for an API without resource-level permissions, not for any statement.
+ */
+export type WildcardReasons = readonly (readonly [finding: RegExp, reason: string, actions?: RegExp])[];
 
 interface PolicyStatementJson {
   readonly Effect?: string;
@@ -24,32 +30,48 @@ interface PolicyStatementJson {
   readonly Resource?: unknown;
 }
 
-/** The AwsSolutions-IAM5 findings a policy raises, as cdk-nag names them. */
-export function wildcardFindings(policy: CfnPolicy): string[] {
+/** One AwsSolutions-IAM5 finding of one statement, as cdk-nag names it, with that statement's actions. */
+export interface WildcardFinding {
+  readonly finding: string;
+  readonly actions: readonly string[];
+}
+
+/** The AwsSolutions-IAM5 findings a policy raises, statement by statement. */
+export function wildcardFindings(policy: CfnPolicy): WildcardFinding[] {
   const document = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: PolicyStatementJson[] };
-  const findings = new Set<string>();
+  const findings: WildcardFinding[] = [];
   const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
   for (const statement of document.Statement ?? []) {
     if (statement.Effect !== 'Allow') continue;
-    for (const action of list(statement.Action)) if (action.includes('*')) findings.add(`Action::${action}`);
+    const actions = list(statement.Action);
+    const raised = new Set<string>();
+    for (const action of actions) if (action.includes('*')) raised.add(`Action::${action}`);
     for (const resource of list(statement.Resource)) {
       const flat = flattenCfnReference(resource);
-      if (flat.includes('*')) findings.add(`Resource::${flat}`);
+      if (flat.includes('*')) raised.add(`Resource::${flat}`);
     }
+    for (const finding of raised) findings.push({ finding, actions });
   }
-  return [...findings];
+  return findings;
 }
 
 /**
- * Acknowledges every wildcard finding of the IAM policies under `scope`, each with the reason
- * of the first pattern it matches. A wildcard no pattern explains is not acknowledged: it fails
- * the synth, as a new one should. Call it once the policies are complete.
+ * Acknowledges every wildcard finding of the IAM policies under `scope` when every action of every
+ * statement raising it has a reason (the first entry that matches); the reasons are joined. A wildcard no
+ * entry explains is not acknowledged: it fails the synth, as a new one should. Call it once the
+ * policies are complete.
  */
 export function acknowledgeWildcards(scope: IConstruct, reasons: WildcardReasons): void {
   for (const policy of scope.node.findAll().filter((node): node is CfnPolicy => node instanceof CfnPolicy)) {
-    for (const finding of wildcardFindings(policy)) {
-      const reason = reasons.find(([pattern]) => pattern.test(finding))?.[1];
-      if (reason) Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: `${policy.node.path}: ${reason}` });
+    const byFinding = new Map<string, (string | undefined)[]>();
+    for (const { finding, actions } of wildcardFindings(policy)) {
+      // Each action of the statement needs its reason (CDK merges statements that share resources).
+      const found = actions.map((action) => reasons.find(([pattern, , actionPattern]) => pattern.test(finding) && (actionPattern?.test(action) ?? true))?.[1]);
+      byFinding.set(finding, [...(byFinding.get(finding) ?? []), ...found]);
+    }
+    for (const [finding, found] of byFinding) {
+      if (found.some((reason) => reason === undefined)) continue;
+      Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: `${policy.node.path}: ${[...new Set(found)].join('; ')}` });
     }
   }
 }
@@ -58,13 +80,38 @@ export function acknowledgeWildcards(scope: IConstruct, reasons: WildcardReasons
 export const PIPELINE_WILDCARD_REASONS: WildcardReasons = [
   [/^Action::s3:(GetObject|GetBucket|List)\*$/, "aws-cdk-lib's asset grant lets the Glue role read its own script and helper module from the CDK asset bucket; the action set is fixed by aws-cdk-lib"],
   [/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$/, 'asset objects are named by content hash at synth time, in the CDK bootstrap bucket; the grant covers the objects of that bucket'],
-  [/^Resource::\*$/, 'cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the Glue namespace'],
+  [/^Resource::\*$/, 'cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the Glue namespace', /^cloudwatch:PutMetricData$/],
+  [/^Resource::\*$/, 'X-Ray trace segments and telemetry have no resource-level permissions (tracing of the Lambda)', /^xray:(PutTraceSegments|PutTelemetryRecords)$/],
+  [/^Resource::\*$/, 'dynamodb:ListStreams has no resource-level permissions; the stream reads themselves are held to the one table stream', /^dynamodb:ListStreams$/],
   [/log-group:\/aws-glue\/jobs\/\*$/, 'Glue creates the log groups of an encrypted job at run time under /aws-glue/jobs/ (named after the security configuration and role)'],
   [/log-group:\/aws-glue\/crawlers\*$/, 'Glue creates the crawler log groups at run time under /aws-glue/crawlers'],
   [/\/export\/\*$/, 'DynamoDB export ARNs are created at run time by ExportTableToPointInTime on this one table'],
   [/:table\/.+\/ddb_\*>?$|table\/<.*>\/ddb_\*$/, 'the DynamoDB crawler creates and updates the ddb_ tables it discovers, only in this database'],
   [/\/(raw|cdc\/[A-Za-z_]+|curated\/[a-z_]+|warehouse|glue-temp\/[a-z_]+|dynamodb-exports\/orders)\/?\*$/, 'object keys under this prefix are data written at run time; the role is held to the prefix its job reads or writes'],
 ];
+
+/**
+ * Acknowledges the findings of the Lambda bridges that stand by design: each on-failure queue is
+ * itself a dead-letter queue (a DLQ of a DLQ would only move the problem; its depth raises an
+ * alarm), and CDK's bucket-notifications custom resource attaches the basic Lambda execution
+ * policy to the role it runs under.
+ */
+export function acknowledgeBridgeFindings(scope: IConstruct): void {
+  for (const node of scope.node.findAll()) {
+    if (node instanceof BridgeFunction) {
+      Validations.of(node.failureQueue).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason: `${node.failureQueue.node.path}: the on-failure destination of ${node.node.path} is itself the dead-letter queue; an alarm watches its depth`,
+      });
+    }
+    if (node instanceof UploadToGlue) {
+      Validations.of(node.notificationsRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: `${node.notificationsRole.node.path}: aws-cdk-lib's bucket-notifications custom resource attaches the basic execution policy (its own logs) to the role it runs under`,
+      });
+    }
+  }
+}
 
 /**
  * The default synthesizer, acknowledging the stack's wildcard findings just before it writes the

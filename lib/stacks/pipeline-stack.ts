@@ -22,6 +22,8 @@ import type { PipelineConfig } from '../config';
 import { LakeCatalog } from '../constructs/lake-catalog';
 import { LakeJob } from '../constructs/lake-job';
 import { RefreshWorkflow } from '../constructs/refresh-workflow';
+import { StreamToLake } from '../constructs/stream-to-lake';
+import { UploadToGlue } from '../constructs/upload-to-glue';
 
 /** Where the PySpark scripts live; deployed as assets. */
 export const GLUE_SCRIPTS_DIR = join(__dirname, '..', '..', 'glue-scripts');
@@ -78,8 +80,9 @@ export interface PipelineStackProps extends StackProps {
 
 /**
  * The stateless half: the Glue catalog, crawlers, PySpark jobs and the refresh workflow, the
- * Athena workgroup and the failure alerts. Holds no data: deleting or replacing it leaves every
- * table and bucket as it was.
+ * Lambda bridges from the streams and uploads into Glue, the Athena workgroup and the failure
+ * alerts. Holds no data (the bridges' idempotency table keeps only week-long delivery records):
+ * deleting or replacing it leaves every table and bucket as it was.
  */
 export class PipelineStack extends Stack {
   /** The refresh workflow (StartWorkflowRun target of the stream bridge). */
@@ -94,6 +97,10 @@ export class PipelineStack extends Stack {
   readonly workgroup: CfnWorkGroup;
   /** Where failures are announced. */
   readonly alerts: Topic;
+  /** The stream-to-lake bridges, one per streamed table. */
+  readonly streamBridges: readonly StreamToLake[];
+  /** The upload bridge: `raw/*.csv` → csv_to_dynamodb. */
+  readonly uploadBridge: UploadToGlue;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -246,6 +253,30 @@ export class PipelineStack extends Stack {
 
     this.alerts = this.alertTopic(name, config.alertEmail, removalPolicy);
 
+    const bridgeDefaults = { alarmTopic: this.alerts, logRetentionDays: config.logRetentionDays, removalPolicy };
+    const streamed = { orders: tables.orders, user_Campaign: tables.userCampaign, campaignInfo: tables.campaignInfo } as const;
+    this.streamBridges = Object.entries(streamed).map(
+      ([cdcTable, table]) =>
+        new StreamToLake(this, `${cdcTable.replace(/^\w/, (c) => c.toUpperCase()).replace(/_/g, '')}StreamToLake`, {
+          ...bridgeDefaults,
+          table,
+          cdcTable,
+          landingBucket: buckets.landing,
+          workflowName: this.refresh.workflow.workflowName,
+          dataKey,
+          batchSize: config.streamBatchSize,
+          maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
+        }),
+    );
+    this.uploadBridge = new UploadToGlue(this, 'UploadToGlue', {
+      ...bridgeDefaults,
+      landingBucket: buckets.landing,
+      prefix: LAKE_LAYOUT.rawPrefix,
+      suffix: '.csv',
+      jobName: csv_to_dynamodb.job.jobName,
+      targetTable: tables.uploads,
+    });
+
     new CfnOutput(this, 'RefreshWorkflowName', { value: this.refresh.workflow.workflowName, exportName: `${name}-refresh-workflow-name` });
     new CfnOutput(this, 'CsvToDynamoDbJobName', { value: csv_to_dynamodb.job.jobName, exportName: `${name}-csv-to-dynamodb-job-name` });
     new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.database.databaseName, exportName: `${name}-glue-database-name` });
@@ -352,6 +383,7 @@ export class PipelineStack extends Stack {
     // EventBridge can only publish to a topic whose key lets it: a customer-managed key.
     const key = new Key(this, 'AlertsKey', { description: `Encrypts the ${name} alerts topic`, enableKeyRotation: true, removalPolicy });
     key.grant(new ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
     const topic = new Topic(this, 'Alerts', { displayName: `${name} pipeline alerts`, masterKey: key, enforceSSL: true });
     if (email) topic.addSubscription(new EmailSubscription(email));
     const target = new SnsTopic(topic);

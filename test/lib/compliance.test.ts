@@ -34,6 +34,14 @@ describe('compliance at synth (cdk-nag AwsSolutions and CloudFormation validatio
     expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::arn:aws:s3:::someone-elses-bucket\/\*\]/);
   });
 
+  it('fails synth on Resource::* for an action that has resource-level permissions, even beside one that has none', () => {
+    const { app, pipeline } = buildStacks();
+    const [ordersBridge] = pipeline.streamBridges;
+    // Merged by CDK into the statement that already holds dynamodb:ListStreams and X-Ray on `*`.
+    ordersBridge?.bridge.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:GetRecords'], resources: ['*'] }));
+    expect(() => app.synth()).toThrow(/OrdersStreamToLake\/Bridge\/Role\/DefaultPolicy[\s\S]*AwsSolutions-IAM5\[Resource::\*\]/);
+  });
+
   it('fails synth on a CloudFormation validation warning (strict validation from cdk.json)', () => {
     const { app, storage } = buildStacks();
     new CfnResource(storage, 'DeprecatedRuntimeFunction', {

@@ -69,19 +69,32 @@ describe('PipelineStack with the default configuration', () => {
     });
   });
 
-  it('gives every role only its own statements: no AWS managed policy, no wildcard action outside the CDK asset grant', () => {
-    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
-      expect((role as { Properties: Record<string, unknown> }).Properties).not.toHaveProperty('ManagedPolicyArns');
-    }
+  it('gives every role only its own statements: no AWS managed policy but the one CDK attaches to its bucket-notifications role', () => {
+    const notificationsRole = resourceOf(pipeline.uploadBridge.notificationsRole).logicalId;
+    const withManagedPolicies = Object.entries(template.findResources('AWS::IAM::Role'))
+      .filter(([, role]) => (role as { Properties: Record<string, unknown> }).Properties.ManagedPolicyArns !== undefined)
+      .map(([logicalId]) => logicalId);
+    expect(withManagedPolicies).toEqual([notificationsRole]);
+  });
+
+  it('has no wildcard action outside the CDK asset grant of the Glue scripts', () => {
     const wildcardActions = statements(template)
       .flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]))
       .filter((action) => action.includes('*'));
     expect([...new Set(wildcardActions)].sort()).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*']);
   });
 
-  it('lets only cloudwatch:PutMetricData, which has no resources, use Resource "*", held to the Glue namespace', () => {
-    const starred = statements(template).filter((statement) => statement.Resource === '*');
-    expect(starred.map((statement) => statement.Action)).toEqual(JOBS.map(() => 'cloudwatch:PutMetricData'));
+  it('uses Resource "*" only for actions that have no resource-level permissions', () => {
+    const starred = statements(template)
+      .filter((statement) => statement.Resource === '*')
+      .flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]));
+    expect([...new Set(starred)].sort()).toEqual(['cloudwatch:PutMetricData', 'dynamodb:ListStreams', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+  });
+
+  it('holds cloudwatch:PutMetricData of every job to the Glue namespace', () => {
+    const metrics = statements(template).filter((statement) => statement.Action === 'cloudwatch:PutMetricData');
+    expect(metrics).toHaveLength(JOBS.length);
+    for (const statement of metrics) expect(statement).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } });
   });
 
   it('lets csv_to_dynamodb write only the uploads table', () => {

@@ -1,0 +1,132 @@
+import { BatchProcessor, EventType } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ConcurrentRunsExceededException, GlueClient, StartWorkflowRunCommand } from '@aws-sdk/client-glue';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { CDC_TABLES, type CdcTable, type ChangeRecord, changeObjectKey, changeRecordFromStream, encodeChangeObject, streamLabel } from './shared/cdc';
+import { requiredEnvironment } from './shared/environment';
+
+/**
+ * stream-to-lake: a DynamoDB stream batch → one CDC object in the landing bucket → a request
+ * for the refresh workflow to run.
+ *
+ * Exactly-once in effect: the object's key is a pure function of the batch, so a retried batch
+ * lands on the same object; the jobs merge latest-wins by sequence number, so a record seen twice
+ * (a bisected retry) changes nothing.
+ */
+
+/** What the handler needs; the Lambda entry builds it from its environment, tests and local mode pass their own. */
+export interface StreamToLakeDependencies {
+  readonly s3: S3Client;
+  readonly glue: GlueClient;
+  readonly logger: Logger;
+  /** Bucket that receives `cdc/<table>/…` objects. */
+  readonly landingBucket: string;
+  /** The refresh workflow to start after each batch. */
+  readonly workflowName: string;
+  /** The CDC dataset of the table whose stream this function reads. */
+  readonly table: CdcTable;
+}
+
+/** What one batch did, for logs, tests and the local runtime. */
+export interface StreamBatchResult {
+  readonly response: DynamoDBBatchResponse;
+  /** Key of the CDC object written, when the batch had records to write. */
+  readonly objectKey?: string;
+  readonly recordsWritten: number;
+  /** The workflow run started, or why none was. */
+  readonly workflow: { readonly runId: string } | { readonly skipped: 'no-records' | 'already-running' | 'write-failed' };
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return name === 'PreconditionFailed' || $metadata?.httpStatusCode === 412;
+}
+
+/**
+ * The batch logic. Malformed records (no old image, unknown event) fail from the first of them:
+ * the records before it are written, and Lambda retries from it, bisecting until the bad record is
+ * alone and goes to the on-failure queue. An S3 failure fails the whole batch. A Glue error other
+ * than ConcurrentRunsExceeded throws, so Lambda retries the batch (its object is already there).
+ */
+export async function processStreamBatch(dependencies: StreamToLakeDependencies, event: DynamoDBStreamEvent, context?: Context): Promise<StreamBatchResult> {
+  const { s3, glue, logger, landingBucket, workflowName, table } = dependencies;
+  const records = event.Records;
+  const processor = new BatchProcessor(EventType.DynamoDBStreams);
+  processor.register(records, (record: DynamoDBRecord) => changeRecordFromStream(record), { context, throwOnFullBatchFailure: false });
+  const outcomes = await processor.process();
+
+  const firstFailure = outcomes.findIndex(([status]) => status === 'fail');
+  const valid = firstFailure === -1 ? outcomes : outcomes.slice(0, firstFailure);
+  const changes = valid.map(([, change]) => change as ChangeRecord);
+  // A failed record without a sequence number cannot be a checkpoint. Leaving it out of the
+  // response would tell Lambda the whole batch succeeded and drop it and every record after it;
+  // an empty itemIdentifier is Lambda's "the whole batch failed" (retried, then bisected).
+  const failedFrom = firstFailure === -1 ? undefined : (records[firstFailure]?.dynamodb?.SequenceNumber ?? '');
+  if (firstFailure !== -1) {
+    logger.error('malformed stream records: retrying from the first', {
+      firstFailedSequenceNumber: failedFrom,
+      failures: outcomes.filter(([status]) => status === 'fail').map(([, reason]) => String(reason)),
+    });
+  }
+  const response: DynamoDBBatchResponse = { batchItemFailures: failedFrom === undefined ? [] : [{ itemIdentifier: failedFrom }] };
+  if (changes.length === 0) return { response, recordsWritten: 0, workflow: { skipped: 'no-records' } };
+
+  const objectKey = changeObjectKey(table, streamLabel(records[0]?.eventSourceARN), changes);
+  try {
+    // If-None-Match: a retried batch finds its object written and leaves it (and its modified
+    // time, which job bookmarks go by) alone; the content would be identical anyway.
+    await s3.send(new PutObjectCommand({ Bucket: landingBucket, Key: objectKey, Body: encodeChangeObject(changes), ContentType: 'application/gzip', IfNoneMatch: '*' }));
+  } catch (error) {
+    if (!isPreconditionFailed(error)) {
+      logger.error('writing the change object failed: the whole batch will be retried', { objectKey, error: error as Error });
+      const first = records[0]?.dynamodb?.SequenceNumber;
+      return { response: { batchItemFailures: first === undefined ? [] : [{ itemIdentifier: first }] }, objectKey, recordsWritten: 0, workflow: { skipped: 'write-failed' } };
+    }
+    logger.info('change object already written by an earlier attempt', { objectKey });
+  }
+  logger.info('change object written', { objectKey, records: changes.length });
+
+  try {
+    const run = await glue.send(new StartWorkflowRunCommand({ Name: workflowName }));
+    logger.info('refresh workflow started', { workflowName, runId: run.RunId });
+    return { response, objectKey, recordsWritten: changes.length, workflow: { runId: run.RunId ?? '' } };
+  } catch (error) {
+    if (error instanceof ConcurrentRunsExceededException) {
+      // A run is going: the next scheduled run picks this object up.
+      logger.info('refresh workflow already running; the next run picks the change up', { workflowName });
+      return { response, objectKey, recordsWritten: changes.length, workflow: { skipped: 'already-running' } };
+    }
+    throw error;
+  }
+}
+
+/** The handler over given dependencies. */
+export function createStreamToLakeHandler(dependencies: StreamToLakeDependencies): (event: DynamoDBStreamEvent, context?: Context) => Promise<DynamoDBBatchResponse> {
+  return async (event, context) => {
+    if (context) dependencies.logger.addContext(context);
+    return (await processStreamBatch(dependencies, event, context)).response;
+  };
+}
+
+/** Dependencies from the Lambda environment: LANDING_BUCKET, WORKFLOW_NAME, CDC_TABLE. */
+export function streamToLakeDependenciesFromEnvironment(environment: NodeJS.ProcessEnv = process.env): StreamToLakeDependencies {
+  const { LANDING_BUCKET, WORKFLOW_NAME, CDC_TABLE } = requiredEnvironment(environment, ['LANDING_BUCKET', 'WORKFLOW_NAME', 'CDC_TABLE']);
+  if (!CDC_TABLES.includes(CDC_TABLE as CdcTable)) throw new Error(`environment variable CDC_TABLE is ${JSON.stringify(CDC_TABLE)}, not one of ${CDC_TABLES.join(', ')}`);
+  return {
+    s3: new S3Client({}),
+    glue: new GlueClient({}),
+    logger: new Logger({ serviceName: 'dynalake-stream-to-lake' }),
+    landingBucket: LANDING_BUCKET,
+    workflowName: WORKFLOW_NAME,
+    table: CDC_TABLE as CdcTable,
+  };
+}
+
+let coldStartHandler: ReturnType<typeof createStreamToLakeHandler> | undefined;
+
+/** The Lambda entry: environment checked and clients created once per container, on the first event. */
+export const handler = (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+  coldStartHandler ??= createStreamToLakeHandler(streamToLakeDependenciesFromEnvironment());
+  return coldStartHandler(event, context);
+};

@@ -1,0 +1,133 @@
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ConcurrentRunsExceededException, GlueClient, StartJobRunCommand, ThrottlingException } from '@aws-sdk/client-glue';
+import type { Context, S3Event } from 'aws-lambda';
+import { requiredEnvironment } from './shared/environment';
+import { type CreatedObject, createdObject, type SkipReason } from './shared/s3-event';
+
+/**
+ * upload-to-glue: an uploaded `raw/*.csv` → one run of the csv_to_dynamodb Glue job for it.
+ *
+ * S3 delivers notifications at least once; a second delivery of one object version finds its
+ * idempotency record and starts nothing (the record keeps the first run's id).
+ */
+
+/** The prefix and suffix the bucket notification filters on; records outside them are skipped. */
+export const UPLOAD_FILTER = { prefix: 'raw/', suffix: '.csv' } as const;
+
+/** How StartJobRun is retried while Glue answers ConcurrentRunsExceeded or throttles. */
+export interface StartRetryPolicy {
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/** Ample for a job that allows several concurrent runs: about a minute of waiting at most, within the function's timeout. */
+export const DEFAULT_START_RETRY: StartRetryPolicy = { maxAttempts: 6, baseDelayMs: 1_000, maxDelayMs: 20_000 };
+
+/** What the handler needs; the Lambda entry builds it from its environment, tests and local mode pass their own. */
+export interface UploadToGlueDependencies {
+  readonly glue: GlueClient;
+  readonly logger: Logger;
+  /** Where idempotency records are kept. */
+  readonly persistenceStore: BasePersistenceLayer;
+  /** The csv_to_dynamodb job. */
+  readonly jobName: string;
+  /** The table the job loads. */
+  readonly targetTableName: string;
+  /** @default DEFAULT_START_RETRY */
+  readonly retry?: StartRetryPolicy;
+  /** @default setTimeout */
+  readonly sleep?: (milliseconds: number) => Promise<void>;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+/** What became of each record of an event. */
+export interface UploadEventResult {
+  readonly started: readonly { readonly bucket: string; readonly key: string; readonly version: string; readonly jobRunId: string }[];
+  readonly skipped: readonly { readonly reason: SkipReason; readonly detail: string }[];
+}
+
+const sleepFor = (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds));
+
+function isRetryable(error: unknown): boolean {
+  return error instanceof ConcurrentRunsExceededException || error instanceof ThrottlingException || (error as { name?: string }).name === 'ThrottlingException';
+}
+
+/** StartJobRun, retried with full-jitter backoff while Glue is at its concurrency limit or throttling. */
+async function startJobRun(dependencies: UploadToGlueDependencies, object: CreatedObject): Promise<{ jobRunId: string }> {
+  const { glue, logger, jobName, targetTableName } = dependencies;
+  const retry = dependencies.retry ?? DEFAULT_START_RETRY;
+  const sleep = dependencies.sleep ?? sleepFor;
+  const random = dependencies.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const run = await glue.send(
+        new StartJobRunCommand({
+          JobName: jobName,
+          Arguments: { '--S3_BUCKET': object.bucket, '--S3_KEY': object.key, '--DYNAMODB_TABLE': targetTableName },
+        }),
+      );
+      if (!run.JobRunId) throw new Error(`StartJobRun of ${jobName} returned no JobRunId`);
+      return { jobRunId: run.JobRunId };
+    } catch (error) {
+      if (!isRetryable(error) || attempt >= retry.maxAttempts) throw error;
+      const delay = Math.floor(random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1)));
+      logger.warn('Glue cannot start the job yet; retrying', { jobName, attempt, delayMs: delay, error: (error as Error).name });
+      await sleep(delay);
+    }
+  }
+}
+
+/** The handler over given dependencies; it returns what it did for each record. */
+export function createUploadToGlueHandler(dependencies: UploadToGlueDependencies): (event: S3Event, context?: Context) => Promise<UploadEventResult> {
+  const { logger, persistenceStore } = dependencies;
+  // Keyed by the whole payload, { bucket, key, version }: one run per object version, for a week.
+  const config = new IdempotencyConfig({ expiresAfterSeconds: 7 * 24 * 3600 });
+  const startOnce = makeIdempotent((object: CreatedObject) => startJobRun(dependencies, object), { persistenceStore, config });
+
+  return async (event, context) => {
+    if (context) {
+      logger.addContext(context);
+      config.registerLambdaContext(context);
+    }
+    const started: UploadEventResult['started'][number][] = [];
+    const skipped: UploadEventResult['skipped'][number][] = [];
+    for (const record of Array.isArray(event.Records) ? event.Records : []) {
+      const outcome = createdObject(record, UPLOAD_FILTER);
+      if ('skip' in outcome) {
+        logger.warn('record skipped', { reason: outcome.skip, detail: outcome.detail });
+        skipped.push({ reason: outcome.skip, detail: outcome.detail });
+        continue;
+      }
+      const { bucket, key, version } = outcome.object;
+      const { jobRunId } = await startOnce(outcome.object);
+      logger.info('csv_to_dynamodb run for the upload', { bucket, key, version, jobRunId });
+      started.push({ bucket, key, version, jobRunId });
+    }
+    return { started, skipped };
+  };
+}
+
+/** Dependencies from the Lambda environment: GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME. */
+export function uploadToGlueDependenciesFromEnvironment(environment: NodeJS.ProcessEnv = process.env): UploadToGlueDependencies {
+  const { GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME } = requiredEnvironment(environment, ['GLUE_JOB_NAME', 'TARGET_TABLE_NAME', 'IDEMPOTENCY_TABLE_NAME']);
+  return {
+    glue: new GlueClient({}),
+    logger: new Logger({ serviceName: 'dynalake-upload-to-glue' }),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE_NAME }),
+    jobName: GLUE_JOB_NAME,
+    targetTableName: TARGET_TABLE_NAME,
+  };
+}
+
+let coldStartHandler: ReturnType<typeof createUploadToGlueHandler> | undefined;
+
+/** The Lambda entry: environment checked and clients created once per container, on the first event. */
+export const handler = async (event: S3Event, context: Context): Promise<void> => {
+  coldStartHandler ??= createUploadToGlueHandler(uploadToGlueDependenciesFromEnvironment());
+  await coldStartHandler(event, context);
+};

@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** The folder of the Lambda handlers: `lambda/` beside `lib/` (or `dist/lambda` beside `dist/lib`). */
+const LAMBDA_DIR = join(__dirname, '..', '..', 'lambda');
+
+/** The entry file of a handler in `lambda/`: its TypeScript source, or its compiled JavaScript in a built package. */
+export function lambdaEntry(name: string): string {
+  const typescript = join(LAMBDA_DIR, `${name}.ts`);
+  return existsSync(typescript) ? typescript : join(LAMBDA_DIR, `${name}.js`);
+}
+
+/**
+ * How every handler is bundled: minified (smaller code to load at a cold start), names kept
+ * (readable errors in logs), the AWS SDK inside (the code runs against the SDK version it was
+ * tested with, not whatever the runtime ships). `npm run bench:bridges` measures the result.
+ */
+export const HANDLER_BUNDLING = { minify: true, keepNames: true, target: 'node24', format: OutputFormat.CJS, bundleAwsSDK: true, sourceMap: false } as const;
+
+/** Properties of a {@link BridgeFunction}. */
+export interface BridgeFunctionProps {
+  /** The handler's file in `lambda/`, without extension (its export `handler` is the entry point). */
+  readonly handlerName: string;
+  /** What the function does, for the console. */
+  readonly description: string;
+  /** The handler's environment. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Topic that receives the alarms. */
+  readonly alarmTopic: ITopic;
+  /** Days the function's logs are kept. @default 30 */
+  readonly logRetentionDays?: number;
+  /** @default Duration.minutes(1) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A dynalake Lambda: the handler bundled by the local esbuild ({@link HANDLER_BUNDLING}), on the newest Node.js runtime on
+ * arm64, X-Ray tracing, JSON logs in its own log group, a role that holds only what it is given
+ * (no managed policy), an encrypted TLS-only on-failure queue, and alarms on errors and on that
+ * queue's depth into the alert topic.
+ */
+export class BridgeFunction extends Construct {
+  /** The function. */
+  readonly function: NodejsFunction;
+  /** Its execution role: log writing only, until grants are added. */
+  readonly role: Role;
+  /** Its log group. */
+  readonly logGroup: LogGroup;
+  /** Where the records or events the function gave up on go. */
+  readonly failureQueue: Queue;
+  /** The alarms, each notifying the alert topic. */
+  readonly alarms: Alarm[] = [];
+  private readonly alarmAction: SnsAction;
+
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      // RetentionDays' values are the day counts themselves.
+      retention: (props.logRetentionDays ?? RetentionDays.ONE_MONTH) as RetentionDays, // eslint-disable-line @typescript-eslint/no-unsafe-enum-assignment
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `Runs the ${props.handlerName} Lambda` });
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }));
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: lambdaEntry(props.handlerName),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.minutes(1),
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      tracing: Tracing.ACTIVE,
+      environment: { ...props.environment, POWERTOOLS_SERVICE_NAME: `dynalake-${props.handlerName}`, POWERTOOLS_LOG_LEVEL: 'INFO' },
+      bundling: HANDLER_BUNDLING,
+    });
+
+    this.failureQueue = new Queue(this, 'FailureQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.alarmAction = new SnsAction(props.alarmTopic);
+    this.addAlarm('Errors', this.function.metricErrors({ period: Duration.minutes(5) }), 1, 'The function failed at least once in 5 minutes');
+    this.addAlarm(
+      'FailureQueueDepth',
+      this.failureQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      1,
+      'Records or events the function gave up on are waiting in its on-failure queue',
+    );
+  }
+
+  /** An alarm when `metric` reaches `threshold`, notifying the alert topic; no data is not an alarm. */
+  addAlarm(id: string, metric: IMetric, threshold: number, description: string): Alarm {
+    const alarm = new Alarm(this, `${id}Alarm`, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    alarm.addAlarmAction(this.alarmAction);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, S3Event, S3EventRecord } from 'aws-lambda';
+import type { ChangeRecord } from '../../lambda/shared/cdc';
+
+const FIXTURES = join(__dirname, '..', 'fixtures');
+
+/** A fixture file, parsed afresh on every call (so a test may change what it gets). */
+function fixture(...path: string[]): unknown {
+  return JSON.parse(readFileSync(join(FIXTURES, ...path), 'utf8'));
+}
+
+/** A stream batch under test/fixtures/streams/, as Lambda hands it to the function. */
+export function streamBatch(name: 'orders-batch' | 'campaign-batch'): DynamoDBStreamEvent & { readonly Records: DynamoDBRecord[] } {
+  return fixture('streams', `${name}.json`) as DynamoDBStreamEvent & { Records: DynamoDBRecord[] };
+}
+
+/** The change records a stream batch must become, written out by hand beside the batch. */
+export function expectedChanges(name: 'orders-batch' | 'campaign-batch'): ChangeRecord[] {
+  return (fixture('streams', `${name}.changes.json`) as { changes: ChangeRecord[] }).changes;
+}
+
+/** The S3 notification records of test/fixtures/s3-events/uploads.json. */
+export function uploadRecords(): S3EventRecord[] {
+  return (fixture('s3-events', 'uploads.json') as S3Event).Records;
+}
+
+/** The golden batch of the orders_to_lake job (input changes and the curated rows expected after them). */
+export function ordersToLakeGolden(): { readonly changes: ChangeRecord[]; readonly rows: readonly { readonly invoice_no: string; readonly line_no: number; readonly quantity: number }[] } {
+  const input = fixture('etl', 'orders_to_lake', 'input.json') as { changes: ChangeRecord[] };
+  const expected = fixture('etl', 'orders_to_lake', 'expected.json') as { rows: { invoice_no: string; line_no: number; quantity: number }[] };
+  return { changes: input.changes, rows: expected.rows };
+}
+
+/** A Lambda context with a minute left, as the runtime passes it. */
+export function lambdaContext(functionName: string): Context {
+  // Without done/fail/succeed: deprecated callbacks that nothing here may call.
+  const context: Omit<Context, 'done' | 'fail' | 'succeed'> = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2026/11/02/[$LATEST]0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+    getRemainingTimeInMillis: () => 60_000,
+  };
+  return context as Context;
+}

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ConcurrentRunsExceededException, EntityNotFoundException, GlueClient, StartWorkflowRunCommand, ThrottlingException } from '@aws-sdk/client-glue';
+import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { decodeChangeObject } from '../../lambda/shared/cdc';
+import { createStreamToLakeHandler, processStreamBatch, type StreamToLakeDependencies, streamToLakeDependenciesFromEnvironment } from '../../lambda/stream-to-lake';
+import { expectedChanges, lambdaContext, streamBatch } from '../helpers/lambda-fixtures';
+import { createBucket, getObjectBytes, listKeys, useLocalS3 } from '../helpers/local-s3';
+
+const WORKFLOW = 'dynalake-dev-refresh';
+const LABEL = '2026-11-01T000000.000';
+const ORDERS_KEY = `cdc/orders/dt=2026-11-02/${LABEL}-900000000000000000101-1000000000000000000108.jsonl.gz`;
+const FIRST_SEQUENCE = '900000000000000000101';
+
+const local = useLocalS3();
+// Glue cannot run here: its client is mocked (all instances), and reset before each test.
+const glue = mockClient(GlueClient);
+let logger: Logger;
+
+beforeEach(() => {
+  glue.reset();
+  logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+});
+afterAll(() => {
+  glue.restore();
+});
+
+function dependencies(landingBucket: string, overrides: Partial<StreamToLakeDependencies> = {}): StreamToLakeDependencies {
+  return { s3: local().client, glue: new GlueClient({ region: 'eu-west-1' }), logger, landingBucket, workflowName: WORKFLOW, table: 'orders', ...overrides };
+}
+
+async function objectRecords(bucket: string, key: string) {
+  return decodeChangeObject(await getObjectBytes(local(), bucket, key), key);
+}
+
+describe('stream-to-lake on the orders batch', () => {
+  it('writes the batch as exactly one CDC object, every record as the stream sent it, and starts the workflow once', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0001' });
+    const batch = streamBatch('orders-batch');
+
+    const result = await processStreamBatch(dependencies(bucket), batch, lambdaContext('stream-to-lake'));
+
+    expect(result).toEqual({ response: { batchItemFailures: [] }, objectKey: ORDERS_KEY, recordsWritten: 8, workflow: { runId: 'wr_0001' } });
+    expect(await listKeys(local(), bucket)).toEqual([ORDERS_KEY]);
+    const records = await objectRecords(bucket, ORDERS_KEY);
+    expect(records).toStrictEqual(expectedChanges('orders-batch'));
+    expect(records).toHaveLength(batch.Records.length);
+    records.forEach((change, index) => {
+      const source = batch.Records[index]?.dynamodb;
+      expect(change.eventName).toBe(batch.Records[index]?.eventName);
+      expect(change.sequenceNumber).toBe(source?.SequenceNumber);
+      expect(change.approximateCreationTime).toBe(source?.ApproximateCreationDateTime);
+      expect(change.keys).toStrictEqual({ InvoiceNo: source?.Keys?.InvoiceNo?.S, LineNo: Number(source?.Keys?.LineNo?.N) });
+      if (change.eventName === 'INSERT') expect(change.oldImage).toBeNull();
+      if (change.eventName === 'REMOVE') expect(change.newImage).toBeNull();
+      else expect(change.newImage).toMatchObject({ InvoiceNo: source?.NewImage?.InvoiceNo?.S, StockCode: source?.NewImage?.StockCode?.S, Quantity: Number(source?.NewImage?.Quantity?.N) });
+    });
+    // The exact numbers: a price kept as written, and a customer id beyond 2^53 as its string.
+    expect(records[3]?.newImage).toMatchObject({ UnitPrice: 38970, CustomerID: 15098 });
+    expect(records[4]?.newImage).toMatchObject({ UnitPrice: 0.001 });
+    expect(records[4]?.newImage).not.toHaveProperty('CustomerID');
+    expect(records[6]?.newImage?.CustomerID).toBe('9007199254740993');
+
+    expect(glue.calls()).toHaveLength(1);
+    expect(glue.commandCalls(StartWorkflowRunCommand)[0]?.args[0].input).toEqual({ Name: WORKFLOW });
+  });
+
+  it('lands a redelivered batch on the same object with the same bytes', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0001' });
+    const handler = createStreamToLakeHandler(dependencies(bucket));
+
+    expect(await handler(streamBatch('orders-batch'), lambdaContext('stream-to-lake'))).toEqual({ batchItemFailures: [] });
+    const first = await getObjectBytes(local(), bucket, ORDERS_KEY);
+    expect(await handler(streamBatch('orders-batch'), lambdaContext('stream-to-lake'))).toEqual({ batchItemFailures: [] });
+
+    expect(await listKeys(local(), bucket)).toEqual([ORDERS_KEY]);
+    expect(Buffer.from(await getObjectBytes(local(), bucket, ORDERS_KEY)).equals(Buffer.from(first))).toBe(true);
+    // One workflow start per delivered batch.
+    expect(glue.commandCalls(StartWorkflowRunCommand)).toHaveLength(2);
+  });
+
+  it('takes ConcurrentRunsExceeded as success: the object stays, nothing is retried, and it says so', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).rejects(new ConcurrentRunsExceededException({ message: `Concurrent runs exceeded for workflow: ${WORKFLOW}`, $metadata: {} }));
+    const info = jest.spyOn(logger, 'info');
+
+    const result = await processStreamBatch(dependencies(bucket), streamBatch('orders-batch'));
+
+    expect(result).toEqual({ response: { batchItemFailures: [] }, objectKey: ORDERS_KEY, recordsWritten: 8, workflow: { skipped: 'already-running' } });
+    expect(await listKeys(local(), bucket)).toEqual([ORDERS_KEY]);
+    expect(info).toHaveBeenCalledWith('refresh workflow already running; the next run picks the change up', { workflowName: WORKFLOW });
+    expect(glue.calls()).toHaveLength(1);
+  });
+
+  it('throws on any other Glue error after writing the object, and the retried batch then succeeds on the same object', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
+    const handler = createStreamToLakeHandler(dependencies(bucket));
+
+    await expect(handler(streamBatch('orders-batch'))).rejects.toBeInstanceOf(ThrottlingException);
+    expect(await listKeys(local(), bucket)).toEqual([ORDERS_KEY]);
+    const written = await getObjectBytes(local(), bucket, ORDERS_KEY);
+
+    glue.reset();
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0002' });
+    expect(await handler(streamBatch('orders-batch'))).toEqual({ batchItemFailures: [] });
+    expect(await listKeys(local(), bucket)).toEqual([ORDERS_KEY]);
+    expect(Buffer.from(await getObjectBytes(local(), bucket, ORDERS_KEY)).equals(Buffer.from(written))).toBe(true);
+    expect(glue.commandCalls(StartWorkflowRunCommand)).toHaveLength(1);
+  });
+
+  it('throws a Glue error that is not about concurrency (a missing workflow) too', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).rejects(new EntityNotFoundException({ message: `Entity not found: ${WORKFLOW}`, $metadata: {} }));
+    await expect(processStreamBatch(dependencies(bucket), streamBatch('orders-batch'))).rejects.toBeInstanceOf(EntityNotFoundException);
+  });
+
+  it('reports the whole batch failed from its first record when S3 refuses the write, and does not start the workflow', async () => {
+    const missing = `dynalake-missing-${randomUUID()}`;
+    const error = jest.spyOn(logger, 'error');
+
+    const result = await processStreamBatch(dependencies(missing), streamBatch('orders-batch'));
+
+    expect(result).toEqual({ response: { batchItemFailures: [{ itemIdentifier: FIRST_SEQUENCE }] }, objectKey: ORDERS_KEY, recordsWritten: 0, workflow: { skipped: 'write-failed' } });
+    expect(error).toHaveBeenCalledWith('writing the change object failed: the whole batch will be retried', { objectKey: ORDERS_KEY, error: expect.objectContaining({ name: 'NoSuchBucket' }) as Error });
+    expect(glue.calls()).toHaveLength(0);
+  });
+
+  it('writes the records before a malformed one and reports the batch failed from it', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0003' });
+    const error = jest.spyOn(logger, 'error');
+    const batch = streamBatch('orders-batch');
+    // Record 6 (536367/1) as a NEW_IMAGE stream would send it: a MODIFY without its old image.
+    delete batch.Records[6]?.dynamodb?.OldImage;
+
+    const result = await processStreamBatch(dependencies(bucket), batch);
+
+    const key = `cdc/orders/dt=2026-11-02/${LABEL}-900000000000000000101-1000000000000000000106.jsonl.gz`;
+    expect(result).toEqual({ response: { batchItemFailures: [{ itemIdentifier: '1000000000000000000107' }] }, objectKey: key, recordsWritten: 6, workflow: { runId: 'wr_0003' } });
+    expect(await listKeys(local(), bucket)).toEqual([key]);
+    expect(await objectRecords(bucket, key)).toStrictEqual(expectedChanges('orders-batch').slice(0, 6));
+    expect(error).toHaveBeenCalledWith('malformed stream records: retrying from the first', {
+      firstFailedSequenceNumber: '1000000000000000000107',
+      failures: ['stream record 1000000000000000000107: MODIFY without dynamodb.OldImage (the stream must send NEW_AND_OLD_IMAGES)'],
+    });
+    expect(glue.calls()).toHaveLength(1);
+  });
+
+  it('writes nothing and starts nothing when the first record is malformed', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    const batch = streamBatch('orders-batch');
+    if (batch.Records[0]) batch.Records[0].eventName = 'UPDATE' as 'MODIFY';
+
+    const result = await processStreamBatch(dependencies(bucket), batch);
+
+    expect(result).toEqual({ response: { batchItemFailures: [{ itemIdentifier: FIRST_SEQUENCE }] }, recordsWritten: 0, workflow: { skipped: 'no-records' } });
+    expect(await listKeys(local(), bucket)).toEqual([]);
+    expect(glue.calls()).toHaveLength(0);
+  });
+
+  it('fails the whole batch (an empty item identifier) when the malformed record has no sequence number to retry from', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0004' });
+    const batch = streamBatch('orders-batch');
+    delete batch.Records[2]?.dynamodb?.SequenceNumber;
+
+    const result = await processStreamBatch(dependencies(bucket), batch);
+
+    // An empty list would tell Lambda the batch succeeded, dropping records 2 to 7.
+    expect(result.response).toEqual({ batchItemFailures: [{ itemIdentifier: '' }] });
+    expect(result.recordsWritten).toBe(2);
+  });
+
+  it('treats an object already written (PreconditionFailed on If-None-Match) as success and still starts the workflow', async () => {
+    // The one mocked S3 call: s3rver ignores If-None-Match and overwrites, so only a mock can answer 412.
+    const s3 = new S3Client({ region: 'eu-west-1' });
+    const s3Mock = mockClient(s3);
+    try {
+      s3Mock.on(PutObjectCommand).rejects(
+        new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'At least one of the pre-conditions you specified did not hold' }),
+      );
+      glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0005' });
+      const info = jest.spyOn(logger, 'info');
+
+      const result = await processStreamBatch(dependencies('dynalake-dev-landing', { s3 }), streamBatch('orders-batch'));
+
+      expect(result).toEqual({ response: { batchItemFailures: [] }, objectKey: ORDERS_KEY, recordsWritten: 8, workflow: { runId: 'wr_0005' } });
+      expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ Bucket: 'dynalake-dev-landing', Key: ORDERS_KEY, IfNoneMatch: '*', ContentType: 'application/gzip' });
+      expect(info).toHaveBeenCalledWith('change object already written by an earlier attempt', { objectKey: ORDERS_KEY });
+      expect(glue.commandCalls(StartWorkflowRunCommand)).toHaveLength(1);
+    } finally {
+      s3Mock.restore();
+    }
+  });
+
+  it('does nothing for an empty batch', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    const result = await processStreamBatch(dependencies(bucket), { Records: [] });
+    expect(result).toEqual({ response: { batchItemFailures: [] }, recordsWritten: 0, workflow: { skipped: 'no-records' } });
+    expect(await listKeys(local(), bucket)).toEqual([]);
+    expect(glue.calls()).toHaveLength(0);
+  });
+});
+
+describe('stream-to-lake on the user_Campaign batch', () => {
+  it('keeps nested lists of maps, and an empty list, as they were', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0006' });
+
+    const result = await processStreamBatch(dependencies(bucket, { table: 'user_Campaign' }), streamBatch('campaign-batch'));
+
+    const key = `cdc/user_Campaign/dt=2026-11-02/${LABEL}-3000000000000000000201-3000000000000000000204.jsonl.gz`;
+    expect(result.objectKey).toBe(key);
+    expect(await listKeys(local(), bucket)).toEqual([key]);
+    const records = await objectRecords(bucket, key);
+    expect(records).toStrictEqual(expectedChanges('campaign-batch'));
+    expect(records[1]?.newImage?.progressDetails).toEqual([
+      { taskID: 'TASK-0001-01', userCampaignTaskProgressState: 'VALIDATED', validatedAt: '2026-11-02T10:14:52Z', rewardEarned: 12.5 },
+      { taskID: 'TASK-0001-02', userCampaignTaskProgressState: 'REJECTED', validationFailureReason: 'PROOF_UNREADABLE', rewardEarned: 0 },
+    ]);
+    expect(records[2]?.newImage?.progressDetails).toEqual([]);
+  });
+});
+
+describe('streamToLakeDependenciesFromEnvironment', () => {
+  it('rejects missing variables with one message naming them all', () => {
+    expect(() => streamToLakeDependenciesFromEnvironment({})).toThrow(new Error('missing environment variables: LANDING_BUCKET, WORKFLOW_NAME, CDC_TABLE'));
+    expect(() => streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: '', CDC_TABLE: 'orders' })).toThrow(new Error('missing environment variable: WORKFLOW_NAME'));
+  });
+
+  it('rejects a CDC_TABLE that is not a CDC dataset', () => {
+    expect(() => streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, CDC_TABLE: 'Orders' })).toThrow(
+      new Error('environment variable CDC_TABLE is "Orders", not one of orders, user_Campaign, campaignInfo'),
+    );
+  });
+
+  it('builds the dependencies from a complete environment', () => {
+    const built = streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, CDC_TABLE: 'campaignInfo' });
+    try {
+      expect(built).toMatchObject({ landingBucket: 'landing', workflowName: WORKFLOW, table: 'campaignInfo' });
+    } finally {
+      built.s3.destroy();
+      built.glue.destroy();
+    }
+  });
+});

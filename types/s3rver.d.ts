@@ -1,0 +1,40 @@
+// s3rver ships no types; this is the part of its API dynalake uses.
+declare module 's3rver' {
+  import type { EventEmitter } from 'node:events';
+  import type { AddressInfo } from 'node:net';
+
+  namespace S3rver {
+  interface S3rverOptions {
+    readonly address?: string;
+    readonly port?: number;
+    readonly silent?: boolean;
+    /** Folder that holds the buckets. */
+    readonly directory?: string;
+    readonly resetOnClose?: boolean;
+    readonly allowMismatchedSignatures?: boolean;
+    readonly vhostBuckets?: boolean;
+    readonly configureBuckets?: readonly { readonly name: string }[];
+  }
+
+  /** One S3 event notification, shaped like the one S3 sends (the key is not URL-encoded). */
+  interface S3rverEvent {
+    readonly Records: readonly {
+      readonly eventName: string;
+      readonly eventTime: string;
+      readonly s3: {
+        readonly bucket: { readonly name: string };
+        readonly object: { readonly key: string; readonly size?: number; readonly eTag?: string; readonly sequencer: string };
+      };
+    }[];
+  }
+
+  }
+
+  class S3rver extends EventEmitter {
+    constructor(options?: S3rver.S3rverOptions);
+    run(): Promise<AddressInfo>;
+    close(): Promise<void>;
+    on(event: 'event', listener: (event: S3rver.S3rverEvent) => void): this;
+  }
+  export = S3rver;
+}
