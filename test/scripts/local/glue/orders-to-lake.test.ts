@@ -1,0 +1,190 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { ChangeRecord } from '../../../../lambda/shared/cdc';
+import { DynalakeError } from '../../../../lambda/shared/errors';
+import { textOf } from '../../../../scripts/local/glue/duckdb';
+import { type CuratedOrderRow, mergeOrders, runOrdersToLake } from '../../../../scripts/local/glue/orders-to-lake';
+import { CURATED_ORDERS } from '../../../../scripts/local/lake-tables';
+import { canonical, golden, putChangeObject, readLakeTable, twinContext, useTempDirs } from '../../../helpers/local-lake';
+import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
+
+interface Input {
+  readonly current: CuratedOrderRow[];
+  readonly changes: ChangeRecord[];
+}
+interface Expected {
+  readonly rewritten_partitions: string[];
+  readonly emptied_partitions: string[];
+  readonly rows: CuratedOrderRow[];
+}
+
+const { input, expected } = golden('orders_to_lake') as { input: Input; expected: Expected };
+
+/** The change record that inserts a curated row (the item as the orders table holds it). */
+function insertOf(row: CuratedOrderRow, sequenceNumber: string): ChangeRecord {
+  const optional = (name: string, value: unknown) => (value === null ? {} : { [name]: value });
+  return {
+    eventName: 'INSERT',
+    keys: { InvoiceNo: row.invoice_no, LineNo: row.line_no },
+    newImage: {
+      InvoiceNo: row.invoice_no,
+      LineNo: row.line_no,
+      StockCode: row.stock_code,
+      ...optional('Description', row.description),
+      Quantity: row.quantity,
+      UnitPrice: row.unit_price,
+      InvoiceDate: row.invoice_ts,
+      ...optional('CustomerID', row.customer_id),
+      ...optional('Country', row.country),
+      IsCancellation: row.is_cancellation,
+      InvoiceDay: row.invoice_day,
+    },
+    oldImage: null,
+    sequenceNumber,
+    approximateCreationTime: 1714560000,
+  };
+}
+
+function modify(sequenceNumber: string, quantity: number): ChangeRecord {
+  const [first] = input.current;
+  if (!first) throw new Error('the golden has current rows');
+  const insert = insertOf(first, sequenceNumber);
+  return { ...insert, eventName: 'MODIFY', newImage: { ...insert.newImage, Quantity: quantity }, oldImage: insert.newImage };
+}
+
+describe('mergeOrders (the orders_to_lake golden)', () => {
+  it('rewrites the expected partitions and leaves the expected ones empty', async () => {
+    const merge = await mergeOrders(input.current, input.changes);
+    expect(merge.rewrittenPartitions).toEqual(expected.rewritten_partitions);
+    expect(merge.emptiedPartitions).toEqual(expected.emptied_partitions);
+  });
+
+  it('gives the expected table: untouched partitions as they were, touched ones rewritten, every row exact', async () => {
+    const merge = await mergeOrders(input.current, input.changes);
+    const touched = new Set(merge.rewrittenPartitions);
+    expect(merge.rows.every((row) => touched.has(textOf(row.invoice_day)))).toBe(true);
+    const table = [...input.current.filter((row) => !touched.has(textOf(row.invoice_day))), ...merge.rows];
+    expect(canonical(table)).toEqual(canonical(expected.rows));
+    // Decimals keep the column's three places, as strings: 0.001, -11062.060, 38970.000.
+    expect(merge.rows.map((row) => row.unit_price)).toEqual(expect.arrayContaining(['0.001', '-11062.060', '38970.000', '27.500']));
+  });
+
+  it('accounts for every row: written = kept + upserted, read = kept + replaced', async () => {
+    const { counts } = await mergeOrders(input.current, input.changes);
+    expect(counts).toEqual({ changeRecords: 10, keysChanged: 8, upserts: 6, removes: 2, rowsRead: 4, rowsReplaced: 3, rowsKept: 1, rowsWritten: 7 });
+  });
+
+  it('compares sequence numbers as integers, up to 40 digits and beyond HUGEINT', async () => {
+    const newer = modify(`1${'0'.repeat(39)}`, 8);
+    const older = modify('9'.repeat(38), 12);
+    for (const changes of [
+      [newer, older],
+      [older, newer],
+    ]) {
+      const { rows } = await mergeOrders([], changes);
+      expect(rows.map((row) => row.quantity)).toEqual([8]);
+    }
+  });
+
+  it('settles a sequence-number tie in favour of the record read later', async () => {
+    const { rows } = await mergeOrders([], [modify('500', 8), modify('500', 9)]);
+    expect(rows.map((row) => row.quantity)).toEqual([9]);
+  });
+
+  it('takes a batch of inserts only into an empty table', async () => {
+    const inserts = input.changes.filter((record) => record.eventName === 'INSERT');
+    const { rows, rewrittenPartitions } = await mergeOrders([], inserts);
+    expect(rewrittenPartitions).toEqual([...new Set(inserts.map((record) => String(record.newImage?.InvoiceDay)))].sort());
+    expect(rows).toHaveLength(inserts.length);
+  });
+
+  it.each([['0.0015'], [0.0015]])('refuses a price it would have to round (%p)', async (price) => {
+    const record = insertOf(expected.rows[0] as CuratedOrderRow, '1');
+    const changes = [{ ...record, newImage: { ...record.newImage, UnitPrice: price } }];
+    await expect(mergeOrders([], changes)).rejects.toThrow(/UnitPrice 0.0015 does not fit DECIMAL\(12,3\) exactly/);
+  });
+
+  it('refuses a MODIFY without its old image, which cannot be placed in a partition', async () => {
+    const change = { ...modify('7', 8), oldImage: null };
+    await expect(mergeOrders([], [change])).rejects.toThrow(/no old image: the stream must send NEW_AND_OLD_IMAGES/);
+  });
+
+  it('refuses a fractional Quantity rather than truncate it', async () => {
+    const record = insertOf(expected.rows[0] as CuratedOrderRow, '1');
+    await expect(mergeOrders([], [{ ...record, newImage: { ...record.newImage, Quantity: 6.5 } }])).rejects.toThrow(/Quantity 6.5 is not a whole number/);
+  });
+});
+
+describe('runOrdersToLake (through a real s3rver)', () => {
+  const s3 = useLocalS3();
+  const tempDir = useTempDirs();
+  const args = (landing: string, lake: string) => ({ LANDING_BUCKET: landing, LAKE_BUCKET: lake, CDC_PREFIX: 'cdc/orders/', CURATED_PREFIX: 'curated/orders/', MODE: 'incremental', 'job-bookmark-option': 'job-bookmark-enable', TempDir: 's3://assets/glue-temp/' });
+
+  it('merges each new change object once, keeps the bookmark, and ends with the golden table', async () => {
+    const local = s3();
+    const landing = await createBucket(local, 'landing');
+    const lake = await createBucket(local, 'lake');
+    const context = twinContext(local, tempDir);
+
+    // Run 1: the golden's current table arrives as inserts.
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/local-1-5.jsonl.gz', input.current.map((row, index) => insertOf(row, String(index + 1))));
+    await local.client.send(new PutObjectCommand({ Bucket: landing, Key: 'cdc/orders/README.txt', Body: 'not a change object' }));
+    const first = await runOrdersToLake(context, args(landing, lake));
+    expect(first).toMatchObject({ noop: false, changeObjects: 1, changeRecords: 5, upserts: 5, rowsRead: 0, rowsWritten: 5, partitionsRewritten: 3, partitionsDeleted: 0, parquetFiles: 3 });
+    expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(input.current));
+    const untouchedKey = 'curated/orders/invoice_day=2010-12-06/part-0.parquet';
+    const etagOf = async (key: string) => (await local.client.send(new HeadObjectCommand({ Bucket: lake, Key: key }))).ETag;
+    const untouchedEtag = await etagOf(untouchedKey);
+
+    // Run 2: only the new object (the golden batch) is merged.
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-02/local-999999999999999999999-1000000000000000000080.jsonl.gz', input.changes);
+    const second = await runOrdersToLake(context, args(landing, lake));
+    expect(second).toMatchObject({ noop: false, changeObjects: 1, changeRecords: 10, keysChanged: 8, rowsRead: 4, rowsKept: 1, rowsWritten: 7, partitionsRewritten: 6, partitionsDeleted: 1, objectsDeleted: 1 });
+    const { rows, types } = await readLakeTable(local, lake, CURATED_ORDERS);
+    expect(canonical(rows)).toEqual(canonical(expected.rows));
+    expect(types).toEqual({
+      invoice_no: 'VARCHAR',
+      line_no: 'INTEGER',
+      stock_code: 'VARCHAR',
+      description: 'VARCHAR',
+      quantity: 'INTEGER',
+      unit_price: 'DECIMAL(12,3)',
+      invoice_ts: 'TIMESTAMP',
+      customer_id: 'BIGINT',
+      country: 'VARCHAR',
+      is_cancellation: 'BOOLEAN',
+    });
+    const keys = await listKeys(local, lake);
+    expect(keys).toEqual([...new Set(expected.rows.map((row) => textOf(row.invoice_day)))].sort().map((day) => `curated/orders/invoice_day=${day}/part-0.parquet`));
+    expect(keys.some((key) => key.includes('2010-12-02'))).toBe(false); // emptied, deleted
+    expect(await etagOf(untouchedKey)).toBe(untouchedEtag); // not rewritten
+
+    // Run 3: nothing new is a no-op that says so.
+    const third = await runOrdersToLake(context, args(landing, lake));
+    expect(third).toMatchObject({ noop: true, changeObjects: 0, rowsWritten: 0 });
+    expect(third.summary).toMatch(/no new change objects .* \(2 merged before\): nothing to do/);
+    expect(await listKeys(local, lake)).toEqual(keys);
+    const bookmark = JSON.parse(readFileSync(join(context.bookmarksDir, 'orders_to_lake.json'), 'utf8')) as { sources: Record<string, Record<string, string>> };
+    expect(Object.keys(bookmark.sources[`s3://${landing}/cdc/orders/`] ?? {})).toHaveLength(2);
+  });
+
+  it('with job-bookmark-disable reads the whole history and remembers nothing', async () => {
+    const local = s3();
+    const landing = await createBucket(local, 'landing');
+    const lake = await createBucket(local, 'lake');
+    const context = twinContext(local, tempDir);
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/a.jsonl.gz', input.current.map((row, index) => insertOf(row, String(index + 1))));
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-02/b.jsonl.gz', input.changes);
+    const result = await runOrdersToLake(context, { ...args(landing, lake), 'job-bookmark-option': 'job-bookmark-disable' });
+    expect(result).toMatchObject({ changeObjects: 2, changeRecords: 15 });
+    expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(expected.rows));
+    expect(existsSync(join(context.bookmarksDir, 'orders_to_lake.json'))).toBe(false);
+  });
+
+  it('names the missing arguments, and refuses MODE=backfill', async () => {
+    const context = twinContext(s3(), tempDir);
+    await expect(runOrdersToLake(context, { LANDING_BUCKET: 'x' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --LAKE_BUCKET, --CDC_PREFIX, --CURATED_PREFIX'));
+    await expect(runOrdersToLake(context, { ...args('a', 'b'), MODE: 'backfill' })).rejects.toThrow(/DynamoDB export/);
+  });
+});

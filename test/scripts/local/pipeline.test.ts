@@ -1,0 +1,141 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { paginateScan } from '@aws-sdk/client-dynamodb';
+import { startLocalDynamoDB } from '../../../scripts/local/dynamodb';
+import { queryLake } from '../../../scripts/local/lake';
+import { type LocalPipelineReport, runLocalPipeline, SAMPLE_FILE } from '../../../scripts/local/pipeline';
+import { startLocalS3 } from '../../../scripts/local/s3';
+
+/**
+ * `npm start` end to end on the real sample, then the lake checked against figures computed here
+ * straight from the CSV, with none of the product's code: lines per day, revenue per country to
+ * the cent, cancellations, and the rows the changes step updated and deleted.
+ */
+
+interface CsvRow {
+  readonly InvoiceNo: string;
+  readonly StockCode: string;
+  readonly Description: string;
+  readonly Quantity: string;
+  readonly InvoiceDate: string;
+  readonly UnitPrice: string;
+  readonly CustomerID: string;
+  readonly Country: string;
+}
+
+/** The sample as the test reads it: each row with its 1-based position inside its invoice. */
+function sampleRows(): (CsvRow & { lineNo: number; day: string })[] {
+  const rows = parse<CsvRow>(readFileSync(SAMPLE_FILE, 'latin1'), { columns: true, skip_empty_lines: true });
+  const positions = new Map<string, number>();
+  return rows.map((row) => {
+    const lineNo = (positions.get(row.InvoiceNo) ?? 0) + 1;
+    positions.set(row.InvoiceNo, lineNo);
+    const [month, dayOfMonth, year] = (row.InvoiceDate.split(' ')[0] ?? '').split('/');
+    return { ...row, lineNo, day: `${year ?? ''}-${(month ?? '').padStart(2, '0')}-${(dayOfMonth ?? '').padStart(2, '0')}` };
+  });
+}
+
+/** quantity × price in thousandths of a unit, exactly (prices have at most 3 decimals). */
+function amountInThousandths(quantity: string, price: string): bigint {
+  const [whole = '0', fraction = ''] = price.replace('-', '').split('.');
+  const thousandths = BigInt(whole) * 1000n + BigInt(fraction.padEnd(3, '0').slice(0, 3) || '0');
+  return BigInt(quantity) * (price.startsWith('-') ? -thousandths : thousandths);
+}
+
+const toCents = (thousandths: bigint) => {
+  // Half away from zero, as DECIMAL rounding does.
+  const sign = thousandths < 0n ? -1n : 1n;
+  const magnitude = thousandths * sign;
+  return sign * ((magnitude + 5n) / 10n);
+};
+
+describe('npm start on the real sample (runLocalPipeline)', () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'dynalake-start-'));
+  const printed: string[] = [];
+  let report: LocalPipelineReport;
+  const lake = async (sql: string) => {
+    const s3 = await startLocalS3({ path: join(stateDir, 's3') });
+    try {
+      const [result] = await queryLake({ s3: s3.client, bucket: report.buckets.lake, lakeDir: join(stateDir, 'scratch', 'lake-test') }, [sql]);
+      return result?.rows ?? [];
+    } finally {
+      await s3.close();
+    }
+  };
+  const rows = sampleRows();
+  const isChanged = (list: readonly { invoice: string; line: number }[] | undefined, row: { InvoiceNo: string; lineNo: number }) =>
+    (list ?? []).some((key) => key.invoice === row.InvoiceNo && key.line === row.lineNo);
+  const remaining = () => rows.filter((row) => !isChanged(report.changed?.deleted, row));
+  const quantityOf = (row: CsvRow & { lineNo: number }) => (isChanged(report.changed?.updated, row) ? String(Number(row.Quantity) + 10) : row.Quantity);
+
+  beforeAll(async () => {
+    report = await runLocalPipeline({ stateDir, fresh: true, print: (line) => printed.push(line) });
+  }, 120_000);
+  afterAll(() => {
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('loads every row of the sample and says so: read = written + rejected', () => {
+    expect(report.seeded).toMatchObject({ read: rows.length, written: rows.length, rejected: 0 });
+    expect(printed.join('\n')).toContain(`${rows.length.toLocaleString('en-US')} rows read = ${rows.length.toLocaleString('en-US')} written + 0 rejected`);
+  });
+
+  it('holds the sample’s lines per day in the lake, less the deleted ones', async () => {
+    const expected = new Map<string, number>();
+    for (const row of remaining()) expected.set(row.day, (expected.get(row.day) ?? 0) + 1);
+    const actual = await lake('SELECT invoice_day, count(*) AS lines FROM orders GROUP BY 1 ORDER BY 1');
+    expect(actual.map((row) => [row.invoice_day, Number(row.lines)])).toEqual([...expected].sort(([a], [b]) => (a < b ? -1 : 1)));
+  });
+
+  it('holds the revenue per country to the cent, updates included', async () => {
+    const expected = new Map<string, bigint>();
+    for (const row of remaining()) expected.set(row.Country, (expected.get(row.Country) ?? 0n) + amountInThousandths(quantityOf(row), row.UnitPrice));
+    const actual = await lake('SELECT country, CAST(round(sum(quantity * unit_price), 2) AS VARCHAR) AS revenue FROM orders GROUP BY 1 ORDER BY 1');
+    const cents = (text: string) => toCents(amountInThousandths('1', text));
+    expect(Object.fromEntries(actual.map((row) => [row.country, cents(row.revenue as string)]))).toEqual(Object.fromEntries([...expected].map(([country, amount]) => [country, toCents(amount)])));
+  });
+
+  it('marks exactly the C invoices as cancellations', async () => {
+    const expected = remaining().filter((row) => row.InvoiceNo.startsWith('C')).length;
+    const [actual] = await lake('SELECT count(*) FILTER (WHERE is_cancellation) AS cancelled, count(*) FILTER (WHERE invoice_no LIKE \'C%\') AS c_invoices FROM orders');
+    expect([Number(actual?.cancelled), Number(actual?.c_invoices)]).toEqual([expected, expected]);
+  });
+
+  it('shows the updated rows with Quantity + 10 and no trace of the deleted ones', async () => {
+    const { updated = [], deleted = [] } = report.changed ?? {};
+    expect([updated.length, deleted.length]).toEqual([3, 2]);
+    const keys = [...updated, ...deleted].map(({ invoice, line }) => `('${invoice}', ${String(line)})`).join(', ');
+    const actual = await lake(`SELECT invoice_no, line_no, quantity FROM orders WHERE (invoice_no, line_no) IN (${keys}) ORDER BY 1, 2`);
+    const expected = rows
+      .filter((row) => isChanged(updated, row))
+      .map((row) => ({ invoice_no: row.InvoiceNo, line_no: row.lineNo, quantity: Number(row.Quantity) + 10 }));
+    expect(actual.map((row) => ({ invoice_no: row.invoice_no, line_no: Number(row.line_no), quantity: Number(row.quantity) }))).toEqual(expected);
+  });
+
+  it('builds fact_sales with one row per curated order line', async () => {
+    const [actual] = await lake('SELECT (SELECT count(*) FROM fact_sales) AS facts, (SELECT count(*) FROM orders) AS lines');
+    expect(Number(actual?.facts)).toBe(remaining().length);
+    expect(Number(actual?.lines)).toBe(remaining().length);
+  });
+
+  it('fills campaign_progress from the generated campaigns', async () => {
+    const [actual] = await lake('SELECT count(*) AS rows, count(DISTINCT campaign_id) AS campaigns FROM campaign_progress');
+    expect(Number(actual?.rows)).toBeGreaterThan(0);
+    expect(Number(actual?.campaigns)).toBe(10);
+  });
+
+  it('loads the uploaded CSV into the uploads table once, duplicate rows dropped, and starts nothing for the second delivery', async () => {
+    const distinct = new Set(rows.map((row) => JSON.stringify([row.InvoiceNo, row.StockCode, row.Description.trim(), row.Quantity, row.InvoiceDate, row.UnitPrice, row.CustomerID, row.Country])));
+    const dynamodb = await startLocalDynamoDB({ path: join(stateDir, 'dynamodb') });
+    try {
+      let items = 0;
+      for await (const page of paginateScan({ client: dynamodb.client }, { TableName: 'dynalake-dev-uploads', Select: 'COUNT' })) items += page.Count ?? 0;
+      expect(items).toBe(distinct.size);
+    } finally {
+      await dynamodb.close();
+    }
+    expect(printed.join('\n')).toContain('second delivery of the same event: no new run');
+  });
+});
