@@ -1,0 +1,109 @@
+/** .github/workflows/pull-request.yml: what runs on a pull request, and with which rights. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Script } from 'node:vm';
+import { parse } from 'yaml';
+
+const ROOT = join(__dirname, '..', '..');
+const SOURCE = readFileSync(join(ROOT, '.github', 'workflows', 'pull-request.yml'), 'utf8');
+const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+interface Step {
+  readonly name?: string;
+  readonly id?: string;
+  readonly if?: string;
+  readonly uses?: string;
+  readonly run?: string;
+  readonly with?: Record<string, unknown>;
+  readonly env?: Record<string, string>;
+}
+interface Job {
+  readonly if?: string;
+  readonly permissions?: Record<string, string>;
+  readonly steps: readonly Step[];
+}
+interface Workflow {
+  readonly on: Record<string, unknown>;
+  readonly permissions?: Record<string, string>;
+  readonly concurrency?: { readonly group?: string; readonly 'cancel-in-progress'?: boolean };
+  readonly jobs: Record<string, Job>;
+}
+
+const workflow = parse(SOURCE) as Workflow;
+const jobs = Object.entries(workflow.jobs);
+const check = workflow.jobs.check as Job;
+const deployed = workflow.jobs.deployed as Job;
+const steps = jobs.flatMap(([, job]) => job.steps);
+const runs = steps.flatMap((step) => (step.run === undefined ? [] : [step.run]));
+const checkStep = (predicate: (step: Step) => boolean) => check.steps.find(predicate);
+
+describe('the pull-request workflow', () => {
+  it('runs on pull requests', () => {
+    expect(Object.keys(workflow.on)).toEqual(['pull_request']);
+  });
+
+  it('grants nothing by default, and each job only what it needs', () => {
+    expect(workflow.permissions).toEqual({});
+    expect(check.permissions).toEqual({ contents: 'read', 'pull-requests': 'write' });
+    expect(deployed.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    for (const [name, job] of jobs) if (name !== 'deployed') expect(job.permissions).not.toHaveProperty(['id-token']);
+  });
+
+  it('cancels the run of a superseded push', () => {
+    expect(workflow.concurrency?.group).toContain('github.event.pull_request.number');
+    expect(workflow.concurrency?.['cancel-in-progress']).toBe(true);
+  });
+
+  it('checks out with full history and sets up node with the npm cache', () => {
+    expect(checkStep((step) => step.uses?.startsWith('actions/checkout@') === true)?.with).toMatchObject({ 'fetch-depth': 0 });
+    expect(checkStep((step) => step.uses?.startsWith('actions/setup-node@') === true)?.with).toMatchObject({ cache: 'npm' });
+  });
+
+  it('installs with npm ci, lints, tests, then diffs against the base branch as markdown', () => {
+    const commands = check.steps.flatMap((step) => (step.run === undefined ? [] : [step.run.trim()]));
+    const at = (pattern: RegExp) => commands.findIndex((command) => pattern.test(command));
+    const order = [/^npm ci\b/, /^npm run lint$/, /^npm test$/, /npm run diff -- --base "origin\/\$BASE_REF" --format markdown/].map(at);
+    expect(order.every((index) => index >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(checkStep((step) => step.id === 'diff')?.env).toEqual({ BASE_REF: '${{ github.base_ref }}' });
+  });
+
+  it('keeps one sticky comment: found by its hidden marker, updated, else created', () => {
+    const comment = checkStep((step) => step.uses?.startsWith('actions/github-script@') === true);
+    const script = String(comment?.with?.script);
+    expect(script).toContain("const marker = '<!-- dynalake-diff -->'");
+    expect(script).toMatch(/github\.rest\.issues\.updateComment\([\s\S]*github\.rest\.issues\.createComment\(/);
+    expect(comment?.if).toContain('!cancelled()');
+    // github-script runs the script as the body of an async function: it must at least compile.
+    expect(() => new Script(`(async () => {\n${script}\n})`)).not.toThrow();
+  });
+
+  it('fails the job after posting when the diff exits non-zero', () => {
+    const names = check.steps.map((step) => step.name ?? step.uses ?? '');
+    const fail = check.steps.findIndex((step) => step.run?.includes('exit "$EXIT_CODE"') === true);
+    expect(fail).toBe(check.steps.length - 1);
+    expect(names.findIndex((name) => name.includes('comment'))).toBeLessThan(fail);
+  });
+
+  it('diffs against the deployed stacks through OIDC only when the role variable is set', () => {
+    expect(deployed.if).toContain("vars.DYNALAKE_DIFF_ROLE_ARN != ''");
+    const credentials = deployed.steps.find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@') === true);
+    expect(credentials?.with).toMatchObject({ 'role-to-assume': '${{ vars.DYNALAKE_DIFF_ROLE_ARN }}' });
+    expect(deployed.steps.some((step) => step.run?.includes('npx cdk diff') === true)).toBe(true);
+  });
+
+  it('pins every action to a full commit sha, with the release named beside it', () => {
+    const uses = SOURCE.split('\n').filter((line) => /^\s*(- )?uses:/.test(line));
+    expect(uses.length).toBe(steps.filter((step) => step.uses !== undefined).length);
+    for (const line of uses) expect(line).toMatch(/uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+  });
+
+  it('only calls npm scripts and files that exist', () => {
+    const scripts = runs.flatMap((run) => [...run.matchAll(/\bnpm (?:run )?([a-z][\w:-]*)/g)].map((match) => match[1] ?? ''));
+    expect(scripts).toEqual(expect.arrayContaining(['ci', 'lint', 'test', 'diff']));
+    for (const script of scripts.filter((name) => name !== 'ci')) expect(packageJson.scripts).toHaveProperty([script]);
+    const files = runs.flatMap((run) => [...run.matchAll(/(?:^|\s)((?:scripts|bin|\.ci)\/[\w./-]+)/g)].map((match) => match[1] ?? ''));
+    for (const file of files) expect(existsSync(join(ROOT, file))).toBe(true);
+    expect(existsSync(join(ROOT, 'node_modules', '.bin', 'cdk'))).toBe(true);
+  });
+});
