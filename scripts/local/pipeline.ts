@@ -236,7 +236,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
         }
         await commit();
         current.line(
-          `${table.padEnd(13)} ${fmt(records.length).padStart(9)} change records (${fmt(kinds.INSERT)} INSERT, ${fmt(kinds.MODIFY)} MODIFY, ${fmt(kinds.REMOVE)} REMOVE) → ${fmt(objects)} objects in cdc/${table}/; workflow started ${fmt(started)}×, already running ${fmt(alreadyRunning)}×`,
+          `${table.padEnd(13)} ${fmt(records.length).padStart(9)} change records (${fmt(kinds.INSERT)} INSERT, ${fmt(kinds.MODIFY)} MODIFY, ${fmt(kinds.REMOVE)} REMOVE) → ${fmt(objects)} ${objects === 1 ? 'object' : 'objects'} in cdc/${table}/; workflow started ${fmt(started)}×, already running ${fmt(alreadyRunning)}×`,
         );
       }
     };
