@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -55,16 +56,20 @@ export async function syncLake(s3: S3Client, bucket: string, lakeDir: string): P
   await mapConcurrent(changed, 8, async (object) => {
     const path = localPathOf(lakeDir, '', object.key);
     await mkdir(dirname(path), { recursive: true });
-    // Written aside and renamed: a query never reads half a file.
-    await writeFile(`${path}.part`, await getObjectBytes(s3, bucket, object.key));
-    await rename(`${path}.part`, path);
+    // Written aside under a name of its own and renamed: a query never reads half a file, and two
+    // syncs at once (two `npm run query`, or one beside `npm start`) never write the same one.
+    const part = `${path}.${randomUUID()}.part`;
+    await writeFile(part, await getObjectBytes(s3, bucket, object.key));
+    await rename(part, path);
   });
   const listed = new Set(objects.map((object) => object.key));
   const gone = Object.keys(before).filter((key) => !listed.has(key));
   for (const key of gone) await rm(localPathOf(lakeDir, '', key), { force: true });
   const manifest: Manifest = Object.fromEntries(objects.map((object) => [object.key, { etag: object.etag, size: object.size }]));
   await mkdir(lakeDir, { recursive: true });
-  await writeFile(manifestPath, JSON.stringify(manifest));
+  const manifestPart = `${manifestPath}.${randomUUID()}.part`;
+  await writeFile(manifestPart, JSON.stringify(manifest));
+  await rename(manifestPart, manifestPath);
   return { objects: objects.length, downloaded: changed.length, unchanged: objects.length - changed.length, removed: gone.length };
 }
 

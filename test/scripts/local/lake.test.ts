@@ -11,6 +11,7 @@ import { type LocalNamedQuery, namedQueriesOf, pipelineNamedQueries } from '../.
 import { buildStacks } from '../../helpers/cdk-app';
 import { golden, useTempDirs, writeLakeTable } from '../../helpers/local-lake';
 import { createBucket, useLocalS3 } from '../../helpers/local-s3';
+import { listFiles } from '../../../scripts/local/glue/s3-files';
 
 const orders = (golden('sales_star_schema') as { input: { orders: JsonRow[] } }).input.orders;
 const progress = (golden('campaign_progress') as { expected: { rows: JsonRow[] } }).expected.rows;
@@ -93,6 +94,18 @@ describe('the local query engine (through a real s3rver)', () => {
     await local.client.send(new DeleteObjectCommand({ Bucket: lake, Key: gone }));
     expect(await syncLake(local.client, lake, lakeDir)).toEqual({ objects: 3, downloaded: 0, unchanged: 3, removed: 1 });
     expect(existsSync(join(lakeDir, ...gone.split('/')))).toBe(false);
+  });
+
+  it('lets several syncs of one folder run at once (two queries side by side), leaving whole files only', async () => {
+    const local = s3();
+    const lake = await createBucket(local, 'lake');
+    const lakeDir = join(tempDir('lake'), 'lake');
+    await writeLakeTable(local, lake, CURATED_ORDERS, orders);
+    const results = await Promise.all([1, 2, 3, 4].map(() => syncLake(local.client, lake, lakeDir)));
+    for (const result of results) expect(result).toMatchObject({ objects: 4, removed: 0 });
+    expect((await listFiles(lakeDir)).filter((file) => file.endsWith('.part'))).toEqual([]);
+    engine = await openLakeQueryEngine({ lakeDir });
+    expect((await engine.query('SELECT count(*) AS n FROM orders')).rows).toEqual([{ n: orders.length }]);
   });
 
   it('has a view per catalog table and `orders`, with the catalog columns, empty where nothing was written', async () => {
