@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parse } from 'csv-parse';
 import { DynalakeError } from '../../lambda/shared/errors';
+import { csvReadError } from '../lib/csv';
 import { type ColumnLayout, LineNumbering, mapOrderRow, resolveColumns, type RowResult } from '../../lambda/shared/orders-csv';
 
 /** How the file's bytes become text. */
@@ -95,12 +96,7 @@ export async function* readOrderRows(path: string, options: ReadOrderRowsOptions
       yield { ordinal, line: startLine, raw: text, result: mapOrderRow(record, layout, lineNo, context) };
     }
   } catch (error) {
-    if (error instanceof DynalakeError) throw error;
-    const csvError = error as { code?: string; lines?: number; message?: string };
-    if (typeof csvError.code === 'string' && csvError.code.startsWith('CSV_')) {
-      throw new DynalakeError('BAD_INPUT', `${path}:${csvError.lines ?? line}: the CSV cannot be read past this point: ${csvError.message ?? csvError.code}`);
-    }
-    throw error;
+    throw csvReadError(error, path, line);
   } finally {
     parser.destroy();
   }

@@ -10,6 +10,7 @@ import { ORDER_COLUMNS, type OrderColumn } from '../../../lambda/shared/orders-c
 import { rowId } from '../../../lambda/shared/row-id';
 import { BatchWriter } from '../../seed/batch-writer';
 import { count, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
+import { csvReadError } from '../../lib/csv';
 import { getObjectBytes } from './s3-files';
 
 /**
@@ -97,12 +98,7 @@ export async function* csvRowOutcomes(text: Iterable<string> | AsyncIterable<str
       yield { kind: 'item', item: { id, ...Object.fromEntries(values), ingestion_timestamp: ingestedAt, source_file: sourceFile } };
     }
   } catch (error) {
-    if (error instanceof DynalakeError) throw error;
-    const csvError = error as { code?: string; lines?: number; message?: string };
-    if (typeof csvError.code === 'string' && csvError.code.startsWith('CSV_')) {
-      throw new DynalakeError('BAD_INPUT', `${sourceFile}:${csvError.lines ?? line}: the CSV cannot be read past this point: ${csvError.message ?? csvError.code}`);
-    }
-    throw error;
+    throw csvReadError(error, sourceFile, line);
   }
   if (index === undefined) throw new DynalakeError('BAD_INPUT', `${sourceFile}: the header has no column ${ORDER_COLUMNS.join(', ')} (the file is empty)`);
 }
