@@ -5,7 +5,7 @@ import { DynalakeError } from '../../../lambda/shared/errors';
 import { CAMPAIGN_PROGRESS, queryColumns } from '../lake-tables';
 import { createChangesTable, isChangeObject, NEWEST_FIRST, readChangeObjects } from './changes';
 import { copyPartitioned, exactDecimalSql, type JsonRow, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
-import { count, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
+import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
 import { deleteKeys, folderPrefix, listObjects, uploadFolder } from './s3-files';
 
 /**
@@ -198,9 +198,9 @@ export async function runCampaignProgress(context: GlueTwinContext, args: JobArg
   });
   const { counts } = result;
   const summary =
-    `${count(result.changeObjects)} change objects, ${count(counts.changeRecords)} records → ${count(counts.userCampaigns)} user campaigns, ${count(counts.campaigns)} campaigns; ` +
-    `wrote ${count(counts.rows)} rows (${count(counts.orphanTasks)} on tasks their campaign does not list) in ${count(result.partitionsWritten)} partitions, ${count(result.parquetFiles)} Parquet files; ` +
-    `${count(result.objectsDeleted)} old objects deleted`;
+    `${counted(result.changeObjects, 'change object')}, ${counted(counts.changeRecords, 'record')} → ${counted(counts.userCampaigns, 'user campaign')}, ${counted(counts.campaigns, 'campaign')}; ` +
+    `wrote ${counted(counts.rows, 'row')} (${count(counts.orphanTasks)} on tasks their campaign does not list) in ${counted(result.partitionsWritten, 'partition')}, ${counted(result.parquetFiles, 'Parquet file')}; ` +
+    `${counted(result.objectsDeleted, 'old object')} deleted`;
   log(summary);
   return { summary, ...counts, changeObjects: result.changeObjects, rowsWritten: counts.rows, partitionsWritten: result.partitionsWritten, parquetFiles: result.parquetFiles, objectsDeleted: result.objectsDeleted };
 }

@@ -106,3 +106,8 @@ export async function resetBookmark(bookmarksDir: string, job: string): Promise<
 export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** `n` and its noun, singular for one: `1 change object`, `2 change objects`. */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${count(n)} ${n === 1 ? noun : plural}`;
+}

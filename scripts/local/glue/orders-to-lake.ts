@@ -5,7 +5,7 @@ import { DynalakeError } from '../../../lambda/shared/errors';
 import { CURATED_ORDERS, queryColumns, storedColumns } from '../lake-tables';
 import { createChangesTable, isChangeObject, NEWEST_FIRST, readChangeObjects } from './changes';
 import { copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
-import { bookmarkOption, count, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, readBookmark, requireArguments, withScratch, writeBookmark } from './job';
+import { bookmarkOption, count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, readBookmark, requireArguments, withScratch, writeBookmark } from './job';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFolder } from './s3-files';
 
 /**
@@ -274,10 +274,10 @@ export async function runOrdersToLake(context: GlueTwinContext, args: JobArgumen
   }
   const { counts, rewrittenPartitions, emptiedPartitions } = result.merge;
   const summary =
-    `${count(result.changeObjects)} change objects, ${count(counts.changeRecords)} records, ${count(counts.keysChanged)} keys (${count(counts.upserts)} upserts, ${count(counts.removes)} removes); ` +
-    `${count(rewrittenPartitions.length)} partitions rewritten (${count(emptiedPartitions.length)} left empty, deleted): ` +
+    `${counted(result.changeObjects, 'change object')}, ${counted(counts.changeRecords, 'record')}, ${counted(counts.keysChanged, 'key')} (${counted(counts.upserts, 'upsert')}, ${counted(counts.removes, 'remove')}); ` +
+    `${counted(rewrittenPartitions.length, 'partition')} rewritten (${count(emptiedPartitions.length)} left empty, deleted): ` +
     `read ${count(counts.rowsRead)} rows, ${count(counts.rowsReplaced)} replaced or removed, wrote ${count(counts.rowsWritten)} = ${count(counts.rowsKept)} kept + ${count(counts.upserts)} upserted, ` +
-    `${count(result.parquetFiles)} Parquet files`;
+    counted(result.parquetFiles, 'Parquet file');
   log(summary);
   return {
     summary,

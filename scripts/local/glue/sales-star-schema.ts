@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CURATED_ORDERS, type LakeTable, queryColumns, STAR_TABLES, storedColumns } from '../lake-tables';
 import { createTableFromParquet, createTableFromRows, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, withDuckDB } from './duckdb';
-import { count, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
+import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFile } from './s3-files';
 
 /**
@@ -148,9 +148,9 @@ export async function runSalesStarSchema(context: GlueTwinContext, args: JobArgu
     return { ordersRead, filesRead: files.length, tables, objectsDeleted };
   });
   const summary =
-    `read ${count(result.ordersRead)} curated orders from ${count(result.filesRead)} files; wrote ` +
+    `read ${counted(result.ordersRead, 'curated order')} from ${counted(result.filesRead, 'file')}; wrote ` +
     STAR_TABLES.map((table) => `${table.name} ${count(result.tables[table.name])}`).join(', ') +
-    ` rows; ${count(result.objectsDeleted)} old objects deleted`;
+    ` rows; ${counted(result.objectsDeleted, 'old object')} deleted`;
   log(summary);
   return { summary, ...result, parquetFiles: STAR_TABLES.length };
 }
