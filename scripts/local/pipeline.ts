@@ -298,13 +298,11 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     stage = new Stage('upload: raw/*.csv → upload-to-glue handler → csv_to_dynamodb → uploads table', print);
     try {
       const events: S3Event[] = [];
-      s3.onEvent((event) => events.push(event as unknown as S3Event));
+      s3.onEvent((event) => events.push(event));
       const key = `${LAKE_LAYOUT.rawPrefix}${basename(file)}`;
       await s3.client.send(new PutObjectCommand({ Bucket: buckets.landing, Key: key, Body: readFileSync(file) }));
-      const event = events.find((candidate) => candidate.Records.some((record) => record.s3.object.key === key));
-      if (!event) throw new Error(`s3rver sent no event for ${key}`);
-      // S3 URL-encodes the key in its notifications; s3rver does not.
-      const delivered: S3Event = { Records: event.Records.map((record) => ({ ...record, s3: { ...record.s3, object: { ...record.s3.object, key: encodeEventKey(record.s3.object.key) } } })) };
+      const delivered = events.find((candidate) => candidate.Records.some((record) => record.s3.object.key === encodeEventKey(key)));
+      if (!delivered) throw new Error(`s3rver sent no event for ${key}`);
       const upload = createUploadToGlueHandler({
         glue: glueClient,
         logger,

@@ -2,15 +2,20 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
+import { encodeEventKey } from '../../lambda/shared/s3-event';
 
 /** An embedded S3 (s3rver) listening on loopback. */
 export interface LocalS3 {
   readonly endpoint: string;
   /** A client for it: path-style, dummy credentials, checksums only where required. */
   readonly client: S3Client;
-  /** Calls `listener` with each event notification, as S3 would send it to a Lambda (keys not URL-encoded). */
-  onEvent(listener: (event: S3rver.S3rverEvent) => void): void;
+  /**
+   * Calls `listener` with each event notification as S3 sends it to a Lambda: s3rver's event with
+   * its object keys URL-encoded (s3rver leaves them as they are; S3 does not).
+   */
+  onEvent(listener: (event: S3Event) => void): void;
   close(): Promise<void>;
 }
 
@@ -50,7 +55,9 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
     endpoint,
     client,
     onEvent: (listener) => {
-      server.on('event', listener);
+      server.on('event', (event) => {
+        listener(s3EventOf(event));
+      });
     },
     close: async () => {
       client.destroy();
@@ -58,6 +65,13 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
       if (options.path === undefined) rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** An s3rver event as S3 would have sent it: the same records, object keys URL-encoded. */
+function s3EventOf(event: S3rver.S3rverEvent): S3Event {
+  const Records = event.Records.map((record) => ({ ...record, s3: { ...record.s3, object: { ...record.s3.object, key: encodeEventKey(record.s3.object.key) } } }));
+  // s3rver leaves out fields S3 sends (awsRegion, userIdentity, …) that nothing here reads.
+  return { Records } as unknown as S3Event;
 }
 
 /** Creates each bucket that does not exist yet. */
