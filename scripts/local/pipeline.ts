@@ -23,7 +23,7 @@ import { textTable } from '../lib/text-table';
 import { ensureTables, startLocalDynamoDB } from './dynamodb';
 import { runCampaignProgress } from './glue/campaign-progress';
 import { runCsvToDynamoDB } from './glue/csv-to-dynamodb';
-import type { GlueTwinContext } from './glue/job';
+import { count, counted, type GlueTwinContext } from './glue/job';
 import { runOrdersToLake } from './glue/orders-to-lake';
 import { runSalesStarSchema } from './glue/sales-star-schema';
 import { type LocalJob, type LocalJobRun, LocalGlueRunner, type LocalWorkflowRun } from './glue-runner';
@@ -40,7 +40,6 @@ import { loadOrders } from '../seed/load-orders';
 export const SAMPLE_FILE = join(__dirname, '..', '..', 'data', 'sample', 'online-retail-sample.csv');
 const CHANGE_KEYS = 5;
 
-const fmt = (value: number) => value.toLocaleString('en-US');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** One stage of the run: its name for the report and for the message when it fails. */
@@ -170,13 +169,25 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
   const buckets = localBucketNames(config);
   const began = performance.now();
   const timings: [string, number][] = [];
-  let seeded: LocalPipelineReport['seeded'];
   let changed: LocalPipelineReport['changed'];
+
+  /** One stage: announced, timed under the word before its colon, and on failure named with what to do next. */
+  const runStage = async <T>(name: string, nextStep: string, work: (stage: Stage) => Promise<T>): Promise<T> => {
+    const stage = new Stage(name, print);
+    let result: T;
+    try {
+      result = await work(stage);
+    } catch (error) {
+      throw new StageError(stage.name, error, nextStep);
+    }
+    timings.push([name.slice(0, name.indexOf(':')), stage.done()]);
+    return result;
+  };
 
   if (options.fresh) rmSync(layout.root, { recursive: true, force: true });
   for (const dir of [layout.root, layout.scratchDir, layout.bookmarksDir]) mkdirSync(dir, { recursive: true });
 
-  let stage = new Stage('setup: embedded DynamoDB and S3, tables and buckets from the synthesized stacks, local Glue', print);
+  const stage = new Stage('setup: embedded DynamoDB and S3, tables and buckets from the synthesized stacks, local Glue', print);
   const tables = storageTableDefinitions(config);
   const idempotencyTable = `${config.prefix}-${config.stage}-idempotency`;
   let dynamodb: Awaited<ReturnType<typeof startLocalDynamoDB>>;
@@ -236,7 +247,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
         }
         await commit();
         current.line(
-          `${table.padEnd(13)} ${fmt(records.length).padStart(9)} change records (${fmt(kinds.INSERT)} INSERT, ${fmt(kinds.MODIFY)} MODIFY, ${fmt(kinds.REMOVE)} REMOVE) → ${fmt(objects)} ${objects === 1 ? 'object' : 'objects'} in cdc/${table}/; workflow started ${fmt(started)}×, already running ${fmt(alreadyRunning)}×`,
+          `${table.padEnd(13)} ${count(records.length).padStart(9)} change records (${count(kinds.INSERT)} INSERT, ${count(kinds.MODIFY)} MODIFY, ${count(kinds.REMOVE)} REMOVE) → ${counted(objects, 'object')} in cdc/${table}/; workflow started ${count(started)}×, already running ${count(alreadyRunning)}×`,
         );
       }
     };
@@ -258,45 +269,29 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     const reported = new Set<string>();
 
     // 1. seed
-    stage = new Stage('seed: the orders CSV into the orders table, and generated campaigns', print);
-    let file = SAMPLE_FILE;
-    if (rows !== undefined) {
-      file = join(layout.root, `online-retail-synthetic-${String(rows)}.csv`);
-      if (!existsSync(file)) await writeRetailSample({ rows, seed: 1, out: file });
-    }
-    try {
+    const file = rows === undefined ? SAMPLE_FILE : join(layout.root, `online-retail-synthetic-${String(rows)}.csv`);
+    const seeded = await runStage('seed: the orders CSV into the orders table, and generated campaigns', 'check the file named above; npm run seed -- --help explains the loader', async (stage) => {
+      if (rows !== undefined && !existsSync(file)) await writeRetailSample({ rows, seed: 1, out: file });
       const summary = await loadOrders({ file, tableName: tables.orders.TableName, client: dynamodb.client, rejectsPath: join(layout.root, `${basename(file, '.csv')}.rejects.csv`) });
-      seeded = { file, read: summary.read, written: summary.written, rejected: summary.rejected };
-      stage.line(`${basename(file)}: ${fmt(summary.read)} rows read = ${fmt(summary.written)} written + ${fmt(summary.rejected)} rejected (${fmt(Math.round(summary.rowsPerSecond))} rows/s)`);
+      stage.line(`${basename(file)}: ${count(summary.read)} rows read = ${count(summary.written)} written + ${count(summary.rejected)} rejected (${count(Math.round(summary.rowsPerSecond))} rows/s)`);
       if (summary.rejected > 0) stage.line(`rejected rows, with line, field and reason: ${summary.rejectsPath}`);
       const campaigns = await loadCampaigns({ client: dynamodb.client, campaignInfoTable: tables.campaignInfo.TableName, userCampaignTable: tables.userCampaign.TableName, users: 200 });
-      stage.line(`campaigns: ${fmt(campaigns.written)} items (campaignInfo and user_Campaign)`);
-    } catch (error) {
-      throw new StageError(stage.name, error, 'check the file named above; npm run seed -- --help explains the loader');
-    }
-    timings.push(['seed', stage.done()]);
+      stage.line(`campaigns: ${count(campaigns.written)} items (campaignInfo and user_Campaign)`);
+      return { file, read: summary.read, written: summary.written, rejected: summary.rejected };
+    });
 
     // 2. stream
-    stage = new Stage('stream: table changes → stream-to-lake handler → cdc/ objects in the landing bucket', print);
-    try {
+    await runStage('stream: table changes → stream-to-lake handler → cdc/ objects in the landing bucket', 'the capture was not committed: run npm start again to replay it', async (stage) => {
       await streamChanges(stage);
-    } catch (error) {
-      throw new StageError(stage.name, error, 'the capture was not committed: run npm start again to replay it');
-    }
-    timings.push(['stream', stage.done()]);
+    });
 
     // 3. refresh
-    stage = new Stage('refresh: the refresh workflow on the local Glue twins', print);
-    try {
+    await runStage('refresh: the refresh workflow on the local Glue twins', 'fix the cause and run npm start again: each job resumes from its bookmark', async (stage) => {
       await refresh(stage);
-    } catch (error) {
-      throw new StageError(stage.name, error, 'fix the cause and run npm start again: each job resumes from its bookmark');
-    }
-    timings.push(['refresh', stage.done()]);
+    });
 
     // 4. upload
-    stage = new Stage('upload: raw/*.csv → upload-to-glue handler → csv_to_dynamodb → uploads table', print);
-    try {
+    await runStage('upload: raw/*.csv → upload-to-glue handler → csv_to_dynamodb → uploads table', 'see the job message above; the upload can be retried by running npm start again', async (stage) => {
       const events: S3Event[] = [];
       s3.onEvent((event) => events.push(event));
       const key = `${LAKE_LAYOUT.rawPrefix}${basename(file)}`;
@@ -321,15 +316,11 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
       const newRuns = second.started.filter((started) => !first.started.some((earlier) => earlier.jobRunId === started.jobRunId)).length;
       stage.line(`second delivery of the same event: ${newRuns === 0 ? 'no new run (idempotency record found)' : `${String(newRuns)} new run(s)!`}`);
       if (first.started.length === 0 && first.skipped.length === 0) stage.line('(the object was already loaded by an earlier npm start: same version, no new run)');
-    } catch (error) {
-      throw new StageError(stage.name, error, 'see the job message above; the upload can be retried by running npm start again');
-    }
-    timings.push(['upload', stage.done()]);
+    });
 
     // 5. queries
-    stage = new Stage('queries: the Athena named queries, on the lake (DuckDB)', print);
     const lakeQuery = (sqls: readonly string[]) => queryLake({ s3: s3.client, bucket: buckets.lake, lakeDir: join(layout.scratchDir, 'lake') }, sqls);
-    try {
+    await runStage('queries: the Athena named queries, on the lake (DuckDB)', 'npm run query -- "SELECT count(*) FROM orders" checks the lake by hand', async (stage) => {
       const queries = pipelineNamedQueries(config);
       const results = await lakeQuery(queries.map((query) => query.localSql));
       queries.forEach((query, index) => {
@@ -338,17 +329,13 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
         stage.line(`\n  ${query.name}: ${query.description}`);
         const shown = result.rows.slice(0, 8);
         for (const line of textTable(result.columns.map((column) => column.name), shown).split('\n')) stage.line(`  ${line}`);
-        if (result.rows.length > shown.length) stage.line(`  … ${fmt(result.rows.length - shown.length)} more rows (npm run query -- "${query.localSql}")`);
+        if (result.rows.length > shown.length) stage.line(`  … ${count(result.rows.length - shown.length)} more rows (npm run query -- "${query.localSql}")`);
       });
-    } catch (error) {
-      throw new StageError(stage.name, error, 'npm run query -- "SELECT count(*) FROM orders" checks the lake by hand');
-    }
-    timings.push(['queries', stage.done()]);
+    });
 
     // 6. changes
     if (options.changes ?? true) {
-      stage = new Stage(`changes: update and delete a few orders, stream, refresh, and show them in the lake`, print);
-      try {
+      await runStage(`changes: update and delete a few orders, stream, refresh, and show them in the lake`, 'run npm start again: the changes stream and refresh again from where they stopped', async (stage) => {
         const keys = await firstOrderKeys(dynamodb.client, tables.orders.TableName, CHANGE_KEYS);
         const [updated, deleted] = [keys.slice(0, 3), keys.slice(3)];
         changed = { updated, deleted };
@@ -377,10 +364,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
         for (const line of textTable(columns, before?.rows ?? []).split('\n')) stage.line(`  ${line}`);
         stage.line('the lake after (updated rows +10, deleted rows gone):');
         for (const line of textTable(columns, after?.rows ?? []).split('\n')) stage.line(`  ${line}`);
-      } catch (error) {
-        throw new StageError(stage.name, error, 'run npm start again: the changes stream and refresh again from where they stopped');
-      }
-      timings.push(['changes', stage.done()]);
+      });
     }
 
     print(`\n✓ pipeline done in ${seconds(performance.now() - began)}: ${timings.map(([name, ms]) => `${name} ${seconds(ms)}`).join(', ')}`);
