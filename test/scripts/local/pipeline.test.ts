@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -120,10 +120,24 @@ describe('npm start on the real sample (runLocalPipeline)', () => {
     expect(Number(actual?.lines)).toBe(remaining().length);
   });
 
-  it('fills campaign_progress from the generated campaigns', async () => {
-    const [actual] = await lake('SELECT count(*) AS rows, count(DISTINCT campaign_id) AS campaigns FROM campaign_progress');
-    expect(Number(actual?.rows)).toBeGreaterThan(0);
-    expect(Number(actual?.campaigns)).toBe(10);
+  it('fills campaign_progress from the generated campaigns: a row per task of each user campaign, or one when it has none', async () => {
+    // Counted here from the user_Campaign items themselves, as they stand in DynamoDB.
+    let expectedRows = 0;
+    const userCampaigns = new Set<string>();
+    const dynamodb = await startLocalDynamoDB({ path: join(stateDir, 'dynamodb') });
+    try {
+      for await (const page of paginateScan({ client: dynamodb.client }, { TableName: 'dynalake-dev-user-campaign' })) {
+        for (const item of page.Items ?? []) {
+          expectedRows += Math.max(1, item.progressDetails?.L?.length ?? 0);
+          userCampaigns.add(`${item.userID?.S ?? ''}/${item.campaignID?.S ?? ''}`);
+        }
+      }
+    } finally {
+      await dynamodb.close();
+    }
+    const [actual] = await lake("SELECT count(*) AS rows, count(DISTINCT campaign_id) AS campaigns, count(DISTINCT user_id || '/' || campaign_id) AS user_campaigns FROM campaign_progress");
+    expect([Number(actual?.rows), Number(actual?.campaigns), Number(actual?.user_campaigns)]).toEqual([expectedRows, 10, userCampaigns.size]);
+    expect(expectedRows).toBeGreaterThan(userCampaigns.size);
   });
 
   it('loads the uploaded CSV into the uploads table once, duplicate rows dropped, and starts nothing for the second delivery', async () => {
@@ -138,4 +152,19 @@ describe('npm start on the real sample (runLocalPipeline)', () => {
     }
     expect(printed.join('\n')).toContain('second delivery of the same event: no new run');
   });
+});
+
+describe('npm start when a stage fails', () => {
+  it('names the stage, the file and field at fault, and what to do next', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'dynalake-start-bad-'));
+    try {
+      // The synthetic file for --rows 5 is already there, but without the columns the loader needs.
+      writeFileSync(join(stateDir, 'online-retail-synthetic-5.csv'), 'InvoiceNo,StockCode\n536365,85123A\n');
+      const failure = runLocalPipeline({ stateDir, rows: 5, print: () => undefined });
+      await expect(failure).rejects.toMatchObject({ code: 'LOAD_FAILED' });
+      await expect(failure).rejects.toThrow(/^stage "seed: [^"]+" failed: .*online-retail-synthetic-5\.csv.*Description[\s\S]*\n {2}next: check the file named above/);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

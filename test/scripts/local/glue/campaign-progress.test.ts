@@ -29,7 +29,7 @@ describe('campaignProgress (the campaign_progress golden)', () => {
     if (!first?.newImage) throw new Error('the golden starts with an insert');
     const changes = [{ ...first, newImage: { ...first.newImage, totalTaskRewardsEarned: 0.125 } }, ...rest];
     // The first insert is superseded by a later MODIFY: only the latest image is converted, as in the job.
-    await expect(campaignProgress(changes, input.campaign_info_changes)).resolves.toBeDefined();
+    expect((await campaignProgress(changes, input.campaign_info_changes)).rows).toEqual((await campaignProgress(input.user_campaign_changes, input.campaign_info_changes)).rows);
     const latest = changes.map((record) => (record.sequenceNumber === '1100' && record.newImage ? { ...record, newImage: { ...record.newImage, totalTaskRewardsEarned: '0.125' } } : record));
     await expect(campaignProgress(latest, input.campaign_info_changes)).rejects.toThrow(/user_Campaign USR-000001\/CMP-0001 in .*: totalTaskRewardsEarned 0.125 does not fit DECIMAL\(12,2\) exactly/);
   });
