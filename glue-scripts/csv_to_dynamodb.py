@@ -21,20 +21,30 @@ ARGUMENTS = ["JOB_NAME", "S3_BUCKET", "S3_KEY", "DYNAMODB_TABLE", "WRITE_PERCENT
 _ITEM = StructType([StructField("id", StringType(), False)] + [StructField(column, StringType()) for column in ORDER_COLUMNS])
 
 
-def read_orders_csv(spark: SparkSession, path: str) -> DataFrame:
-    """The file as text columns named by its header. Every value stays text exactly as written:
-    the id hashes the text, and Description's own spaces are part of it."""
+def _csv_reader(spark: SparkSession, multi_line: bool):
     return (
         spark.read.option("header", True)
         .option("encoding", "ISO-8859-1")  # the Kaggle file's encoding (£, é)
-        .option("multiLine", True)  # a quoted value may span lines
+        .option("multiLine", multi_line)  # a quoted value may span lines
         .option("quote", '"')
         .option("escape", '"')  # a quote inside a quoted value is doubled, as RFC 4180 writes it
-        .option("inferSchema", False)
         .option("ignoreLeadingWhiteSpace", False)
         .option("ignoreTrailingWhiteSpace", False)
-        .csv(path)
     )
+
+
+def read_orders_csv(spark: SparkSession, path: str) -> DataFrame:
+    """The file as text columns named by its header. Every value stays text exactly as written:
+    the id hashes the text, and Description's own spaces are part of it.
+
+    The header is read first, line by line, and the file then with that schema: a multi-line
+    read that infers its schema lists its input again through Hadoop's FileInputFormat, which
+    takes the already resolved path as a glob, so a key such as `sales [2011].csv` matched
+    nothing (found running the job on Spark 3.5.4). With a schema given, nothing is listed twice.
+    """
+    header = _csv_reader(spark, multi_line=False).option("inferSchema", False).csv(path).columns
+    schema = StructType([StructField(name, StringType()) for name in header])
+    return _csv_reader(spark, multi_line=True).schema(schema).option("enforceSchema", True).csv(path)
 
 
 def _item(*values: str | None) -> tuple[str | None, ...]:

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# npm test: Jest, then the Python tests (the Glue helpers, the Spark jobs on a local Spark, the
+# local Glue stand-in) with the pinned PySpark of .venv/. Arguments go to Jest.
+# Where .venv/ cannot be made (no Python 3.11, no Java, no PyPI) the Spark tests skip and say
+# why; with CI=true that is a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+setup_log=$(mktemp)
+trap 'rm -f "$setup_log"' EXIT
+set +e
+bash scripts/python/setup.sh 2>&1 | tee "$setup_log" >&2
+setup_status=${PIPESTATUS[0]}
+set -e
+if [[ $setup_status -eq 0 ]]; then
+  python=.venv/bin/python
+else
+  reason=$(tail -n 1 "$setup_log")
+  if [[ ${CI:-} == true ]]; then
+    echo "npm test: CI=true and the Python environment could not be made: the Spark tests cannot run" >&2
+    exit 1
+  fi
+  export DYNALAKE_SPARK_UNAVAILABLE="${reason##*python setup: }"
+  python=python3
+  echo "npm test: the Spark tests will skip ($DYNALAKE_SPARK_UNAVAILABLE)" >&2
+fi
+
+npx --no-install jest "$@"
+"$python" -m pytest
