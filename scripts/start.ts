@@ -1,8 +1,9 @@
 /**
- * npm start -- [--rows N] [--fresh] [--no-changes] [--state DIR] [--help]
+ * npm start -- [--engine duckdb|spark] [--rows N | --file PATH] [--fresh] [--no-changes] [--state DIR] [--help]
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DynalakeError } from '../lambda/shared/errors';
 import { integerOption, parseCommandLine, runCli } from './lib/cli';
 import { REAL_RETAIL_ROWS } from './lib/retail-sample';
 import { LOCAL_STATE_DIR } from './local/layout';
@@ -11,7 +12,8 @@ import { runLocalPipeline } from './local/pipeline';
 const USAGE = `npm start -- [options]
 
 Runs the whole dynalake pipeline on this machine, with no AWS account: an embedded DynamoDB
-(dynalite) and S3 (s3rver), the real Lambda handlers, and a local twin of each Glue job on DuckDB.
+(dynalite) and S3 (s3rver), the real Lambda handlers, and a local twin of each Glue job on DuckDB
+(or, with --engine spark, the real PySpark jobs on a local Spark).
   1. seed      the orders CSV into the orders table (the seed loader), and generated campaigns
   2. stream    each table's changes as stream records → the stream-to-lake handler → cdc/ objects
   3. refresh   the refresh workflow: orders_to_lake + campaign_progress → sales_star_schema
@@ -23,6 +25,10 @@ Runs the whole dynalake pipeline on this machine, with no AWS account: an embedd
 State lives in .dynalake/ and is kept between runs; --fresh starts from nothing.
 
 Options:
+  --engine E     duckdb (default: the DuckDB twins, no Python needed) or spark (the PySpark
+                 scripts of glue-scripts/ on a local Spark; needs Python 3.11 and Java 17, and
+                 makes .venv/ with the pinned PySpark the first time)
+  --file PATH    an e-commerce CSV of your own (the full Kaggle file, say) instead of the sample
   --rows N       the synthetic generator's N rows instead of the real 1,071-row sample
                  (--rows ${String(REAL_RETAIL_ROWS)} is the full file's size)
   --fresh        delete the state folder first
@@ -34,7 +40,7 @@ async function main(): Promise<number> {
   const { values } = parseCommandLine('npm start', () =>
     parseArgs({
       args: process.argv.slice(2),
-      options: { rows: { type: 'string' }, fresh: { type: 'boolean' }, 'no-changes': { type: 'boolean' }, state: { type: 'string' }, help: { type: 'boolean' } },
+      options: { engine: { type: 'string' }, file: { type: 'string' }, rows: { type: 'string' }, fresh: { type: 'boolean' }, 'no-changes': { type: 'boolean' }, state: { type: 'string' }, help: { type: 'boolean' } },
       strict: true,
     }),
   );
@@ -44,7 +50,11 @@ async function main(): Promise<number> {
   }
   // The SDK's notice about Node 22 from 2027 says nothing about this run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const engine = values.engine ?? 'duckdb';
+  if (engine !== 'duckdb' && engine !== 'spark') throw new DynalakeError('BAD_INVOCATION', `--engine must be duckdb or spark, not ${JSON.stringify(engine)}`);
   await runLocalPipeline({
+    engine,
+    file: values.file,
     stateDir: resolve(values.state ?? LOCAL_STATE_DIR),
     rows: integerOption('rows', values.rows, 1),
     fresh: values.fresh ?? false,

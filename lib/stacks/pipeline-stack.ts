@@ -48,6 +48,43 @@ export const RUN_ARGUMENTS: Readonly<Partial<Record<keyof PipelineStack['jobs'],
   csv_to_dynamodb: ['S3_BUCKET', 'S3_KEY', 'DYNAMODB_TABLE'],
 };
 
+/** The names the Glue jobs' arguments point at: tokens in the stack, plain names locally. */
+export interface LakeJobResources {
+  readonly landingBucket: string;
+  readonly lakeBucket: string;
+  readonly assetsBucket: string;
+  readonly ordersTableArn: string;
+  readonly uploadsTableName: string;
+}
+
+/**
+ * Each Glue job's arguments (without the leading `--`), as its job definition holds them. One
+ * function for the stack and for the local Glue, so a job runs here with what Glue would give it.
+ */
+export function lakeJobArguments(resources: LakeJobResources, config: Pick<PipelineConfig, 'dynamoWritePercent'>): Record<keyof PipelineStack['jobs'], Record<string, string>> {
+  return {
+    orders_to_lake: {
+      LANDING_BUCKET: resources.landingBucket,
+      LAKE_BUCKET: resources.lakeBucket,
+      CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('orders'),
+      CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix,
+      MODE: 'incremental',
+      SOURCE_TABLE_ARN: resources.ordersTableArn,
+      EXPORT_BUCKET: resources.assetsBucket,
+      EXPORT_PREFIX: LAKE_LAYOUT.exportPrefix,
+    },
+    campaign_progress: {
+      LANDING_BUCKET: resources.landingBucket,
+      LAKE_BUCKET: resources.lakeBucket,
+      USER_CAMPAIGN_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('user_Campaign'),
+      CAMPAIGN_INFO_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('campaignInfo'),
+      CURATED_PREFIX: LAKE_LAYOUT.curatedCampaignProgressPrefix,
+    },
+    csv_to_dynamodb: { S3_BUCKET: resources.landingBucket, DYNAMODB_TABLE: resources.uploadsTableName, WRITE_PERCENT: String(config.dynamoWritePercent) },
+    sales_star_schema: { LAKE_BUCKET: resources.lakeBucket, CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix, WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix },
+  };
+}
+
 /**
  * The keys under a folder-like prefix, and the folder's own marker objects: Spark's S3 layer
  * reads and writes `curated/orders` and `curated/orders_$folder$` besides `curated/orders/…`.
@@ -146,46 +183,23 @@ export class PipelineStack extends Stack {
         tempLocation: { bucket: buckets.assets, prefix: `${LAKE_LAYOUT.glueTempPrefix}${script}/` },
       });
 
+    const args = lakeJobArguments(
+      { landingBucket: buckets.landing.bucketName, lakeBucket: buckets.lake.bucketName, assetsBucket: buckets.assets.bucketName, ordersTableArn: tables.orders.tableArn, uploadsTableName: tables.uploads.tableName },
+      config,
+    );
     this.jobs = {
-      orders_to_lake: job(
-        'orders_to_lake',
-        {
-          LANDING_BUCKET: buckets.landing.bucketName,
-          LAKE_BUCKET: buckets.lake.bucketName,
-          CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('orders'),
-          CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix,
-          MODE: 'incremental',
-          SOURCE_TABLE_ARN: tables.orders.tableArn,
-          EXPORT_BUCKET: buckets.assets.bucketName,
-          EXPORT_PREFIX: LAKE_LAYOUT.exportPrefix,
-        },
-        // Bookmarks: each run reads only the change objects that arrived since the last one.
-        { bookmarks: true, description: 'Merges order changes (cdc/orders/) into curated/orders/, latest change per key wins' },
-      ),
-      campaign_progress: job(
-        'campaign_progress',
-        {
-          LANDING_BUCKET: buckets.landing.bucketName,
-          LAKE_BUCKET: buckets.lake.bucketName,
-          USER_CAMPAIGN_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('user_Campaign'),
-          CAMPAIGN_INFO_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('campaignInfo'),
-          CURATED_PREFIX: LAKE_LAYOUT.curatedCampaignProgressPrefix,
-        },
-        // No bookmarks: the job recomputes the small campaign tables whole on every run.
-        { bookmarks: false, description: 'Explodes users’ campaign progress per task, joined to the campaigns’ tasks' },
-      ),
-      csv_to_dynamodb: job(
-        'csv_to_dynamodb',
-        { S3_BUCKET: buckets.landing.bucketName, DYNAMODB_TABLE: tables.uploads.tableName, WRITE_PERCENT: String(config.dynamoWritePercent) },
-        // No bookmarks: each run is told the one object to load, and runs overlap.
-        { bookmarks: false, maxConcurrentRuns: config.csvLoadMaxConcurrentRuns, description: 'Loads one uploaded raw/*.csv into the uploads table' },
-      ),
-      sales_star_schema: job(
-        'sales_star_schema',
-        { LAKE_BUCKET: buckets.lake.bucketName, CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix, WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix },
-        // No bookmarks: the star schema is rebuilt from all curated orders.
-        { bookmarks: false, description: 'Builds warehouse/fact_sales and the dimensions from curated orders' },
-      ),
+      // Bookmarks: each run reads only the change objects that arrived since the last one.
+      orders_to_lake: job('orders_to_lake', args.orders_to_lake, { bookmarks: true, description: 'Merges order changes (cdc/orders/) into curated/orders/, latest change per key wins' }),
+      // No bookmarks: the job recomputes the small campaign tables whole on every run.
+      campaign_progress: job('campaign_progress', args.campaign_progress, { bookmarks: false, description: 'Explodes users’ campaign progress per task, joined to the campaigns’ tasks' }),
+      // No bookmarks: each run is told the one object to load, and runs overlap.
+      csv_to_dynamodb: job('csv_to_dynamodb', args.csv_to_dynamodb, {
+        bookmarks: false,
+        maxConcurrentRuns: config.csvLoadMaxConcurrentRuns,
+        description: 'Loads one uploaded raw/*.csv into the uploads table',
+      }),
+      // No bookmarks: the star schema is rebuilt from all curated orders.
+      sales_star_schema: job('sales_star_schema', args.sales_star_schema, { bookmarks: false, description: 'Builds warehouse/fact_sales and the dimensions from curated orders' }),
     };
 
     const dataKeyActions = (role: Role, actions: string[]) => {

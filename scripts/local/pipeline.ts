@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { type AttributeValue, DeleteItemCommand, type DynamoDBClient, paginateScan, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -12,7 +12,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, DynamoDBRecord, S3Event } from 'aws-lambda';
 import { parseConfig, type PipelineConfig } from '../../lib/config';
 import { IDEMPOTENCY_KEY_ATTRIBUTE } from '../../lib/constructs/upload-to-glue';
-import { LAKE_LAYOUT } from '../../lib/stacks/pipeline-stack';
+import { LAKE_LAYOUT, lakeJobArguments } from '../../lib/stacks/pipeline-stack';
 import { type CdcTable } from '../../lambda/shared/cdc';
 import { DynalakeError } from '../../lambda/shared/errors';
 import { encodeEventKey } from '../../lambda/shared/s3-event';
@@ -23,7 +23,8 @@ import { textTable } from '../lib/text-table';
 import { ensureTables, startLocalDynamoDB } from './dynamodb';
 import { runCampaignProgress } from './glue/campaign-progress';
 import { runCsvToDynamoDB } from './glue/csv-to-dynamodb';
-import { count, counted, type GlueTwinContext } from './glue/job';
+import { count, counted, type GlueTwinContext, type JobArguments } from './glue/job';
+import { LocalSpark, preparePython } from './glue/spark';
 import { runOrdersToLake } from './glue/orders-to-lake';
 import { runSalesStarSchema } from './glue/sales-star-schema';
 import { type LocalJob, type LocalJobRun, LocalGlueRunner, type LocalWorkflowRun } from './glue-runner';
@@ -73,43 +74,55 @@ function readConfig(): PipelineConfig {
   return parseConfig(cdkJson.context?.dynalake);
 }
 
-/** The pipeline's Glue jobs and refresh workflow, as the pipeline stack defines them, over the local twins. */
-function localGlue(config: PipelineConfig, context: GlueTwinContext, buckets: ReturnType<typeof localBucketNames>) {
+/** Which implementation runs the Glue jobs: the DuckDB twins, or the real PySpark scripts on a local Spark. */
+export type GlueEngine = 'duckdb' | 'spark';
+
+/** Runs one job: its script's name (`orders_to_lake`), the Glue job's name, its arguments. */
+type JobRunner = (script: string, jobName: string, args: JobArguments, twin: (args: JobArguments) => Promise<unknown>) => Promise<unknown>;
+
+/** Each job on its DuckDB twin. */
+const runTwin: JobRunner = (_script, _jobName, args, twin) => twin(args);
+
+/** Each job as its PySpark script on `spark`. */
+const runOnSpark =
+  (spark: LocalSpark): JobRunner =>
+  (script, jobName, args) =>
+    spark.run(script, jobName, args);
+
+/**
+ * The pipeline's Glue jobs and refresh workflow, as the pipeline stack defines them, each run by
+ * `runJob` (a twin, or the PySpark script with the same arguments).
+ */
+export function localGlue(config: PipelineConfig, context: GlueTwinContext, buckets: ReturnType<typeof localBucketNames>, runJob: JobRunner = runTwin) {
   const name = `${config.prefix}-${config.stage}`;
   const jobName = (script: string) => `${name}-${script.replace(/_/g, '-')}`;
+  const on = (script: string, twin: (args: JobArguments) => Promise<unknown>) => (args: JobArguments) => runJob(script, jobName(script), args, twin);
+  // The arguments the stack gives each job, with the local names; the orders table's ARN is only
+  // read by MODE=backfill, which neither local engine can run (no DynamoDB export here).
+  const args = lakeJobArguments(
+    { landingBucket: buckets.landing, lakeBucket: buckets.lake, assetsBucket: buckets.assets, ordersTableArn: `arn:aws:dynamodb:us-east-1:000000000000:table/${name}-orders`, uploadsTableName: `${name}-uploads` },
+    config,
+  );
   const jobs: Record<string, LocalJob> = {
     [jobName('orders_to_lake')]: {
       maxConcurrentRuns: 1,
-      defaultArguments: {
-        LANDING_BUCKET: buckets.landing,
-        LAKE_BUCKET: buckets.lake,
-        CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('orders'),
-        CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix,
-        MODE: 'incremental',
-        'job-bookmark-option': 'job-bookmark-enable',
-      },
-      run: (args) => runOrdersToLake(context, args),
+      defaultArguments: { ...args.orders_to_lake, 'job-bookmark-option': 'job-bookmark-enable' },
+      run: on('orders_to_lake', (jobArgs) => runOrdersToLake(context, jobArgs)),
     },
     [jobName('campaign_progress')]: {
       maxConcurrentRuns: 1,
-      defaultArguments: {
-        LANDING_BUCKET: buckets.landing,
-        LAKE_BUCKET: buckets.lake,
-        USER_CAMPAIGN_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('user_Campaign'),
-        CAMPAIGN_INFO_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('campaignInfo'),
-        CURATED_PREFIX: LAKE_LAYOUT.curatedCampaignProgressPrefix,
-      },
-      run: (args) => runCampaignProgress(context, args),
+      defaultArguments: args.campaign_progress,
+      run: on('campaign_progress', (jobArgs) => runCampaignProgress(context, jobArgs)),
     },
     [jobName('sales_star_schema')]: {
       maxConcurrentRuns: 1,
-      defaultArguments: { LAKE_BUCKET: buckets.lake, CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix, WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix },
-      run: (args) => runSalesStarSchema(context, args),
+      defaultArguments: args.sales_star_schema,
+      run: on('sales_star_schema', (jobArgs) => runSalesStarSchema(context, jobArgs)),
     },
     [jobName('csv_to_dynamodb')]: {
       maxConcurrentRuns: config.csvLoadMaxConcurrentRuns,
-      defaultArguments: { S3_BUCKET: buckets.landing, WRITE_PERCENT: String(config.dynamoWritePercent) },
-      run: (args) => runCsvToDynamoDB(context, args),
+      defaultArguments: args.csv_to_dynamodb,
+      run: on('csv_to_dynamodb', (jobArgs) => runCsvToDynamoDB(context, jobArgs)),
     },
   };
   const workflowName = `${name}-refresh`;
@@ -131,6 +144,10 @@ export interface LocalPipelineOptions {
   readonly stateDir: string;
   /** Run on the synthetic generator's rows instead of the real sample. @default - the real sample */
   readonly rows?: number;
+  /** Run on this e-commerce CSV (the full Kaggle file, say) instead of the real sample. @default - the real sample */
+  readonly file?: string;
+  /** What runs the Glue jobs. @default 'duckdb' */
+  readonly engine?: GlueEngine;
   /** Delete the state folder first. @default false */
   readonly fresh?: boolean;
   /** Run the update/delete step. @default true */
@@ -147,8 +164,12 @@ export interface LocalPipelineReport {
   readonly changed?: { readonly updated: readonly OrderKey[]; readonly deleted: readonly OrderKey[] };
   /** Milliseconds per stage. */
   readonly timings: readonly (readonly [string, number])[];
-  /** Every Glue job run of the local runner, with its twin's result and time. */
+  /** Every Glue job run of the local runner, with its twin's (or Spark run's) result and time. */
   readonly jobRuns: readonly LocalJobRun[];
+  /** What ran the Glue jobs. */
+  readonly engine: GlueEngine;
+  /** Seconds the local Spark took to start, once for the whole run (Spark engine only). */
+  readonly sparkStartupSeconds?: number;
 }
 
 /** An order's key. */
@@ -164,6 +185,9 @@ export interface OrderKey {
 export async function runLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipelineReport> {
   const print = options.print ?? ((line: string) => { console.log(line); });
   const rows = options.rows;
+  const engine = options.engine ?? 'duckdb';
+  if (rows !== undefined && options.file !== undefined) throw new DynalakeError('BAD_INVOCATION', 'give --rows or --file, not both');
+  if (options.file !== undefined && !existsSync(options.file)) throw new DynalakeError('BAD_INVOCATION', `${options.file}: no such file`);
   const layout = localLayout(options.stateDir);
   const config = readConfig();
   const buckets = localBucketNames(config);
@@ -187,7 +211,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
   if (options.fresh) rmSync(layout.root, { recursive: true, force: true });
   for (const dir of [layout.root, layout.scratchDir, layout.bookmarksDir]) mkdirSync(dir, { recursive: true });
 
-  const stage = new Stage('setup: embedded DynamoDB and S3, tables and buckets from the synthesized stacks, local Glue', print);
+  const stage = new Stage(`setup: embedded DynamoDB and S3, tables and buckets from the synthesized stacks, local Glue (${engine === 'spark' ? 'PySpark jobs on a local Spark' : 'DuckDB twins'})`, print);
   const tables = storageTableDefinitions(config);
   const idempotencyTable = `${config.prefix}-${config.stage}-idempotency`;
   let dynamodb: Awaited<ReturnType<typeof startLocalDynamoDB>>;
@@ -199,7 +223,19 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     throw new StageError(stage.name, error, `delete ${layout.root} (or run npm start -- --fresh) if its data is damaged`);
   }
   const context: GlueTwinContext = { s3: s3.client, dynamodb: dynamodb.client, scratchDir: layout.scratchDir, bookmarksDir: layout.bookmarksDir };
-  const glue = localGlue(config, context, buckets);
+  let spark: LocalSpark | undefined;
+  if (engine === 'spark') {
+    try {
+      const python = preparePython((line) => stage.line(line));
+      spark = await LocalSpark.start({ python, mirrorDir: join(layout.root, 'spark', 'mirror'), buckets: Object.values(buckets), s3Endpoint: s3.endpoint, dynamodbEndpoint: dynamodb.endpoint });
+    } catch (error) {
+      await s3.close();
+      await dynamodb.close();
+      throw new StageError(stage.name, error, 'npm run setup:python makes the Python environment (Python 3.11, Java 17); npm start without --engine spark needs neither');
+    }
+    stage.line(`local Spark up in ${seconds(spark.startupSeconds * 1000)} (one session for every job run; its log: ${join(layout.root, 'spark', 'spark.log')})`);
+  }
+  const glue = localGlue(config, context, buckets, spark ? runOnSpark(spark) : runTwin);
   try {
     await ensureTables(dynamodb.client, [
       ...Object.values(tables),
@@ -269,7 +305,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     const reported = new Set<string>();
 
     // 1. seed
-    const file = rows === undefined ? SAMPLE_FILE : join(layout.root, `online-retail-synthetic-${String(rows)}.csv`);
+    const file = options.file !== undefined ? resolve(options.file) : rows === undefined ? SAMPLE_FILE : join(layout.root, `online-retail-synthetic-${String(rows)}.csv`);
     const seeded = await runStage('seed: the orders CSV into the orders table, and generated campaigns', 'check the file named above; npm run seed -- --help explains the loader', async (stage) => {
       if (rows !== undefined && !existsSync(file)) await writeRetailSample({ rows, seed: 1, out: file });
       const summary = await loadOrders({ file, tableName: tables.orders.TableName, client: dynamodb.client, rejectsPath: join(layout.root, `${basename(file, '.csv')}.rejects.csv`) });
@@ -286,7 +322,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     });
 
     // 3. refresh
-    await runStage('refresh: the refresh workflow on the local Glue twins', 'fix the cause and run npm start again: each job resumes from its bookmark', async (stage) => {
+    await runStage(`refresh: the refresh workflow on the local Glue (${engine === 'spark' ? 'PySpark on Spark' : 'DuckDB twins'})`, 'fix the cause and run npm start again: each job resumes from its bookmark', async (stage) => {
       await refresh(stage);
     });
 
@@ -369,9 +405,10 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
 
     print(`\n✓ pipeline done in ${seconds(performance.now() - began)}: ${timings.map(([name, ms]) => `${name} ${seconds(ms)}`).join(', ')}`);
     print('  Ask the lake yourself: npm run query -- "SELECT country, count(*) AS lines FROM orders GROUP BY 1 ORDER BY 2 DESC LIMIT 5"');
-    return { buckets, seeded, changed, timings, jobRuns: glue.runner.jobRuns };
+    return { buckets, seeded, changed, timings, jobRuns: glue.runner.jobRuns, engine, sparkStartupSeconds: spark?.startupSeconds };
   } finally {
     await glue.runner.close();
+    await spark?.close();
     await s3.close();
     await dynamodb.close();
   }

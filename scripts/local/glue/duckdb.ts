@@ -267,6 +267,19 @@ export async function createTableFromParquet(connection: DuckDBConnection, table
 }
 
 /**
+ * `select` with its TIMESTAMP columns as TIMESTAMPTZ, for writing Parquet as the Glue jobs do:
+ * Spark's TimestampType is an instant, stored with isAdjustedToUTC=true (found comparing the two
+ * engines' lakes). With the session in UTC the wall-clock value is unchanged; readers that declare
+ * the column TIMESTAMP read it back as written.
+ */
+export async function asSparkWritesIt(connection: DuckDBConnection, select: string): Promise<string> {
+  const columns = await readRows(connection, `DESCRIBE ${select}`);
+  const timestamps = columns.filter((column) => textOf(column.column_type) === 'TIMESTAMP').map((column) => sqlIdentifier(textOf(column.column_name)));
+  if (timestamps.length === 0) return select;
+  return `SELECT * REPLACE (${timestamps.map((name) => `CAST(${name} AS TIMESTAMPTZ) AS ${name}`).join(', ')}) FROM (${select})`;
+}
+
+/**
  * Writes a query's rows as hive-partitioned Parquet below `out` (`<partition>=<value>/part-0.parquet`),
  * one file per partition value, as the jobs' repartition(<partition>) writes them; the partition
  * value is in the path only. One thread for the write: with more, DuckDB may split a partition
@@ -275,7 +288,7 @@ export async function createTableFromParquet(connection: DuckDBConnection, table
 export async function copyPartitioned(connection: DuckDBConnection, select: string, out: string, partition: string): Promise<void> {
   await connection.run('SET threads = 1');
   try {
-    await connection.run(`COPY (${select}) TO ${sqlLiteral(out)} (FORMAT parquet, PARTITION_BY (${sqlIdentifier(partition)}), FILENAME_PATTERN 'part-{i}')`);
+    await connection.run(`COPY (${await asSparkWritesIt(connection, select)}) TO ${sqlLiteral(out)} (FORMAT parquet, PARTITION_BY (${sqlIdentifier(partition)}), FILENAME_PATTERN 'part-{i}')`);
   } finally {
     await connection.run('RESET threads');
   }

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CURATED_ORDERS, type LakeTable, queryColumns, STAR_TABLES, storedColumns } from '../lake-tables';
-import { createTableFromParquet, createTableFromRows, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, withDuckDB } from './duckdb';
+import { asSparkWritesIt, createTableFromParquet, createTableFromRows, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFile } from './s3-files';
 
@@ -131,7 +131,7 @@ export async function runSalesStarSchema(context: GlueTwinContext, args: JobArgu
       await createTableFromParquet(connection, 'orders', files, queryColumns(CURATED_ORDERS), { partition: 'invoice_day' });
       const built = await buildStarTables(connection);
       for (const table of STAR_TABLES) {
-        await connection.run(`COPY (${sortedRows(table)}) TO ${sqlLiteral(join(out, `${table.name}.parquet`))} (FORMAT parquet)`);
+        await connection.run(`COPY (${await asSparkWritesIt(connection, sortedRows(table))}) TO ${sqlLiteral(join(out, `${table.name}.parquet`))} (FORMAT parquet)`);
       }
       return { ordersRead: await readCount(connection, 'SELECT count(*) FROM orders'), tables: built };
     }, { tempDirectory: join(scratch, 'duckdb') });

@@ -65,7 +65,7 @@ describe('runCampaignProgress (through a real s3rver)', () => {
     expect(result).toMatchObject({ changeObjects: 4, changeRecords: 13, userCampaigns: 4, campaigns: 2, rowsWritten: 6, partitionsWritten: 4, parquetFiles: 4, objectsDeleted: 1 });
     const { rows, types } = await readLakeTable(local, lake, CAMPAIGN_PROGRESS);
     expect(canonical(rows)).toEqual(canonical(expected.rows));
-    expect(types).toMatchObject({ total_task_rewards_earned: 'DECIMAL(12,2)', reward_amount: 'DECIMAL(12,2)', created_at: 'TIMESTAMP', task_deadline: 'TIMESTAMP' });
+    expect(types).toMatchObject({ total_task_rewards_earned: 'DECIMAL(12,2)', reward_amount: 'DECIMAL(12,2)', created_at: 'TIMESTAMP WITH TIME ZONE', task_deadline: 'TIMESTAMP WITH TIME ZONE' });
     expect(types).not.toHaveProperty('created_day');
     expect(await listKeys(local, lake)).toEqual(['2024-01-10', '2024-01-31', '2024-02-03', '2024-02-10'].map((day) => `curated/campaign_progress/created_day=${day}/part-0.parquet`));
 

@@ -150,7 +150,7 @@ describe('runOrdersToLake (through a real s3rver)', () => {
       description: 'VARCHAR',
       quantity: 'INTEGER',
       unit_price: 'DECIMAL(12,3)',
-      invoice_ts: 'TIMESTAMP',
+      invoice_ts: 'TIMESTAMP WITH TIME ZONE', // an instant, as Spark stores its TimestampType
       customer_id: 'BIGINT',
       country: 'VARCHAR',
       is_cancellation: 'BOOLEAN',

@@ -1,0 +1,174 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { DynalakeError } from '../../../lambda/shared/errors';
+import { count, counted, type GlueTwinResult, type JobArguments } from './job';
+
+/**
+ * The real PySpark jobs of glue-scripts/ on a local Spark (`--engine spark`), through the Python
+ * runner scripts/local/spark/local_glue.py and its `awsglue` stand-in. One Python process, and so
+ * one Spark session, serves every job run of a LocalSpark; runs are queued, one at a time.
+ */
+
+const ROOT = resolve(__dirname, '..', '..', '..');
+/** The Glue scripts, as the stack deploys them. */
+export const GLUE_SCRIPTS_DIR = join(ROOT, 'glue-scripts');
+/** What `--extra-py-files` gives every job. */
+export const EXTRA_PY_FILES = [join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py')];
+const RUNNER = join(ROOT, 'scripts', 'local', 'spark', 'local_glue.py');
+const VENV_PYTHON = join(ROOT, '.venv', 'bin', 'python');
+
+/**
+ * The Python of .venv/, made (or found unchanged) by scripts/python/setup.sh first; throws
+ * BAD_INVOCATION with the setup's reason when it cannot be made.
+ */
+export function preparePython(log: (line: string) => void = () => undefined): string {
+  const setup = spawnSync('bash', [join(ROOT, 'scripts', 'python', 'setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
+  const lines = setup.stderr.trim().split('\n').filter((line) => line !== '');
+  for (const line of lines) log(line);
+  if (setup.status !== 0 || !existsSync(VENV_PYTHON)) {
+    throw new DynalakeError('BAD_INVOCATION', `--engine spark needs the project's Python environment: ${lines.at(-1) ?? 'scripts/python/setup.sh failed'}`);
+  }
+  return VENV_PYTHON;
+}
+
+/** Options of {@link LocalSpark.start}. */
+export interface LocalSparkOptions {
+  /** The Python with PySpark (see {@link preparePython}). */
+  readonly python: string;
+  /** The folder of the buckets' local mirror (kept between runs: only changes cross). */
+  readonly mirrorDir: string;
+  /** The buckets jobs may use, mounted as `s3://<bucket>/`. */
+  readonly buckets: readonly string[];
+  readonly s3Endpoint: string;
+  readonly dynamodbEndpoint: string;
+  /** Where Spark's own output goes. @default <mirrorDir>/../spark.log */
+  readonly logFile?: string;
+}
+
+/** One job run's answer from the runner. */
+interface RunAnswer {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly traceback?: string;
+  readonly seconds: number;
+  readonly downloaded: number;
+  readonly uploaded: number;
+  readonly deleted: number;
+  readonly items_written: number;
+  readonly committed: boolean;
+}
+
+/** What a Spark job run did, as the local runner saw it. */
+export interface SparkJobResult extends GlueTwinResult {
+  readonly engine: 'spark';
+  readonly seconds: number;
+  /** Objects copied from S3 into the mirror before the run (changes since the last run only). */
+  readonly objectsDownloaded: number;
+  readonly objectsWritten: number;
+  readonly objectsDeleted: number;
+  readonly itemsWritten: number;
+}
+
+export class LocalSpark {
+  private nextId = 1;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly waiting = new Map<number, (answer: RunAnswer) => void>();
+  private exited?: string;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly log: WriteStream,
+    /** Seconds the runner took to start Spark. */
+    readonly startupSeconds: number,
+  ) {}
+
+  /** Starts the runner and its Spark session; resolves once Spark is up. */
+  static async start(options: LocalSparkOptions): Promise<LocalSpark> {
+    mkdirSync(options.mirrorDir, { recursive: true });
+    const logFile = options.logFile ?? join(dirname(options.mirrorDir), 'spark.log');
+    const log = createWriteStream(logFile, { flags: 'a' });
+    const args = [RUNNER, '--mirror', options.mirrorDir, ...options.buckets.flatMap((bucket) => ['--bucket', bucket])];
+    const child = spawn(options.python, args, {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL_S3: options.s3Endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint,
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        AWS_REGION: 'us-east-1',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        PYTHONUNBUFFERED: '1',
+      },
+    });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    const answers = createInterface({ input: child.stdio[3] as Readable });
+    const first = await new Promise<{ startup_seconds: number }>((resolveReady, reject) => {
+      const onExit = (code: number | null) => reject(new DynalakeError('LOAD_FAILED', `the local Spark runner exited (${String(code)}) before Spark started; see ${logFile}`));
+      child.once('exit', onExit);
+      child.once('error', reject);
+      answers.once('line', (line) => {
+        child.off('exit', onExit);
+        resolveReady(JSON.parse(line) as { startup_seconds: number });
+      });
+    });
+    const spark = new LocalSpark(child, log, first.startup_seconds);
+    answers.on('line', (line) => spark.answer(JSON.parse(line) as RunAnswer));
+    child.once('exit', (code) => spark.fail(`the local Spark runner exited (${String(code)}); see ${logFile}`));
+    return spark;
+  }
+
+  private answer(answer: RunAnswer): void {
+    this.waiting.get(answer.id)?.(answer);
+    this.waiting.delete(answer.id);
+  }
+
+  private fail(reason: string): void {
+    this.exited = reason;
+    for (const [id, settle] of this.waiting) settle({ id, ok: false, error: reason, seconds: 0, downloaded: 0, uploaded: 0, deleted: 0, items_written: 0, committed: false });
+    this.waiting.clear();
+  }
+
+  /**
+   * Runs glue-scripts/<job>.py as Glue would: `--JOB_NAME` and every argument as `--NAME value`.
+   * Resolves with what it did; rejects with LOAD_FAILED and the job's own error when it fails.
+   */
+  run(job: string, jobName: string, args: JobArguments): Promise<SparkJobResult> {
+    const run = this.queue.then(() => this.runNow(job, jobName, args));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runNow(job: string, jobName: string, args: JobArguments): Promise<SparkJobResult> {
+    if (this.exited) throw new DynalakeError('LOAD_FAILED', `${job}: ${this.exited}`);
+    const id = this.nextId++;
+    const argumentsWithDashes: Record<string, string> = { '--JOB_NAME': jobName };
+    for (const [name, value] of Object.entries(args)) if (value !== undefined) argumentsWithDashes[`--${name}`] = value;
+    const answer = await new Promise<RunAnswer>((settle) => {
+      this.waiting.set(id, settle);
+      (this.child.stdin as Writable).write(`${JSON.stringify({ id, script: join(GLUE_SCRIPTS_DIR, `${job}.py`), extra_py_files: EXTRA_PY_FILES, arguments: argumentsWithDashes })}\n`);
+    });
+    if (!answer.ok) throw new DynalakeError('LOAD_FAILED', `${job}: ${answer.error ?? 'failed'}`);
+    const summary =
+      `Spark ${answer.seconds.toFixed(1)} s: ${counted(answer.downloaded, 'object')} staged in, ${counted(answer.uploaded, 'object')} written, ${count(answer.deleted)} deleted` +
+      (answer.items_written > 0 ? `, ${counted(answer.items_written, 'item')} written to DynamoDB` : '') +
+      (answer.committed ? '' : ' (the script never reached job.commit())');
+    return { engine: 'spark', summary, seconds: answer.seconds, objectsDownloaded: answer.downloaded, objectsWritten: answer.uploaded, objectsDeleted: answer.deleted, itemsWritten: answer.items_written };
+  }
+
+  /** Stops Spark once the queued runs are done. */
+  async close(): Promise<void> {
+    await this.queue;
+    if (this.exited === undefined) {
+      const exited = new Promise<void>((resolveExit) => this.child.once('exit', () => resolveExit()));
+      this.child.stdin?.end();
+      await exited;
+    }
+    await new Promise<void>((resolveClose) => this.log.end(() => resolveClose()));
+  }
+}

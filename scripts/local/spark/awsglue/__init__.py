@@ -1,0 +1,20 @@
+"""A local stand-in for AWS Glue's `awsglue` module, so the jobs of glue-scripts/ run unchanged on a
+local Spark (`npm start -- --engine spark`, `npm run glue`, the Spark tests). Never shipped to Glue.
+
+What it reproduces of Glue, and only that (the calls the jobs make):
+- `awsglue.utils.getResolvedOptions`: `--NAME value` pairs as Glue passes them in `sys.argv`; each
+  requested name is required, arguments not asked for are ignored.
+- `awsglue.context.GlueContext`: `spark_session`; `create_dynamic_frame.from_options` for S3 JSON
+  (paths, `recurse`, gzip by suffix), with DynamicFrame choice types; `write_dynamic_frame_from_options`
+  to DynamoDB (`dynamodb.output.tableName`, `dynamodb.throughput.write.percent` in 0.1-1.5).
+  A DynamoDB export (MODE=backfill) needs point-in-time recovery, which the local DynamoDB
+  cannot make: asking for one fails with that reason.
+- `awsglue.job.Job`: `init(name, args)` and `commit()`.
+- `awsglue.dynamicframe.DynamicFrame`: `fromDF`, `toDF` (refused while a choice is unresolved, as
+  Glue refuses to act on one), `resolveChoice(choice="make_struct")` (one struct member per type,
+  named by the type: `int`, `long`, `double`, `string`, `boolean`, `struct`, `array`).
+
+Where AWS does not document a behaviour, the stand-in says so beside it.
+S3 paths (`s3://bucket/key`) reach the embedded S3 through a local mirror of its buckets
+(scripts/local/spark/local_glue.py), DynamoDB writes go to the embedded DynamoDB.
+"""

@@ -1,0 +1,178 @@
+"""Runs the dynalake Glue scripts, unchanged, on a local Spark against the embedded S3 and DynamoDB.
+
+    .venv/bin/python scripts/local/spark/local_glue.py --mirror DIR --bucket NAME [--bucket NAME ...]
+
+One Spark session serves every run of the process (Spark's start-up is paid once, not per job).
+Requests come one per line on stdin, answers go one per line to file descriptor 3 (stdout and
+stderr carry Spark's own output):
+
+    {"id": 1, "script": "/abs/orders_to_lake.py", "extra_py_files": ["/abs/dynalake_glue.py"],
+     "arguments": {"--JOB_NAME": "...", "--LAKE_BUCKET": "...", ...}}
+    {"id": 1, "ok": true, "seconds": 3.2, "downloaded": 4, "uploaded": 2, "deleted": 1,
+     "items_written": 0, "committed": true}
+    {"id": 1, "ok": false, "error": "UnitPrice 0.0015 does not fit DECIMAL(12,3) exactly", ...}
+
+Laid out as Glue lays out a job run: the script runs as `__main__` with `sys.argv` = the script,
+then the arguments as `--NAME value` pairs; the extra Python files are on the driver's path and
+shipped to the Python workers (SparkContext.addPyFile), as `--extra-py-files` does.
+The S3 and DynamoDB endpoints come from AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_DYNAMODB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import runpy
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))  # the awsglue stand-in, for the scripts' `from awsglue... import`
+
+from s3_mirror import S3Mirror  # noqa: E402
+
+
+def s3_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Path-style (s3rver has no virtual hosts); checksums only where required, since s3rver would
+    # store aws-chunked framing as the object's data.
+    config = Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required", response_checksum_validation="when_required", retries={"max_attempts": 3})
+    return boto3.client("s3", region_name=os.environ.get("AWS_REGION", "us-east-1"), config=config)
+
+
+def spark_session(buckets: list[str], mirror: S3Mirror) -> Any:
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master(os.environ.get("DYNALAKE_SPARK_MASTER", "local[2]"))
+        .appName("dynalake-local-glue")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", os.environ.get("DYNALAKE_SPARK_SHUFFLE_PARTITIONS", "4"))
+        .config("spark.driver.memory", os.environ.get("DYNALAKE_SPARK_DRIVER_MEMORY", "2g"))
+        # Glue 5.0 runs Spark 3.5 with ANSI mode off, Spark's default: a bad cast is a null there too.
+        .config("spark.sql.ansi.enabled", "false")
+        # s3://<bucket>/... resolves to the bucket's mirror folder (Hadoop's view file system with the
+        # s3 scheme overloaded), so the scripts keep their S3 paths.
+        .config("spark.hadoop.fs.s3.impl", "org.apache.hadoop.fs.viewfs.ViewFileSystemOverloadScheme")
+        .config("spark.hadoop.fs.s3.impl.disable.cache", "true")
+    )
+    for bucket in buckets:
+        builder = builder.config(f"spark.hadoop.fs.viewfs.mounttable.{bucket}.linkFallback", mirror.folder(bucket).resolve().as_uri())
+    return builder.getOrCreate()
+
+
+def error_message(error: BaseException) -> str:
+    """The first line that says what went wrong, without the JVM's stack."""
+    java = getattr(error, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(error) or type(error).__name__
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            # Spark's raise_error: "[USER_RAISED_EXCEPTION] <message> SQLSTATE: P0001"
+            for prefix in ("org.apache.spark.SparkRuntimeException: ", "[USER_RAISED_EXCEPTION] "):
+                if line.startswith(prefix):
+                    line = line[len(prefix) :]
+            return line.removesuffix(" SQLSTATE: P0001").strip()
+    return type(error).__name__
+
+
+class LocalGlue:
+    def __init__(self, mirror_dir: Path, buckets: list[str]) -> None:
+        self.mirror = S3Mirror(mirror_dir, buckets, s3_client())
+        self.buckets = buckets
+        started = time.perf_counter()
+        self.spark = spark_session(buckets, self.mirror)
+        self.spark.sparkContext.setLogLevel("ERROR")
+        self.startup_seconds = time.perf_counter() - started
+        self._shipped: set[str] = set()
+
+    def run(self, script: str, arguments: dict[str, str], extra_py_files: list[str]) -> dict[str, Any]:
+        import awsglue.context
+
+        started = time.perf_counter()
+        result: dict[str, Any] = {"ok": False}
+        pulled = self.mirror.pull()
+        contexts: list[Any] = []
+        original_init = awsglue.context.GlueContext.__init__
+
+        def recording_init(context: Any, spark_context: Any) -> None:
+            original_init(context, spark_context)
+            contexts.append(context)
+
+        saved_argv, saved_path = sys.argv, list(sys.path)
+        try:
+            for path in extra_py_files:
+                folder = str(Path(path).resolve().parent)
+                if folder not in sys.path:
+                    sys.path.insert(0, folder)
+                if path not in self._shipped:
+                    self.spark.sparkContext.addPyFile(path)
+                    self._shipped.add(path)
+            sys.argv = [script, *[token for name, value in arguments.items() for token in (name, value)]]
+            awsglue.context.GlueContext.__init__ = recording_init  # type: ignore[method-assign]
+            runpy.run_path(script, run_name="__main__")
+            result["ok"] = True
+        except SystemExit as error:
+            result["ok"] = error.code in (None, 0)
+            if not result["ok"]:
+                result["error"] = f"the script exited with {error.code}"
+        except BaseException as error:  # noqa: BLE001 - every failure is the run's answer
+            result["error"] = error_message(error)
+            result["traceback"] = traceback.format_exc(limit=8)
+        finally:
+            awsglue.context.GlueContext.__init__ = original_init  # type: ignore[method-assign]
+            sys.argv, sys.path[:] = saved_argv, saved_path
+            self.spark.catalog.clearCache()
+        # What the run wrote is in S3 whether it succeeded or not, as on Glue.
+        pushed = self.mirror.push()
+        result.update(
+            seconds=round(time.perf_counter() - started, 3),
+            downloaded=pulled.downloaded,
+            uploaded=pushed.uploaded,
+            deleted=pushed.deleted,
+            items_written=sum(context.items_written for context in contexts),
+            committed=any(job.committed for context in contexts for job in context._jobs),
+        )
+        return result
+
+    def stop(self) -> None:
+        self.spark.stop()
+
+
+def serve(glue: LocalGlue, requests: Any, answers: Any) -> None:
+    answers.write(json.dumps({"ready": True, "startup_seconds": round(glue.startup_seconds, 3)}) + "\n")
+    answers.flush()
+    for line in requests:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        answer = glue.run(request["script"], dict(request.get("arguments", {})), list(request.get("extra_py_files", [])))
+        answers.write(json.dumps({"id": request.get("id"), **answer}) + "\n")
+        answers.flush()
+
+
+def main() -> None:
+    # Spark's Python workers import the stand-in too (the choice-type reader's functions travel
+    # by reference), so it goes on their path as well as the driver's.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mirror", required=True, help="folder of the buckets' local mirror")
+    parser.add_argument("--bucket", action="append", required=True, help="a bucket the jobs may read or write (repeat)")
+    options = parser.parse_args()
+    glue = LocalGlue(Path(options.mirror), options.bucket)
+    try:
+        with os.fdopen(3, "w", encoding="utf-8") as answers:
+            serve(glue, sys.stdin, answers)
+    finally:
+        glue.stop()
+
+
+if __name__ == "__main__":
+    main()
