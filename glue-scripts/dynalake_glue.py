@@ -8,6 +8,7 @@ rules here are the same rules, character for character, so every path agrees on 
 from __future__ import annotations
 
 import calendar
+import json
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -312,7 +313,7 @@ def literal_path(path: str) -> str:
 
 def start_glue_job(argv: list[str], arguments: list[str]) -> tuple[dict[str, str], Any, Any, Any]:
     """What every job does first: read its arguments, create the Glue and Spark contexts with the
-    session settings above, and init the job (which loads its bookmark state).
+    session settings above, and init the job. The jobs keep their own state (see below), no bookmarks.
 
     Returns (args, glue_context, spark, job). awsglue exists only on Glue, so it is imported here:
     this module stays importable, and tested, with the standard library alone.
@@ -330,3 +331,113 @@ def start_glue_job(argv: list[str], arguments: list[str]) -> tuple[dict[str, str
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
     return args, glue_context, spark, job
+
+
+# Incremental state: which change objects a job has merged.
+#
+# The jobs keep their own state instead of Glue job bookmarks, which go by S3 modification time
+# with a 15-minute band, fail under concurrent runs, and cannot run locally. One small JSON object
+# per job in the lake bucket lists, per change source (`s3://bucket/prefix/`), the keys of the
+# objects already merged. It is written only after the job's output is in place: a crash before
+# it re-merges the same objects (harmless: latest change wins), and nothing is ever skipped.
+# Change object keys are pure functions of their batch and written once (If-None-Match), so a key
+# names one content for good. Keys that are no longer listed (cdc/ expiry) leave the state, so it
+# stays as small as the change history S3 keeps. The DuckDB twins read and write the same object
+# (scripts/local/glue/state.ts).
+
+STATE_FORMAT = 1
+STATE_OBJECT = "merged.json"
+# What the stream bridge writes under a CDC prefix (lambda/shared/cdc.ts); nothing else there is a change object.
+CHANGE_OBJECT_SUFFIX = ".jsonl.gz"
+
+
+def state_key(state_prefix: str) -> str:
+    """The key of a job's state object under its STATE_PREFIX (`state/orders_to_lake/`)."""
+    folder = state_prefix.strip("/")
+    return f"{folder}/{STATE_OBJECT}" if folder else STATE_OBJECT
+
+
+def parse_state(text: str | None, job: str, where: str) -> dict[str, set[str]]:
+    """The merged keys per source of a state object's text (None: no state yet, nothing merged).
+
+    A state that is not this job's, or not this format, is an error naming `where`: silently
+    starting over would merge the whole history again, silently keeping it would skip changes.
+    """
+    if text is None:
+        return {}
+    try:
+        state = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{where}: the state object is not JSON ({error}); delete it to merge the whole change history again") from error
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("job") != job or not isinstance(state.get("sources"), dict):
+        raise ValueError(f"{where}: not a format-{STATE_FORMAT} state object of {job}; delete it to merge the whole change history again")
+    merged: dict[str, set[str]] = {}
+    for source, keys in state["sources"].items():
+        if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+            raise ValueError(f"{where}: sources[{source!r}] is not a list of object keys")
+        merged[source] = set(keys)
+    return merged
+
+
+def pending_keys(listed: Iterable[str], merged: set[str]) -> list[str]:
+    """The listed change objects not merged yet, sorted (the read order that settles ties)."""
+    return sorted(set(listed) - merged)
+
+
+def next_state(listed: Iterable[str], merged: set[str], new: Iterable[str]) -> list[str]:
+    """What the state holds for a source after a run: the objects merged before that S3 still
+    lists, and this run's."""
+    listed_set = set(listed)
+    return sorted((merged & listed_set) | set(new))
+
+
+def render_state(job: str, sources: Mapping[str, Iterable[str]], updated_at: str) -> str:
+    """A state object's text: stable (sorted) so an unchanged state is the same bytes."""
+    state = {"format": STATE_FORMAT, "job": job, "sources": {source: sorted(keys) for source, keys in sorted(sources.items())}, "updatedAt": updated_at}
+    return json.dumps(state, indent=2, sort_keys=True) + "\n"
+
+
+# S3 through Hadoop's FileSystem, as Spark itself reaches it (EMRFS on Glue). These take the
+# job's SparkSession; they import nothing, so this module stays importable without Spark.
+
+
+def _hadoop_path(spark: Any, url: str) -> tuple[Any, Any]:
+    path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(url)
+    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def list_keys(spark: Any, bucket: str, prefix: str, suffix: str = "") -> list[str]:
+    """The keys of the objects under `prefix` (all depths) that end with `suffix`, sorted."""
+    root = s3_path(bucket, prefix)
+    path, fs = _hadoop_path(spark, root)
+    if not fs.exists(path):
+        return []
+    keys = []
+    files = fs.listFiles(path, True)
+    bucket_root = f"s3://{bucket}/"
+    while files.hasNext():
+        url = files.next().getPath().toString()
+        if not url.startswith(bucket_root):
+            raise ValueError(f"listing {root} gave {url}, which is not in s3://{bucket}/")
+        key = url[len(bucket_root) :]
+        if key.endswith(suffix):
+            keys.append(key)
+    return sorted(keys)
+
+
+def read_text_object(spark: Any, bucket: str, key: str) -> str | None:
+    """An object's text (UTF-8), or None when there is no such object."""
+    path, fs = _hadoop_path(spark, f"s3://{bucket}/{key}")
+    if not fs.exists(path):
+        return None
+    return spark.read.text(literal_path(f"s3://{bucket}/{key}"), wholetext=True).first()[0]
+
+
+def write_text_object(spark: Any, bucket: str, key: str, text: str) -> None:
+    """Writes (or replaces) an object with `text` (UTF-8)."""
+    path, fs = _hadoop_path(spark, f"s3://{bucket}/{key}")
+    stream = fs.create(path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()

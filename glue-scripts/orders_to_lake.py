@@ -1,23 +1,39 @@
 """orders_to_lake: keeps the curated orders table (Parquet, partitioned by invoice_day) equal to
 the orders DynamoDB table.
 
-MODE=incremental (the refresh workflow): the change records that arrived since the last run (job
-bookmark on the CDC source) are merged into the partitions they touch; no other partition is read
-or written. MODE=backfill (run by hand: first deployment, or a repair): the whole table is read
+MODE=incremental (the refresh workflow): the change objects not merged yet (the job's own state
+object, dynalake_glue.parse_state) are merged into the partitions they touch; no other partition
+is read or written, and a run with no new change object reads and writes nothing. MODE=backfill (run by hand: first deployment, or a repair): the whole table is read
 through a DynamoDB export (needs point-in-time recovery) and the curated table is rewritten.
 """
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, DecimalType, DoubleType, NullType, StructType
 
-from dynalake_glue import CURATED_ORDERS_DDL, UNIT_PRICE_PRECISION, s3_path, start_glue_job
+from dynalake_glue import (
+    CHANGE_OBJECT_SUFFIX,
+    CURATED_ORDERS_DDL,
+    UNIT_PRICE_PRECISION,
+    list_keys,
+    next_state,
+    parse_state,
+    pending_keys,
+    read_text_object,
+    render_state,
+    s3_path,
+    start_glue_job,
+    state_key,
+    write_text_object,
+)
 
-ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "CDC_PREFIX", "CURATED_PREFIX", "MODE", "SOURCE_TABLE_ARN", "EXPORT_BUCKET", "EXPORT_PREFIX"]
+JOB = "orders_to_lake"
+ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "CDC_PREFIX", "CURATED_PREFIX", "STATE_PREFIX", "MODE", "SOURCE_TABLE_ARN", "EXPORT_BUCKET", "EXPORT_PREFIX"]
 
 PARTITION = "invoice_day"
 KEY = ["invoice_no", "line_no"]
@@ -167,18 +183,13 @@ def _write(rows: DataFrame, table: str, overwrite_mode: str) -> None:
     )
 
 
-def _incremental(glue_context, spark: SparkSession, args: dict[str, str], table: str) -> None:
-    source = glue_context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options={"paths": [s3_path(args["LANDING_BUCKET"], args["CDC_PREFIX"])], "recurse": True},
-        format="json",
-        transformation_ctx="orders_cdc",
-    )
+def _merge(glue_context, spark: SparkSession, paths: list[str], table: str) -> None:
+    source = glue_context.create_dynamic_frame.from_options(connection_type="s3", connection_options={"paths": paths}, format="json")
     # A field seen with several JSON types becomes a struct of one member per type, which
     # curated_rows converts member by member, never through a lossy common type.
     changes = source.resolveChoice(choice="make_struct").toDF()
     if not changes.columns:
-        return  # no change record since the last run
+        return  # the new objects hold no record
     current = spark.read.schema(CURATED_ORDERS_DDL).parquet(table) if _path_exists(spark, table) else spark.createDataFrame([], CURATED_ORDERS_DDL)
     rows, days = transform_cdc(changes, current)
     # Computed once, before the write replaces the partitions it reads.
@@ -187,6 +198,23 @@ def _incremental(glue_context, spark: SparkSession, args: dict[str, str], table:
     _write(rows, table, "dynamic")
     _delete_partitions(spark, table, [day for day in days if day not in written])
     rows.unpersist()
+
+
+def _incremental(glue_context, spark: SparkSession, args: dict[str, str], table: str) -> None:
+    landing, lake = args["LANDING_BUCKET"], args["LAKE_BUCKET"]
+    source = s3_path(landing, args["CDC_PREFIX"])
+    state = state_key(args["STATE_PREFIX"])
+    sources = parse_state(read_text_object(spark, lake, state), JOB, f"s3://{lake}/{state}")
+    merged = sources.get(source, set())
+    listed = list_keys(spark, landing, args["CDC_PREFIX"], CHANGE_OBJECT_SUFFIX)
+    new = pending_keys(listed, merged)
+    if new:
+        _merge(glue_context, spark, [f"s3://{landing}/{key}" for key in new], table)
+    kept = next_state(listed, merged, new)
+    if set(kept) != merged:
+        # Only now that the partitions are in place: a crash before this line re-merges `new`.
+        sources[source] = set(kept)
+        write_text_object(spark, lake, state, render_state(JOB, sources, datetime.now(timezone.utc).isoformat(timespec="milliseconds")))
 
 
 def _backfill(glue_context, args: dict[str, str], table: str) -> None:

@@ -96,6 +96,11 @@ export const CONFIG_FIELDS = {
     'Seconds `stream-to-lake` waits to fill a batch: fewer, larger change objects and workflow starts.',
     'is not a batching window (expected a whole number of seconds from 0 to 300)',
   ),
+  cdcRetentionDays: field(
+    z.coerce.number().int().min(1).max(3650).default(30),
+    'Days a change object stays in `cdc/` before a lifecycle rule expires it. The jobs keep their own state and let expired objects go; keep it longer than the longest time the refresh workflow may stay stopped, or changes expire unmerged.',
+    'is not a retention (expected a whole number of days from 1 to 3650)',
+  ),
   logRetentionDays: field(
     z.coerce
       .number()

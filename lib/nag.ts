@@ -87,7 +87,7 @@ export const PIPELINE_WILDCARD_REASONS: WildcardReasons = [
   [/log-group:\/aws-glue\/crawlers\*$/, 'Glue creates the crawler log groups at run time under /aws-glue/crawlers'],
   [/\/export\/\*$/, 'DynamoDB export ARNs are created at run time by ExportTableToPointInTime on this one table'],
   [/:table\/.+\/ddb_\*>?$|table\/<.*>\/ddb_\*$/, 'the DynamoDB crawler creates and updates the ddb_ tables it discovers, only in this database'],
-  [/\/(raw|cdc\/[A-Za-z_]+|curated\/[a-z_]+|warehouse|glue-temp\/[a-z_]+|dynamodb-exports\/orders)\/?\*$/, 'object keys under this prefix are data written at run time; the role is held to the prefix its job reads or writes'],
+  [/\/(raw|cdc\/[A-Za-z_]+|curated\/[a-z_]+|warehouse|glue-temp\/[a-z_]+|dynamodb-exports\/orders|state\/[a-z_]+)\/?\*$/, 'object keys under this prefix are data written at run time; the role is held to the prefix its job reads or writes'],
 ];
 
 /**

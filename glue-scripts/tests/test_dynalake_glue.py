@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from goldens import load_fixture
 
+import dynalake_glue
+
 from dynalake_glue import (
     CURATED_ORDERS_DDL,
     ORDER_COLUMNS,
@@ -386,3 +388,31 @@ class CuratedSchemaTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class JobStateTest(unittest.TestCase):
+    SOURCE = "s3://landing/cdc/orders/"
+
+    def test_no_state_object_is_nothing_merged(self) -> None:
+        self.assertEqual(dynalake_glue.parse_state(None, "orders_to_lake", "s3://lake/state/orders_to_lake/merged.json"), {})
+
+    def test_round_trips_and_is_stable(self) -> None:
+        text = dynalake_glue.render_state("orders_to_lake", {self.SOURCE: ["cdc/orders/dt=2/b.jsonl.gz", "cdc/orders/dt=1/a.jsonl.gz"]}, "2024-05-01T00:00:00.000+00:00")
+        self.assertEqual(dynalake_glue.parse_state(text, "orders_to_lake", "here"), {self.SOURCE: {"cdc/orders/dt=1/a.jsonl.gz", "cdc/orders/dt=2/b.jsonl.gz"}})
+        self.assertEqual(text, dynalake_glue.render_state("orders_to_lake", {self.SOURCE: {"cdc/orders/dt=1/a.jsonl.gz", "cdc/orders/dt=2/b.jsonl.gz"}}, "2024-05-01T00:00:00.000+00:00"))
+
+    def test_refuses_another_jobs_state_or_a_broken_one_naming_the_object(self) -> None:
+        other = dynalake_glue.render_state("campaign_progress", {}, "2024-05-01T00:00:00Z")
+        for text in (other, "{", '{"format": 2, "job": "orders_to_lake", "sources": {}}', '{"format": 1, "job": "orders_to_lake", "sources": {"s": "k"}}'):
+            with self.subTest(text=text), self.assertRaisesRegex(ValueError, r"^s3://lake/state/orders_to_lake/merged\.json: "):
+                dynalake_glue.parse_state(text, "orders_to_lake", "s3://lake/state/orders_to_lake/merged.json")
+
+    def test_pending_are_the_listed_objects_not_merged_in_key_order(self) -> None:
+        self.assertEqual(dynalake_glue.pending_keys(["c", "a", "b", "a"], {"b"}), ["a", "c"])
+
+    def test_next_state_drops_what_s3_no_longer_lists_and_adds_this_runs(self) -> None:
+        self.assertEqual(dynalake_glue.next_state(["b", "c"], {"a", "b"}, ["c"]), ["b", "c"])
+
+    def test_state_key_sits_under_the_prefix_however_it_is_written(self) -> None:
+        for prefix in ("state/orders_to_lake/", "state/orders_to_lake", "/state/orders_to_lake/"):
+            self.assertEqual(dynalake_glue.state_key(prefix), "state/orders_to_lake/merged.json")

@@ -48,6 +48,12 @@ export interface LakeBucketsProps {
    * @default Duration.days(30)
    */
   readonly athenaResultsExpiration?: Duration;
+  /**
+   * How long stream change records live under the landing bucket's `cdc/` prefix. The Glue jobs
+   * tolerate their expiry; it must outlast the longest stop of the refresh workflow.
+   * @default Duration.days(30)
+   */
+  readonly cdcExpiration?: Duration;
 }
 
 /** Options of {@link secureBucketProps}. */
@@ -105,6 +111,8 @@ export class LakeBuckets extends Construct {
   static readonly GLUE_TEMP_PREFIX = 'glue-temp/';
   /** Prefix of Athena query results in the assets bucket (expired by a lifecycle rule). */
   static readonly ATHENA_RESULTS_PREFIX = 'athena-results/';
+  /** Prefix of the stream change records in the landing bucket (expired by a lifecycle rule). */
+  static readonly CDC_PREFIX = 'cdc/';
 
   /** Raw CSV uploads (`raw/`) and stream change records (`cdc/`). Versioned. */
   readonly landing: Bucket;
@@ -148,7 +156,8 @@ export class LakeBuckets extends Construct {
         }),
       );
 
-    this.landing = bucket('Landing', true, [expireNoncurrent]);
+    // The jobs record which change objects they merged and let expired ones leave that record.
+    this.landing = bucket('Landing', true, [expireNoncurrent, { id: 'expire-cdc', prefix: LakeBuckets.CDC_PREFIX, expiration: props.cdcExpiration ?? Duration.days(30) }]);
     this.lake = bucket('Lake', true, [expireNoncurrent]);
     this.assets = bucket('Assets', false, [
       { id: 'expire-glue-temp', prefix: LakeBuckets.GLUE_TEMP_PREFIX, expiration: props.glueTempExpiration ?? Duration.days(7) },

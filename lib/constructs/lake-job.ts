@@ -21,8 +21,6 @@ export interface LakeJobProps {
   readonly securityKey: IKey;
   /** Bucket and prefix of Glue's temporary files. */
   readonly tempLocation: { readonly bucket: IBucket; readonly prefix: string };
-  /** Keep track of processed S3 input between runs; only for jobs that read new S3 objects. */
-  readonly bookmarks: boolean;
   /** Worker type. */
   readonly workerType: WorkerType;
   /** Workers per run. */
@@ -94,7 +92,9 @@ export class LakeJob extends Construct {
       continuousLogging: { enabled: true },
       defaultArguments: {
         ...Object.fromEntries(Object.entries(props.arguments).map(([name, value]) => [`--${name}`, value])),
-        '--job-bookmark-option': props.bookmarks ? 'job-bookmark-enable' : 'job-bookmark-disable',
+        // No Glue bookmarks: they go by S3 modification time with a 15-minute band and fail under
+        // concurrent runs. Jobs that read new objects keep their own state (dynalake_glue.parse_state).
+        '--job-bookmark-option': 'job-bookmark-disable',
         '--TempDir': bucket.s3UrlForObject(prefix),
       },
     });

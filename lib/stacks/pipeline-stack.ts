@@ -38,6 +38,8 @@ export const LAKE_LAYOUT = {
   exportPrefix: 'dynamodb-exports/orders/',
   glueTempPrefix: 'glue-temp/',
   athenaResultsPrefix: 'athena-results/',
+  /** A job's own incremental state in the lake bucket: which change objects it has merged. */
+  statePrefix: (job: 'orders_to_lake' | 'campaign_progress') => `state/${job}/`,
 } as const;
 
 /**
@@ -68,6 +70,7 @@ export function lakeJobArguments(resources: LakeJobResources, config: Pick<Pipel
       LAKE_BUCKET: resources.lakeBucket,
       CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('orders'),
       CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix,
+      STATE_PREFIX: LAKE_LAYOUT.statePrefix('orders_to_lake'),
       MODE: 'incremental',
       SOURCE_TABLE_ARN: resources.ordersTableArn,
       EXPORT_BUCKET: resources.assetsBucket,
@@ -173,7 +176,7 @@ export class PipelineStack extends Stack {
       timeout: Duration.minutes(config.glueJobTimeoutMinutes),
       extraPythonFiles: [join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py')],
     };
-    const job = (script: keyof PipelineStack['jobs'], args: Record<string, string>, options: { bookmarks: boolean; maxConcurrentRuns?: number; description: string }) =>
+    const job = (script: keyof PipelineStack['jobs'], args: Record<string, string>, options: { maxConcurrentRuns?: number; description: string }) =>
       new LakeJob(this, script.replace(/(^|_)(\w)/g, (_m, _u, c: string) => c.toUpperCase()), {
         ...jobDefaults,
         ...options,
@@ -188,18 +191,16 @@ export class PipelineStack extends Stack {
       config,
     );
     this.jobs = {
-      // Bookmarks: each run reads only the change objects that arrived since the last one.
-      orders_to_lake: job('orders_to_lake', args.orders_to_lake, { bookmarks: true, description: 'Merges order changes (cdc/orders/) into curated/orders/, latest change per key wins' }),
-      // No bookmarks: the job recomputes the small campaign tables whole on every run.
-      campaign_progress: job('campaign_progress', args.campaign_progress, { bookmarks: false, description: 'Explodes users’ campaign progress per task, joined to the campaigns’ tasks' }),
-      // No bookmarks: each run is told the one object to load, and runs overlap.
+      // Each run merges only the change objects its state object does not list yet.
+      orders_to_lake: job('orders_to_lake', args.orders_to_lake, { description: 'Merges order changes (cdc/orders/) into curated/orders/, latest change per key wins' }),
+      campaign_progress: job('campaign_progress', args.campaign_progress, { description: 'Explodes users’ campaign progress per task, joined to the campaigns’ tasks' }),
+      // Each run is told the one object to load, and runs overlap.
       csv_to_dynamodb: job('csv_to_dynamodb', args.csv_to_dynamodb, {
-        bookmarks: false,
         maxConcurrentRuns: config.csvLoadMaxConcurrentRuns,
         description: 'Loads one uploaded raw/*.csv into the uploads table',
       }),
-      // No bookmarks: the star schema is rebuilt from all curated orders.
-      sales_star_schema: job('sales_star_schema', args.sales_star_schema, { bookmarks: false, description: 'Builds warehouse/fact_sales and the dimensions from curated orders' }),
+      // The star schema is rebuilt from all curated orders.
+      sales_star_schema: job('sales_star_schema', args.sales_star_schema, { description: 'Builds warehouse/fact_sales and the dimensions from curated orders' }),
     };
 
     const dataKeyActions = (role: Role, actions: string[]) => {
@@ -217,6 +218,7 @@ export class PipelineStack extends Stack {
     const { orders_to_lake, campaign_progress, csv_to_dynamodb, sales_star_schema } = this.jobs;
     readPrefix(orders_to_lake.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('orders'));
     writePrefix(orders_to_lake.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
+    writePrefix(orders_to_lake.role, buckets.lake, LAKE_LAYOUT.statePrefix('orders_to_lake'));
     writePrefix(orders_to_lake.role, buckets.assets, LAKE_LAYOUT.exportPrefix);
     orders_to_lake.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:ExportTableToPointInTime'], resources: [tables.orders.tableArn] }));
     orders_to_lake.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeExport'], resources: [`${tables.orders.tableArn}/export/*`] }));

@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, ProjectionType } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -85,7 +85,7 @@ export class StorageStack extends Stack {
       partitionKey: { name: 'id', type: AttributeType.STRING },
     });
 
-    this.buckets = new LakeBuckets(this, 'Buckets', { encryptionKey: this.encryptionKey, removalPolicy });
+    this.buckets = new LakeBuckets(this, 'Buckets', { encryptionKey: this.encryptionKey, removalPolicy, cdcExpiration: Duration.days(config.cdcRetentionDays) });
 
     this.addOutputs(`${config.prefix}-${config.stage}`);
   }

@@ -3,7 +3,7 @@
  *
  * `npm start` on the synthetic file (default: the full 541,909 rows) in a fresh state folder,
  * then rows/s of each stage. Then, in the same process, on the same change objects:
- *   - orders_to_lake in one run over the whole change history (bookmark off, an empty table);
+ *   - orders_to_lake in one run over the whole change history (a state of its own, an empty table);
  *   - its ceiling: a plain DuckDB COPY of the same change objects (local gzip JSON lines) into
  *     day-partitioned Parquet, with no validation, no latest-wins merge and no S3;
  *   - the S3 part alone: copying those objects out of s3rver, which the job has to do and the
@@ -62,7 +62,7 @@ async function main(): Promise<number> {
     console.error('bench:local: orders_to_lake in one run, then the ceiling, on the same change objects');
     const s3 = await startLocalS3({ path: join(stateDir, 's3') });
     try {
-      const context = { s3: s3.client, scratchDir: join(stateDir, 'scratch'), bookmarksDir: join(stateDir, 'bench-bookmarks') };
+      const context = { s3: s3.client, scratchDir: join(stateDir, 'scratch') };
       const cdcPrefix = LAKE_LAYOUT.cdcPrefix('orders');
       let started = performance.now();
       const oneRun = await runOrdersToLake(context, {
@@ -70,7 +70,8 @@ async function main(): Promise<number> {
         LAKE_BUCKET: report.buckets.lake,
         CDC_PREFIX: cdcPrefix,
         CURATED_PREFIX: 'bench/curated/orders/',
-        'job-bookmark-option': 'job-bookmark-disable',
+        // A state of its own, empty: the one run merges the whole change history.
+        STATE_PREFIX: 'bench/state/orders_to_lake/',
       });
       const oneRunMs = performance.now() - started;
 

@@ -12,12 +12,10 @@ export interface LocalLayout {
   readonly s3Dir: string;
   /** Scratch space of the local Glue twins and of `npm run query` (safe to delete). */
   readonly scratchDir: string;
-  /** The local twins' job bookmarks, one JSON file per job. */
-  readonly bookmarksDir: string;
 }
 
 export function localLayout(root: string = resolve(LOCAL_STATE_DIR)): LocalLayout {
-  return { root, dynamodbDir: join(root, 'dynamodb'), s3Dir: join(root, 's3'), scratchDir: join(root, 'scratch'), bookmarksDir: join(root, 'bookmarks') };
+  return { root, dynamodbDir: join(root, 'dynamodb'), s3Dir: join(root, 's3'), scratchDir: join(root, 'scratch') };
 }
 
 /** The local buckets' names (in the cloud CloudFormation names them). */

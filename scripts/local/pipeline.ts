@@ -106,7 +106,7 @@ export function localGlue(config: PipelineConfig, context: GlueTwinContext, buck
   const jobs: Record<string, LocalJob> = {
     [jobName('orders_to_lake')]: {
       maxConcurrentRuns: 1,
-      defaultArguments: { ...args.orders_to_lake, 'job-bookmark-option': 'job-bookmark-enable' },
+      defaultArguments: args.orders_to_lake,
       run: on('orders_to_lake', (jobArgs) => runOrdersToLake(context, jobArgs)),
     },
     [jobName('campaign_progress')]: {
@@ -140,7 +140,7 @@ function describeWorkflowRun(run: LocalWorkflowRun, stage: Stage): void {
 
 /** Options of {@link runLocalPipeline}. */
 export interface LocalPipelineOptions {
-  /** State folder (dynalite, s3rver, bookmarks, stream snapshots). */
+  /** State folder (dynalite, s3rver, the Spark mirror, stream snapshots). */
   readonly stateDir: string;
   /** Run on the synthetic generator's rows instead of the real sample. @default - the real sample */
   readonly rows?: number;
@@ -209,7 +209,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
   };
 
   if (options.fresh) rmSync(layout.root, { recursive: true, force: true });
-  for (const dir of [layout.root, layout.scratchDir, layout.bookmarksDir]) mkdirSync(dir, { recursive: true });
+  for (const dir of [layout.root, layout.scratchDir]) mkdirSync(dir, { recursive: true });
 
   const stage = new Stage(`setup: embedded DynamoDB and S3, tables and buckets from the synthesized stacks, local Glue (${engine === 'spark' ? 'PySpark jobs on a local Spark' : 'DuckDB twins'})`, print);
   const tables = storageTableDefinitions(config);
@@ -222,7 +222,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
   } catch (error) {
     throw new StageError(stage.name, error, `delete ${layout.root} (or run npm start -- --fresh) if its data is damaged`);
   }
-  const context: GlueTwinContext = { s3: s3.client, dynamodb: dynamodb.client, scratchDir: layout.scratchDir, bookmarksDir: layout.bookmarksDir };
+  const context: GlueTwinContext = { s3: s3.client, dynamodb: dynamodb.client, scratchDir: layout.scratchDir };
   let spark: LocalSpark | undefined;
   if (engine === 'spark') {
     try {
@@ -322,7 +322,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     });
 
     // 3. refresh
-    await runStage(`refresh: the refresh workflow on the local Glue (${engine === 'spark' ? 'PySpark on Spark' : 'DuckDB twins'})`, 'fix the cause and run npm start again: each job resumes from its bookmark', async (stage) => {
+    await runStage(`refresh: the refresh workflow on the local Glue (${engine === 'spark' ? 'PySpark on Spark' : 'DuckDB twins'})`, 'fix the cause and run npm start again: each job resumes from its state object (state/ in the lake bucket)', async (stage) => {
       await refresh(stage);
     });
 

@@ -46,7 +46,7 @@ export function useTempDirs(): (purpose: string) => string {
 /** A twin context over a local S3, with fresh scratch and bookmark folders. */
 export function twinContext(local: LocalS3, tempDir: (purpose: string) => string, extra: Partial<GlueTwinContext> = {}): GlueTwinContext & { lines: string[] } {
   const lines: string[] = [];
-  return { s3: local.client, scratchDir: tempDir('scratch'), bookmarksDir: tempDir('bookmarks'), log: (line) => lines.push(line), lines, ...extra };
+  return { s3: local.client, scratchDir: tempDir('scratch'), log: (line) => lines.push(line), lines, ...extra };
 }
 
 /** Puts change records as one CDC object (gzip JSON lines), as the stream bridge writes them. */

@@ -35,6 +35,7 @@ describe('parseConfig', () => {
       dynamoWritePercent: 0.5,
       streamBatchSize: 1000,
       streamBatchingWindowSeconds: 30,
+      cdcRetentionDays: 30,
       logRetentionDays: 30,
     });
   });
@@ -63,6 +64,7 @@ describe('parseConfig', () => {
       dynamoWritePercent: 1,
       streamBatchSize: 500,
       streamBatchingWindowSeconds: 0,
+      cdcRetentionDays: 90,
       logRetentionDays: 365,
     } as const;
     expect(parseConfig(config)).toEqual(config);
@@ -92,11 +94,12 @@ describe('parseConfig', () => {
     [{ csvLoadMaxConcurrentRuns: 2.5 }, 'dynalake.csvLoadMaxConcurrentRuns: 2.5 is not a run count (expected a whole number from 1 to 100)'],
     [{ dynamoWritePercent: 3 }, 'dynalake.dynamoWritePercent: 3 is not a write percent (expected a number from 0.1 to 1.5)'],
     [{ streamBatchSize: 20000 }, 'dynalake.streamBatchSize: 20000 is not a batch size (expected a whole number from 1 to 10000)'],
+    [{ cdcRetentionDays: 0 }, 'dynalake.cdcRetentionDays: 0 is not a retention (expected a whole number of days from 1 to 3650)'],
     [{ logRetentionDays: 10 }, 'dynalake.logRetentionDays: 10 is not a CloudWatch retention (expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)'],
     [{ stage: 7 }, 'dynalake.stage: 7 is not a stage name (expected 1-15 lowercase letters, digits or hyphens, starting with a letter)'],
     [
       { stages: 'dev' },
-      'dynalake.stages: is not a configuration key (expected one of stage, prefix, removalPolicy, alertEmail, refreshSchedule, catalogCrawlSchedule, encryption, glueWorkerType, glueWorkerCount, glueJobTimeoutMinutes, csvLoadMaxConcurrentRuns, dynamoWritePercent, streamBatchSize, streamBatchingWindowSeconds, logRetentionDays)',
+      'dynalake.stages: is not a configuration key (expected one of stage, prefix, removalPolicy, alertEmail, refreshSchedule, catalogCrawlSchedule, encryption, glueWorkerType, glueWorkerCount, glueJobTimeoutMinutes, csvLoadMaxConcurrentRuns, dynamoWritePercent, streamBatchSize, streamBatchingWindowSeconds, cdcRetentionDays, logRetentionDays)',
     ],
     [{ stage: 'prod', removalPolicy: 'destroy' }, 'dynalake.removalPolicy: "destroy" is not allowed when stage is "prod" (expected "retain")'],
     [['dev'], 'dynalake: ["dev"] is not a configuration object (expected a JSON object)'],
@@ -168,6 +171,7 @@ describe('configReference', () => {
       'dynamoWritePercent',
       'streamBatchSize',
       'streamBatchingWindowSeconds',
+      'cdcRetentionDays',
       'logRetentionDays',
     ]);
     expect(rows.find((row) => row.key === 'refreshSchedule')?.default).toBe('"cron(0 * * * ? *)"');

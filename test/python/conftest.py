@@ -23,8 +23,6 @@ def spark() -> Iterator[Any]:
     pytest.importorskip("pyspark", reason="pyspark is not installed: " + os.environ.get("DYNALAKE_SPARK_UNAVAILABLE", "bash scripts/python/setup.sh makes .venv/"))
     from pyspark.sql import SparkSession
 
-    # Python workers import the stand-in (its reader's functions travel by reference).
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STAND_IN), os.environ.get("PYTHONPATH")]))
     session = SparkSession.builder.master("local[2]").appName("awsglue-stand-in-tests").config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate()
     yield session
     session.stop()

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -14,8 +13,6 @@ export interface GlueTwinContext {
   readonly dynamodb?: DynamoDBClient;
   /** Scratch space; each run works in its own folder below it and removes it at the end. */
   readonly scratchDir: string;
-  /** Job bookmarks, one JSON file per job (`<job>.json`). */
-  readonly bookmarksDir: string;
   /** Progress lines for a human. @default - silent */
   readonly log?: (line: string) => void;
 }
@@ -55,51 +52,6 @@ export async function withScratch<T>(context: GlueTwinContext, job: string, work
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** Glue's `--job-bookmark-option`. */
-export type BookmarkOption = 'job-bookmark-enable' | 'job-bookmark-disable' | 'job-bookmark-pause';
-
-/**
- * The run's bookmark option: `enable` (read only what earlier runs did not, then remember it),
- * `pause` (read only what is new, remember nothing), `disable` (read everything, remember nothing).
- * @default job-bookmark-enable for a job that keeps bookmarks
- */
-export function bookmarkOption(job: string, args: JobArguments): BookmarkOption {
-  const option = args['job-bookmark-option'] ?? 'job-bookmark-enable';
-  if (option !== 'job-bookmark-enable' && option !== 'job-bookmark-disable' && option !== 'job-bookmark-pause') {
-    throw new DynalakeError('BAD_INVOCATION', `${job}: --job-bookmark-option ${JSON.stringify(option)} is not job-bookmark-enable, job-bookmark-disable or job-bookmark-pause`);
-  }
-  return option;
-}
-
-function bookmarkPath(bookmarksDir: string, job: string): string {
-  return join(bookmarksDir, `${job}.json`);
-}
-
-/** A job's bookmark, or undefined when it has none. A file that is not valid JSON is an error, not a reset. */
-export function readBookmark(bookmarksDir: string, job: string): unknown {
-  const path = bookmarkPath(bookmarksDir, job);
-  if (!existsSync(path)) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  } catch (error) {
-    throw new DynalakeError('BAD_INPUT', `${path}: the bookmark is not JSON (${(error as Error).message}); delete it to reprocess everything`);
-  }
-}
-
-/** Saves a job's bookmark atomically (a new file renamed over the old one). */
-export async function writeBookmark(bookmarksDir: string, job: string, bookmark: unknown): Promise<void> {
-  await mkdir(bookmarksDir, { recursive: true });
-  const path = bookmarkPath(bookmarksDir, job);
-  const temporary = `${path}.${randomUUID().slice(0, 8)}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(bookmark, null, 2)}\n`);
-  await rename(temporary, path);
-}
-
-/** Forgets a job's bookmark (Glue's ResetJobBookmark): its next run reads everything. */
-export async function resetBookmark(bookmarksDir: string, job: string): Promise<void> {
-  await rm(bookmarkPath(bookmarksDir, job), { force: true });
 }
 
 /** `n` with thousands separators, for summaries. */

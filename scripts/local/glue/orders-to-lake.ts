@@ -5,7 +5,8 @@ import { DynalakeError } from '../../../lambda/shared/errors';
 import { CURATED_ORDERS, queryColumns, storedColumns } from '../lake-tables';
 import { createChangesTable, isChangeObject, NEWEST_FIRST, readChangeObjects } from './changes';
 import { copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
-import { bookmarkOption, count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, readBookmark, requireArguments, withScratch, writeBookmark } from './job';
+import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
+import { nextState, pendingKeys, readState, sameKeys, writeState } from './state';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFolder } from './s3-files';
 
 /**
@@ -194,13 +195,6 @@ export interface OrdersToLakeResult extends GlueTwinResult, MergeCounts {
   readonly objectsDeleted: number;
 }
 
-/** The bookmark: per CDC source (`s3://bucket/prefix/`), the ETag of every object already merged. */
-interface OrdersBookmark {
-  readonly job: typeof JOB;
-  readonly sources: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  readonly updatedAt: string;
-}
-
 /** The day of a curated object key (`<table>invoice_day=YYYY-MM-DD/...`), if it sits in a partition folder. */
 function partitionDayOf(table: string, key: string): string | undefined {
   return new RegExp(`^${PARTITION}=([^/]+)/`).exec(key.slice(table.length))?.[1];
@@ -208,37 +202,40 @@ function partitionDayOf(table: string, key: string): string | undefined {
 
 /**
  * Runs orders_to_lake locally. Arguments as the Glue job's: LANDING_BUCKET, LAKE_BUCKET,
- * CDC_PREFIX, CURATED_PREFIX, MODE (incremental; backfill needs a DynamoDB export, which the
- * local DynamoDB cannot make), job-bookmark-option (enable, pause, disable).
+ * CDC_PREFIX, CURATED_PREFIX, STATE_PREFIX, MODE (incremental; backfill needs a DynamoDB export,
+ * which the local DynamoDB cannot make).
  *
- * Bookmark: the CDC objects already merged, by key and ETag, in `<bookmarksDir>/orders_to_lake.json`,
- * saved only after the lake is written (as job.commit() does). An object counts as new when its
- * key is unknown or its content changed; a retried batch rewritten with the same content is not
- * merged twice. A crash before the save leaves the bookmark as it was, and the rerun merges the
- * same batch again, which gives the same partitions (a merge is idempotent).
+ * State: the change objects already merged, in the job's state object in the lake bucket
+ * (./state.ts, the same object the PySpark job keeps), written only after the lake is. A crash
+ * before it leaves the state as it was, and the rerun merges the same objects again, which gives
+ * the same partitions (a merge is idempotent).
  */
 export async function runOrdersToLake(context: GlueTwinContext, args: JobArguments): Promise<OrdersToLakeResult> {
   const log = jobLogger(context, JOB);
-  const { LANDING_BUCKET, LAKE_BUCKET, CDC_PREFIX, CURATED_PREFIX } = requireArguments(JOB, args, ['LANDING_BUCKET', 'LAKE_BUCKET', 'CDC_PREFIX', 'CURATED_PREFIX']);
+  const { LANDING_BUCKET, LAKE_BUCKET, CDC_PREFIX, CURATED_PREFIX, STATE_PREFIX } = requireArguments(JOB, args, ['LANDING_BUCKET', 'LAKE_BUCKET', 'CDC_PREFIX', 'CURATED_PREFIX', 'STATE_PREFIX']);
   const mode = args.MODE ?? 'incremental';
   if (mode === 'backfill') {
-    throw new DynalakeError('BAD_INVOCATION', `${JOB}: MODE=backfill reads a DynamoDB export (point-in-time recovery), which the local DynamoDB cannot make; locally, reset the bookmark and run MODE=incremental over the whole change history`);
+    throw new DynalakeError('BAD_INVOCATION', `${JOB}: MODE=backfill reads a DynamoDB export (point-in-time recovery), which the local DynamoDB cannot make; locally, delete the job's state object and run MODE=incremental over the whole change history`);
   }
   if (mode !== 'incremental') throw new DynalakeError('BAD_INVOCATION', `${JOB}: MODE must be incremental or backfill, not ${JSON.stringify(mode)}`);
-  const option = bookmarkOption(JOB, args);
   const cdcPrefix = folderPrefix(CDC_PREFIX);
   const table = folderPrefix(CURATED_PREFIX);
   const source = `s3://${LANDING_BUCKET}/${cdcPrefix}`;
 
-  const bookmark = option === 'job-bookmark-disable' ? undefined : (readBookmark(context.bookmarksDir, JOB) as OrdersBookmark | undefined);
-  if (bookmark !== undefined && (typeof bookmark !== 'object' || typeof bookmark.sources !== 'object')) {
-    throw new DynalakeError('BAD_INPUT', `${join(context.bookmarksDir, `${JOB}.json`)}: not an ${JOB} bookmark; delete it to merge the whole change history again`);
-  }
-  const processed = bookmark?.sources[source] ?? {};
+  const sources = await readState(context.s3, LAKE_BUCKET, STATE_PREFIX, JOB);
+  const merged = sources.get(source) ?? new Set<string>();
   const listed = (await listObjects(context.s3, LANDING_BUCKET, cdcPrefix)).filter((object) => isChangeObject(object.key));
-  const fresh = listed.filter((object) => processed[object.key] !== object.etag);
+  const pending = new Set(pendingKeys(listed.map((object) => object.key), merged));
+  const fresh = listed.filter((object) => pending.has(object.key));
+  const kept = nextState(listed.map((object) => object.key), merged, pending);
+  const saveState = async () => {
+    if (sameKeys(merged, kept)) return;
+    sources.set(source, new Set(kept));
+    await writeState(context.s3, LAKE_BUCKET, STATE_PREFIX, JOB, sources);
+  };
   const empty: MergeCounts = { changeRecords: 0, keysChanged: 0, upserts: 0, removes: 0, rowsRead: 0, rowsReplaced: 0, rowsKept: 0, rowsWritten: 0 };
   if (fresh.length === 0) {
+    await saveState(); // objects expired from cdc/ leave the state
     const summary = `no new change objects in ${source} since the last run (${count(listed.length)} merged before): nothing to do`;
     log(summary);
     return { summary, noop: true, changeObjects: 0, ...empty, partitionsRewritten: 0, partitionsDeleted: 0, parquetFiles: 0, objectsDeleted: 0 };
@@ -268,10 +265,8 @@ export async function runOrdersToLake(context: GlueTwinContext, args: JobArgumen
     return { merge, parquetFiles: written.length, objectsDeleted: stale.length, changeObjects: fresh.length };
   });
 
-  if (option === 'job-bookmark-enable') {
-    const merged = { ...processed, ...Object.fromEntries(fresh.map((object) => [object.key, object.etag])) };
-    await writeBookmark(context.bookmarksDir, JOB, { job: JOB, sources: { ...bookmark?.sources, [source]: merged }, updatedAt: new Date().toISOString() } satisfies OrdersBookmark);
-  }
+  // Only now that the partitions are in place: a crash before this line merges `fresh` again.
+  await saveState();
   const { counts, rewrittenPartitions, emptiedPartitions } = result.merge;
   const summary =
     `${counted(result.changeObjects, 'change object')}, ${counted(counts.changeRecords, 'record')}, ${counted(counts.keysChanged, 'key')} (${counted(counts.upserts, 'upsert')}, ${counted(counts.removes, 'remove')}); ` +

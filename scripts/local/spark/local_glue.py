@@ -159,9 +159,6 @@ def serve(glue: LocalGlue, requests: Any, answers: Any) -> None:
 
 
 def main() -> None:
-    # Spark's Python workers import the stand-in too (the choice-type reader's functions travel
-    # by reference), so it goes on their path as well as the driver's.
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mirror", required=True, help="folder of the buckets' local mirror")
     parser.add_argument("--bucket", action="append", required=True, help="a bucket the jobs may read or write (repeat)")

@@ -70,11 +70,13 @@ describe('LakeBuckets', () => {
       incompleteUploadExpiration: Duration.days(2),
       glueTempExpiration: Duration.days(1),
       athenaResultsExpiration: Duration.days(14),
+      cdcExpiration: Duration.days(45),
     });
     expect(resourceOf(buckets.landing).Properties.LifecycleConfiguration).toEqual({
       Rules: [
         { Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 }, Status: 'Enabled' },
         { Id: 'expire-noncurrent-versions', NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' },
+        { Id: 'expire-cdc', Prefix: 'cdc/', ExpirationInDays: 45, Status: 'Enabled' },
       ],
     });
     expect(resourceOf(buckets.assets).Properties.LifecycleConfiguration).toEqual({

@@ -40,14 +40,15 @@ describe('PipelineStack with the default configuration', () => {
     });
   });
 
-  it('keeps job bookmarks only where a run reads new S3 objects (orders_to_lake)', () => {
+  it('keeps no Glue job bookmarks: the jobs that read new change objects keep their own state in the lake', () => {
     const bookmarks = Object.fromEntries(JOBS.map((name) => [name, (job(name).Properties.DefaultArguments as Record<string, string>)['--job-bookmark-option']]));
     expect(bookmarks).toEqual({
-      orders_to_lake: 'job-bookmark-enable',
+      orders_to_lake: 'job-bookmark-disable',
       campaign_progress: 'job-bookmark-disable',
       csv_to_dynamodb: 'job-bookmark-disable',
       sales_star_schema: 'job-bookmark-disable',
     });
+    expect((job('orders_to_lake').Properties.DefaultArguments as Record<string, string>)['--STATE_PREFIX']).toBe('state/orders_to_lake/');
   });
 
   it('runs every job one at a time except csv_to_dynamodb, whose limit comes from config', () => {
@@ -95,6 +96,24 @@ describe('PipelineStack with the default configuration', () => {
     const metrics = statements(template).filter((statement) => statement.Action === 'cloudwatch:PutMetricData');
     expect(metrics).toHaveLength(JOBS.length);
     for (const statement of metrics) expect(statement).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } });
+  });
+
+  it.each([
+    ['orders_to_lake', ['assets:dynamodb-exports/orders*', 'lake:curated/orders*', 'lake:state/orders_to_lake*']],
+    ['campaign_progress', ['lake:curated/campaign_progress*']],
+    ['csv_to_dynamodb', []],
+    ['sales_star_schema', ['lake:warehouse*']],
+  ] as const)('holds the S3 writes of %s to its own prefixes (and its own Glue temp folder)', (name, prefixes) => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: resourceOf(pipeline.jobs[name].role).logicalId }] } });
+    const writes = Object.values(policies)
+      .flatMap((policy) => (policy as { Properties: { PolicyDocument: PolicyDocument } }).Properties.PolicyDocument.Statement)
+      .filter((statement) => [statement.Action].flat().some((action) => action === 's3:PutObject' || action === 's3:DeleteObject'))
+      .flatMap((statement) => [statement.Resource].flat())
+      .map((resource) => {
+        const text = JSON.stringify(resource);
+        return `${(/Buckets(Lake|Landing|Assets)/.exec(text)?.[1] ?? '?').toLowerCase()}:${/"\/([^"]*)"/.exec(text)?.[1] ?? '?'}`;
+      });
+    expect([...new Set(writes)].sort()).toEqual([`assets:glue-temp/${name}/*`, ...prefixes].sort());
   });
 
   it('lets csv_to_dynamodb write only the uploads table', () => {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { startLocalDynamoDB } from '../../../scripts/local/dynamodb';
-import type { SparkJobResult } from '../../../scripts/local/glue/spark';
+import { runOrdersToLake } from '../../../scripts/local/glue/orders-to-lake';
+import { LocalSpark, preparePython, type SparkJobResult } from '../../../scripts/local/glue/spark';
+import { lakeJobArguments } from '../../../lib/stacks/pipeline-stack';
 import { listObjects } from '../../../scripts/local/glue/s3-files';
 import { LAKE_TABLES } from '../../../scripts/local/lake-tables';
 import { type GlueEngine, type LocalPipelineReport, runLocalPipeline } from '../../../scripts/local/pipeline';
@@ -93,6 +95,33 @@ describeWithSpark('the DuckDB twins and the PySpark jobs give the same lake (npm
     expect(partitions[1]?.length).toBeGreaterThan(0);
     expect(partitions[1]).toEqual(partitions[0]);
   });
+
+  it('keeps one state format: each engine finds nothing new in the other’s lake, and writes nothing', async () => {
+    const args = lakeJobArguments(
+      { landingBucket: duckdb.report.buckets.landing, lakeBucket: duckdb.report.buckets.lake, assetsBucket: duckdb.report.buckets.assets, ordersTableArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/x', uploadsTableName: 'x' },
+      { dynamoWritePercent: 0.5 },
+    ).orders_to_lake;
+    // The Spark job on the twins' lake.
+    const twinLake = await startLocalS3({ path: join(duckdb.stateDir, 's3') });
+    const dynamodb = await startLocalDynamoDB();
+    try {
+      const spark = await LocalSpark.start({ python: preparePython(), mirrorDir: join(duckdb.stateDir, 'spark', 'mirror'), buckets: Object.values(duckdb.report.buckets), s3Endpoint: twinLake.endpoint, dynamodbEndpoint: dynamodb.endpoint });
+      try {
+        const result = await spark.run('orders_to_lake', 'dynalake-dev-orders-to-lake', args);
+        expect([result.objectsWritten, result.objectsDeleted]).toEqual([0, 0]);
+      } finally {
+        await spark.close();
+      }
+    } finally {
+      await dynamodb.close();
+      await twinLake.close();
+    }
+    // The twin on the Spark job's lake.
+    await withLake(spark, async (s3) => {
+      const result = await runOrdersToLake({ s3: s3.client, scratchDir: join(spark.stateDir, 'scratch') }, args);
+      expect(result.noop).toBe(true);
+    });
+  }, 120_000);
 
   it('csv_to_dynamodb: the same uploads items (the ingestion time aside, which is each run’s own)', async () => {
     const [twin, job] = await Promise.all([duckdb, spark].map((run) => uploadsItems(run)));

@@ -11,9 +11,11 @@ are `int`, larger ones `long` (the two merge to `long`); an integer and a fracti
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from typing import Any
 
+from pyspark import cloudpickle
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import (
     ArrayType,
@@ -26,6 +28,10 @@ from pyspark.sql.types import (
     StructField,
     StructType,
 )
+
+# The reader's functions run in Spark's Python workers, which have no `awsglue` on their path:
+# they travel by value, not as a reference to this module.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 # A kind tree: ("null",) | (scalar,) | ("struct", {name: kind}) | ("array", kind) | ("choice", {kind name: kind}).
 Kind = tuple

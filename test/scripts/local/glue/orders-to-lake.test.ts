@@ -1,11 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ChangeRecord } from '../../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../../lambda/shared/errors';
 import { textOf } from '../../../../scripts/local/glue/duckdb';
 import { type CuratedOrderRow, mergeOrders, runOrdersToLake } from '../../../../scripts/local/glue/orders-to-lake';
 import { CURATED_ORDERS } from '../../../../scripts/local/lake-tables';
+import type { LocalS3 } from '../../../../scripts/local/s3';
 import { canonical, golden, putChangeObject, readLakeTable, twinContext, useTempDirs } from '../../../helpers/local-lake';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
 
@@ -116,12 +115,18 @@ describe('mergeOrders (the orders_to_lake golden)', () => {
   });
 });
 
+/** The job's state object, as it lies in the lake bucket. */
+async function readStateObject(local: LocalS3, lake: string): Promise<{ format: number; job: string; sources: Record<string, string[]> }> {
+  const response = await local.client.send(new GetObjectCommand({ Bucket: lake, Key: 'state/orders_to_lake/merged.json' }));
+  return JSON.parse(await (response.Body as { transformToString(): Promise<string> }).transformToString()) as { format: number; job: string; sources: Record<string, string[]> };
+}
+
 describe('runOrdersToLake (through a real s3rver)', () => {
   const s3 = useLocalS3();
   const tempDir = useTempDirs();
-  const args = (landing: string, lake: string) => ({ LANDING_BUCKET: landing, LAKE_BUCKET: lake, CDC_PREFIX: 'cdc/orders/', CURATED_PREFIX: 'curated/orders/', MODE: 'incremental', 'job-bookmark-option': 'job-bookmark-enable', TempDir: 's3://assets/glue-temp/' });
+  const args = (landing: string, lake: string) => ({ LANDING_BUCKET: landing, LAKE_BUCKET: lake, CDC_PREFIX: 'cdc/orders/', CURATED_PREFIX: 'curated/orders/', STATE_PREFIX: 'state/orders_to_lake/', MODE: 'incremental', TempDir: 's3://assets/glue-temp/' });
 
-  it('merges each new change object once, keeps the bookmark, and ends with the golden table', async () => {
+  it('merges each new change object once, keeps its state object, and ends with the golden table', async () => {
     const local = s3();
     const landing = await createBucket(local, 'landing');
     const lake = await createBucket(local, 'lake');
@@ -156,7 +161,10 @@ describe('runOrdersToLake (through a real s3rver)', () => {
       is_cancellation: 'BOOLEAN',
     });
     const keys = await listKeys(local, lake);
-    expect(keys).toEqual([...new Set(expected.rows.map((row) => textOf(row.invoice_day)))].sort().map((day) => `curated/orders/invoice_day=${day}/part-0.parquet`));
+    expect(keys).toEqual([
+      ...[...new Set(expected.rows.map((row) => textOf(row.invoice_day)))].sort().map((day) => `curated/orders/invoice_day=${day}/part-0.parquet`),
+      'state/orders_to_lake/merged.json',
+    ]);
     expect(keys.some((key) => key.includes('2010-12-02'))).toBe(false); // emptied, deleted
     expect(await etagOf(untouchedKey)).toBe(untouchedEtag); // not rewritten
 
@@ -165,26 +173,36 @@ describe('runOrdersToLake (through a real s3rver)', () => {
     expect(third).toMatchObject({ noop: true, changeObjects: 0, rowsWritten: 0 });
     expect(third.summary).toMatch(/no new change objects .* \(2 merged before\): nothing to do/);
     expect(await listKeys(local, lake)).toEqual(keys);
-    const bookmark = JSON.parse(readFileSync(join(context.bookmarksDir, 'orders_to_lake.json'), 'utf8')) as { sources: Record<string, Record<string, string>> };
-    expect(Object.keys(bookmark.sources[`s3://${landing}/cdc/orders/`] ?? {})).toHaveLength(2);
+    const state = await readStateObject(local, lake);
+    expect(state).toMatchObject({ format: 1, job: 'orders_to_lake' });
+    expect(state.sources[`s3://${landing}/cdc/orders/`]).toEqual(['cdc/orders/dt=2024-05-01/local-1-5.jsonl.gz', 'cdc/orders/dt=2024-05-02/local-999999999999999999999-1000000000000000000080.jsonl.gz']);
   });
 
-  it('with job-bookmark-disable reads the whole history and remembers nothing', async () => {
+  it('lets an object expired from cdc/ leave its state, and merges nothing twice', async () => {
     const local = s3();
     const landing = await createBucket(local, 'landing');
     const lake = await createBucket(local, 'lake');
     const context = twinContext(local, tempDir);
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/a.jsonl.gz', input.current.map((row, index) => insertOf(row, String(index + 1))));
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-02/b.jsonl.gz', input.changes);
-    const result = await runOrdersToLake(context, { ...args(landing, lake), 'job-bookmark-option': 'job-bookmark-disable' });
-    expect(result).toMatchObject({ changeObjects: 2, changeRecords: 15 });
+    expect(await runOrdersToLake(context, args(landing, lake))).toMatchObject({ changeObjects: 2, changeRecords: 15 });
+    await local.client.send(new DeleteObjectCommand({ Bucket: landing, Key: 'cdc/orders/dt=2024-05-01/a.jsonl.gz' })); // the lifecycle rule expired it
+    expect(await runOrdersToLake(context, args(landing, lake))).toMatchObject({ noop: true, changeObjects: 0 });
+    expect((await readStateObject(local, lake)).sources[`s3://${landing}/cdc/orders/`]).toEqual(['cdc/orders/dt=2024-05-02/b.jsonl.gz']);
     expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(expected.rows));
-    expect(existsSync(join(context.bookmarksDir, 'orders_to_lake.json'))).toBe(false);
+  });
+
+  it('refuses a state object that is not its own, naming it, rather than merge everything again', async () => {
+    const local = s3();
+    const landing = await createBucket(local, 'landing');
+    const lake = await createBucket(local, 'lake');
+    await local.client.send(new PutObjectCommand({ Bucket: lake, Key: 'state/orders_to_lake/merged.json', Body: JSON.stringify({ format: 1, job: 'campaign_progress', sources: {} }) }));
+    await expect(runOrdersToLake(twinContext(local, tempDir), args(landing, lake))).rejects.toThrow(`s3://${lake}/state/orders_to_lake/merged.json: not a format-1 state object of orders_to_lake`);
   });
 
   it('names the missing arguments, and refuses MODE=backfill', async () => {
     const context = twinContext(s3(), tempDir);
-    await expect(runOrdersToLake(context, { LANDING_BUCKET: 'x' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --LAKE_BUCKET, --CDC_PREFIX, --CURATED_PREFIX'));
+    await expect(runOrdersToLake(context, { LANDING_BUCKET: 'x' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --LAKE_BUCKET, --CDC_PREFIX, --CURATED_PREFIX, --STATE_PREFIX'));
     await expect(runOrdersToLake(context, { ...args('a', 'b'), MODE: 'backfill' })).rejects.toThrow(/DynamoDB export/);
   });
 });

@@ -1,0 +1,80 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DynalakeError } from '../../../lambda/shared/errors';
+import { getObjectBytes, listObjects } from './s3-files';
+
+/**
+ * A job's incremental state, as glue-scripts/dynalake_glue.py keeps it (parse_state, render_state):
+ * one JSON object in the lake bucket, `<STATE_PREFIX>merged.json`, listing per change source
+ * (`s3://bucket/prefix/`) the keys of the change objects already merged. Written only after the
+ * job's output is in place; keys S3 no longer lists (cdc/ expiry) leave it. Both engines read and
+ * write the same object, so a lake can move between them.
+ */
+
+export const STATE_FORMAT = 1;
+const STATE_OBJECT = 'merged.json';
+
+/** The merged keys per source. */
+export type MergedObjects = Map<string, ReadonlySet<string>>;
+
+/** The key of a job's state object under its STATE_PREFIX. */
+export function stateKey(statePrefix: string): string {
+  const folder = statePrefix.replace(/^\/+|\/+$/g, '');
+  return folder === '' ? STATE_OBJECT : `${folder}/${STATE_OBJECT}`;
+}
+
+/** Parses a state object's text (undefined: no state yet). A state of another job or format is an error naming `where`. */
+export function parseState(text: string | undefined, job: string, where: string): MergedObjects {
+  const merged: MergedObjects = new Map();
+  if (text === undefined) return merged;
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch (error) {
+    throw new DynalakeError('BAD_INPUT', `${where}: the state object is not JSON (${(error as Error).message}); delete it to merge the whole change history again`);
+  }
+  const { format, job: owner, sources } = (state ?? {}) as { format?: unknown; job?: unknown; sources?: unknown };
+  if (format !== STATE_FORMAT || owner !== job || typeof sources !== 'object' || sources === null || Array.isArray(sources)) {
+    throw new DynalakeError('BAD_INPUT', `${where}: not a format-${String(STATE_FORMAT)} state object of ${job}; delete it to merge the whole change history again`);
+  }
+  for (const [source, keys] of Object.entries(sources)) {
+    if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string')) throw new DynalakeError('BAD_INPUT', `${where}: sources[${JSON.stringify(source)}] is not a list of object keys`);
+    merged.set(source, new Set(keys));
+  }
+  return merged;
+}
+
+/** The listed objects not merged yet, sorted (the read order that settles ties). */
+export function pendingKeys(listed: Iterable<string>, merged: ReadonlySet<string>): string[] {
+  return [...new Set(listed)].filter((key) => !merged.has(key)).sort();
+}
+
+/** A source's state after a run: the merged objects S3 still lists, and this run's. */
+export function nextState(listed: Iterable<string>, merged: ReadonlySet<string>, fresh: Iterable<string>): string[] {
+  const listedSet = new Set(listed);
+  return [...new Set([...[...merged].filter((key) => listedSet.has(key)), ...fresh])].sort();
+}
+
+/** A state object's text, keys sorted, as render_state writes it. */
+export function renderState(job: string, sources: MergedObjects, updatedAt: string): string {
+  const sorted = Object.fromEntries([...sources.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([source, keys]) => [source, [...keys].sort()]));
+  return `${JSON.stringify({ format: STATE_FORMAT, job, sources: sorted, updatedAt }, null, 2)}\n`;
+}
+
+/** Reads a job's state object from S3 (an absent object is no state). */
+export async function readState(s3: S3Client, bucket: string, statePrefix: string, job: string): Promise<MergedObjects> {
+  const key = stateKey(statePrefix);
+  const exists = (await listObjects(s3, bucket, key)).some((object) => object.key === key);
+  const text = exists ? Buffer.from(await getObjectBytes(s3, bucket, key)).toString('utf8') : undefined;
+  return parseState(text, job, `s3://${bucket}/${key}`);
+}
+
+/** Writes a job's state object. */
+export async function writeState(s3: S3Client, bucket: string, statePrefix: string, job: string, sources: MergedObjects): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: stateKey(statePrefix), Body: renderState(job, sources, new Date().toISOString()), ContentType: 'application/json' }));
+}
+
+/** Whether two key sets hold the same keys. */
+export function sameKeys(a: ReadonlySet<string>, b: Iterable<string>): boolean {
+  const list = [...b];
+  return list.length === a.size && list.every((key) => a.has(key));
+}
