@@ -1,23 +1,47 @@
-"""campaign_progress: one curated row per (user, campaign, task) from the user_Campaign and
-campaignInfo tables, partitioned by the day the user joined the campaign (created_day).
+"""campaign_progress: one curated row per (user, campaign, task) of the current user_Campaign and
+campaignInfo items, partitioned by the day the user joined the campaign (created_day).
 
-Every run recomputes the whole table from the complete change history of both tables (every CDC
-object, no job bookmark) and overwrites it. The campaign tables are small, and a full recompute
-needs no merge logic and repairs itself: whatever the last run did, this run's output is right.
+Incremental: a run merges the change objects its state object does not list yet (dynalake_glue
+parse_state) and rewrites only the partitions they touch: the days of the changed users (both
+images: a MODIFY may move a user), and, when a campaign changed, the days of its users. Users the
+run did not change keep their rows, with their campaign's title, deadlines and rewards looked up
+again. The current campaigns are part of the job's state (`campaign_info.jsonl.gz`: their latest
+change records), because a user's change needs its whole campaign and cdc/ expires. A run with no
+new change object reads and writes nothing.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, DecimalType, StringType, StructField, StructType
+from pyspark.sql.types import ArrayType, DecimalType, DoubleType, StringType, StructField, StructType
 
-from dynalake_glue import s3_path, start_glue_job
+from dynalake_glue import (
+    CHANGE_OBJECT_SUFFIX,
+    list_keys,
+    next_state,
+    parse_state,
+    pending_keys,
+    read_text_object,
+    render_state,
+    s3_path,
+    start_glue_job,
+    state_key,
+    write_bytes_object,
+    write_text_object,
+)
 
-ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "USER_CAMPAIGN_CDC_PREFIX", "CAMPAIGN_INFO_CDC_PREFIX", "CURATED_PREFIX"]
+JOB = "campaign_progress"
+ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "USER_CAMPAIGN_CDC_PREFIX", "CAMPAIGN_INFO_CDC_PREFIX", "CURATED_PREFIX", "STATE_PREFIX"]
+# The campaigns of the job state, beside its state object: their latest change records, in the CDC format.
+CAMPAIGNS_STATE_OBJECT = "campaign_info.jsonl.gz"
 
 PARTITION = "created_day"
 # Money has at most 2 decimals (whole cents in lambda/shared/campaigns.ts).
@@ -38,7 +62,10 @@ def _changes_schema(keys: Sequence[str], image: StructType) -> StructType:
             _text("eventName"),
             StructField("keys", StructType([_text(key) for key in keys])),
             _text("sequenceNumber"),
+            StructField("approximateCreationTime", DoubleType()),
             StructField("newImage", image),
+            # Where a MODIFY or REMOVE finds the user's partition (createdAt).
+            StructField("oldImage", image),
         ]
     )
 
@@ -86,19 +113,100 @@ CAMPAIGN_INFO_CHANGES = _changes_schema(
 )
 
 
-def latest_images(changes: DataFrame, key_names: Sequence[str]) -> DataFrame:
-    """The table's current items from its change history: the last change of each key (greatest
-    sequence number; a tie, which DynamoDB never produces, goes to the record read later), with
-    removed items left out."""
+def latest_records(changes: DataFrame, key_names: Sequence[str]) -> DataFrame:
+    """The last change record of each key (greatest sequence number; a tie, which DynamoDB never
+    produces, goes to the record read later), REMOVEs included."""
     newest_first = Window.partitionBy(*(F.col("keys")[name] for name in key_names)).orderBy(
         F.lpad("sequenceNumber", _SEQUENCE_WIDTH, "0").desc(), F.col("_read_order").desc()
     )
     return (
         changes.withColumn("_read_order", F.monotonically_increasing_id())
         .withColumn("_rank", F.row_number().over(newest_first))
-        .where((F.col("_rank") == 1) & (F.col("eventName") != "REMOVE"))
-        .select("newImage.*")
+        .where(F.col("_rank") == 1)
+        .drop("_rank", "_read_order")
     )
+
+
+def latest_images(changes: DataFrame, key_names: Sequence[str]) -> DataFrame:
+    """The current items of a table from its changes: the last change of each key, removed items
+    left out."""
+    return latest_records(changes, key_names).where(F.col("eventName") != "REMOVE").select("newImage.*")
+
+
+def _campaign_lookups(campaigns: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """A campaign's title by campaign_id, and its listed tasks' deadline and reward by (campaign_id, task_id)."""
+    titles = campaigns.select(F.col("campaignID").alias("campaign_id"), F.col("title").alias("campaign_title"))
+    listed_tasks = campaigns.select(F.col("campaignID").alias("campaign_id"), F.explode("campaignTasks").alias("listed")).select(
+        "campaign_id",
+        F.col("listed.taskID").alias("task_id"),
+        F.col("listed.taskDeadline").cast("timestamp").alias("task_deadline"),
+        F.col("listed.rewardAmount").alias("reward_amount"),
+    )
+    return titles, listed_tasks
+
+
+# The curated table as stored, partition column last (a DDL string, as CURATED_ORDERS_DDL): read
+# with it, created_day stays text rather than being inferred a date from the folder names.
+CAMPAIGN_PROGRESS_DDL = (
+    "user_id STRING, campaign_id STRING, campaign_title STRING, user_campaign_state STRING, total_task_rewards_earned DECIMAL(12,2), "
+    "task_id STRING, task_state STRING, validated_at TIMESTAMP, validation_failure_reason STRING, reward_earned DECIMAL(12,2), "
+    "task_deadline TIMESTAMP, reward_amount DECIMAL(12,2), created_at TIMESTAMP, updated_at TIMESTAMP, created_day STRING"
+)
+
+COLUMNS = [
+    "user_id",
+    "campaign_id",
+    "campaign_title",
+    "user_campaign_state",
+    "total_task_rewards_earned",
+    "task_id",
+    "task_state",
+    "validated_at",
+    "validation_failure_reason",
+    "reward_earned",
+    "task_deadline",
+    "reward_amount",
+    "created_at",
+    "updated_at",
+    PARTITION,
+]
+
+
+def rejoin_campaigns(rows: DataFrame, campaigns: DataFrame) -> DataFrame:
+    """Curated rows with their campaign's title and their task's deadline and reward looked up
+    again in `campaigns` (a campaign or task no longer there: null, as explode_progress gives)."""
+    titles, listed_tasks = _campaign_lookups(campaigns)
+    return rows.drop("campaign_title", "task_deadline", "reward_amount").join(titles, "campaign_id", "left").join(listed_tasks, ["campaign_id", "task_id"], "left").select(*COLUMNS)
+
+
+def _utc_day(created_at: Column) -> Column:
+    # The session time zone is UTC, so this is the UTC day of createdAt.
+    return F.date_format(created_at.cast("timestamp"), "yyyy-MM-dd")
+
+
+def touched_days(user_changes: DataFrame, changed_campaigns: list[str], current: DataFrame) -> list[str]:
+    """The partitions a batch may change: the createdAt day of every user change's new and old
+    image, and the days of `current` (the table) holding users of a changed campaign."""
+    summary = user_changes.agg(
+        F.collect_set(_utc_day(F.col("newImage.createdAt"))).alias("new"),
+        F.collect_set(_utc_day(F.col("oldImage.createdAt"))).alias("old"),
+        F.count(F.when((F.col("eventName") != "INSERT") & F.col("oldImage").isNull(), True)).alias("blind"),
+    ).first()
+    if summary["blind"]:
+        raise ValueError(f"{summary['blind']} MODIFY/REMOVE user_Campaign change records have no old image: the stream must send NEW_AND_OLD_IMAGES to locate the users' partitions")
+    days = set(summary["new"]) | set(summary["old"])
+    if changed_campaigns:
+        days |= {row[PARTITION] for row in current.where(F.col("campaign_id").isin(changed_campaigns)).select(PARTITION).distinct().collect()}
+    return sorted(days)
+
+
+def merge_progress(user_changes: DataFrame, campaigns: DataFrame, current: DataFrame, days: list[str]) -> DataFrame:
+    """The new content of the partitions `days`: the changed users' rows from their latest images,
+    and every other user's rows of those days as they were, their campaign looked up again."""
+    changed_users = user_changes.select(F.col("keys.userID").alias("user_id"), F.col("keys.campaignID").alias("campaign_id")).distinct()
+    fresh = explode_progress(latest_images(user_changes, ["userID", "campaignID"]), campaigns)
+    kept = current.where(F.col(PARTITION).isin(days)).join(changed_users, ["user_id", "campaign_id"], "left_anti")
+    return fresh.unionByName(rejoin_campaigns(kept, campaigns))
 
 
 def explode_progress(user_campaigns: DataFrame, campaigns: DataFrame) -> DataFrame:
@@ -118,13 +226,7 @@ def explode_progress(user_campaigns: DataFrame, campaigns: DataFrame) -> DataFra
         F.col("updatedAt").cast("timestamp").alias("updated_at"),
         F.explode_outer("progressDetails").alias("task"),
     )
-    titles = campaigns.select(F.col("campaignID").alias("campaign_id"), F.col("title").alias("campaign_title"))
-    listed_tasks = campaigns.select(F.col("campaignID").alias("campaign_id"), F.explode("campaignTasks").alias("listed")).select(
-        "campaign_id",
-        F.col("listed.taskID").alias("task_id"),
-        F.col("listed.taskDeadline").cast("timestamp").alias("task_deadline"),
-        F.col("listed.rewardAmount").alias("reward_amount"),
-    )
+    titles, listed_tasks = _campaign_lookups(campaigns)
     return (
         progress.join(titles, "campaign_id", "left")
         .withColumn("task_id", F.col("task.taskID"))
@@ -150,34 +252,93 @@ def explode_progress(user_campaigns: DataFrame, campaigns: DataFrame) -> DataFra
     )
 
 
-def read_changes(spark: SparkSession, path: str, schema: StructType) -> DataFrame:
-    """Every change record under `path` (a table's CDC prefix), parsed with `schema`."""
-    hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
-    if not hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path):
-        return spark.createDataFrame([], schema)  # no change yet: the table is empty
-    return (
-        spark.read.schema(schema)
-        # Every object under the prefix, whatever dt= folder it sits in (gzip by its .gz suffix).
-        .option("recursiveFileLookup", "true")
-        # A record that does not parse fails the run rather than vanish from the lake.
-        .option("mode", "FAILFAST")
-        .json(path)
-    )
+def read_changes(spark: SparkSession, paths: list[str], schema: StructType) -> DataFrame:
+    """The change records of the objects `paths` (gzip by suffix), parsed with `schema`."""
+    if not paths:
+        return spark.createDataFrame([], schema)
+    # A record that does not parse fails the run rather than vanish from the lake.
+    return spark.read.schema(schema).option("mode", "FAILFAST").json(paths)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)  # exact; the readers take money as text or number
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _change_object(records: DataFrame) -> bytes:
+    """Change records (small: the campaigns) as one CDC-format object: gzip of JSON lines."""
+    lines = []
+    for row in records.collect():
+        record = row.asDict(recursive=True)
+        lines.append(json.dumps(record, default=_json_value, sort_keys=True) + "\n")
+    return gzip.compress("".join(lines).encode("utf-8"), mtime=0)
+
+
+def _table_exists(spark: SparkSession, table: str) -> bool:
+    hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(table)
+    return bool(hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path))
+
+
+def _delete_partitions(spark: SparkSession, table: str, days: list[str]) -> None:
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for day in days:
+        hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(f"{table}{PARTITION}={day}")
+        hadoop_path.getFileSystem(hadoop_conf).delete(hadoop_path, True)
 
 
 def main() -> None:
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
-    landing = args["LANDING_BUCKET"]
-    user_campaigns = latest_images(read_changes(spark, s3_path(landing, args["USER_CAMPAIGN_CDC_PREFIX"]), USER_CAMPAIGN_CHANGES), ["userID", "campaignID"])
-    campaigns = latest_images(read_changes(spark, s3_path(landing, args["CAMPAIGN_INFO_CDC_PREFIX"]), CAMPAIGN_INFO_CHANGES), ["campaignID"])
-    (
-        explode_progress(user_campaigns, campaigns)
-        .repartition(PARTITION)  # one file per day
-        .write.mode("overwrite")
-        .option("partitionOverwriteMode", "static")  # replace the whole table, days that vanished included
-        .partitionBy(PARTITION)
-        .parquet(s3_path(args["LAKE_BUCKET"], args["CURATED_PREFIX"]))
-    )
+    landing, lake = args["LANDING_BUCKET"], args["LAKE_BUCKET"]
+    table = s3_path(lake, args["CURATED_PREFIX"])
+    state = state_key(args["STATE_PREFIX"])
+    campaigns_key = state.rsplit("/", 1)[0] + "/" + CAMPAIGNS_STATE_OBJECT if "/" in state else CAMPAIGNS_STATE_OBJECT
+    sources = parse_state(read_text_object(spark, lake, state), JOB, f"s3://{lake}/{state}")
+    pending = {}
+    for prefix in (args["USER_CAMPAIGN_CDC_PREFIX"], args["CAMPAIGN_INFO_CDC_PREFIX"]):
+        source = s3_path(landing, prefix)
+        listed = list_keys(spark, landing, prefix, CHANGE_OBJECT_SUFFIX)
+        merged = sources.get(source, set())
+        new = pending_keys(listed, merged)
+        pending[prefix] = (source, merged, new, next_state(listed, merged, new))
+    user_new = pending[args["USER_CAMPAIGN_CDC_PREFIX"]][2]
+    campaign_new = pending[args["CAMPAIGN_INFO_CDC_PREFIX"]][2]
+
+    if user_new or campaign_new:
+        campaigns_url = f"s3://{lake}/{campaigns_key}"
+        state_campaigns = read_changes(spark, [campaigns_url] if _table_exists(spark, campaigns_url) else [], CAMPAIGN_INFO_CHANGES)
+        new_campaign_changes = read_changes(spark, [f"s3://{landing}/{key}" for key in campaign_new], CAMPAIGN_INFO_CHANGES)
+        # The state's campaigns first, the new changes after them: a tie goes to the change read later.
+        campaign_records = latest_records(state_campaigns.unionByName(new_campaign_changes), ["campaignID"]).cache()
+        campaigns = campaign_records.where(F.col("eventName") != "REMOVE").select("newImage.*")
+        user_changes = read_changes(spark, [f"s3://{landing}/{key}" for key in user_new], USER_CAMPAIGN_CHANGES).cache()
+        changed_campaigns = [row["id"] for row in new_campaign_changes.select(F.col("keys.campaignID").alias("id")).distinct().collect()]
+        current = spark.read.schema(CAMPAIGN_PROGRESS_DDL).parquet(table) if _table_exists(spark, table) else spark.createDataFrame([], CAMPAIGN_PROGRESS_DDL)
+        days = touched_days(user_changes, changed_campaigns, current)
+        # Computed once, before the write replaces the partitions it reads.
+        rows = merge_progress(user_changes, campaigns, current, days).persist()
+        written = {row[PARTITION] for row in rows.select(PARTITION).distinct().collect()}
+        (
+            rows.repartition(PARTITION)  # one file per day
+            .write.mode("overwrite")
+            .option("partitionOverwriteMode", "dynamic")  # only the days written; the others stay
+            .partitionBy(PARTITION)
+            .parquet(table)
+        )
+        _delete_partitions(spark, table, [day for day in days if day not in written])
+        rows.unpersist()
+        if campaign_new:
+            write_bytes_object(spark, lake, campaigns_key, _change_object(campaign_records.where(F.col("eventName") != "REMOVE")))
+        campaign_records.unpersist()
+        user_changes.unpersist()
+
+    if any(set(kept) != merged for _source, merged, _new, kept in pending.values()):
+        # Only now that the partitions and the campaigns are in place: a crash before this line merges the same objects again.
+        for source, _merged, _new, kept in pending.values():
+            sources[source] = set(kept)
+        write_text_object(spark, lake, state, render_state(JOB, sources, datetime.now(timezone.utc).isoformat(timespec="milliseconds")))
     job.commit()
 
 

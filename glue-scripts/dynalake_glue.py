@@ -433,11 +433,16 @@ def read_text_object(spark: Any, bucket: str, key: str) -> str | None:
     return spark.read.text(literal_path(f"s3://{bucket}/{key}"), wholetext=True).first()[0]
 
 
-def write_text_object(spark: Any, bucket: str, key: str, text: str) -> None:
-    """Writes (or replaces) an object with `text` (UTF-8)."""
+def write_bytes_object(spark: Any, bucket: str, key: str, body: bytes) -> None:
+    """Writes (or replaces) an object with `body`."""
     path, fs = _hadoop_path(spark, f"s3://{bucket}/{key}")
     stream = fs.create(path, True)
     try:
-        stream.write(bytearray(text.encode("utf-8")))
+        stream.write(bytearray(body))
     finally:
         stream.close()
+
+
+def write_text_object(spark: Any, bucket: str, key: str, text: str) -> None:
+    """Writes (or replaces) an object with `text` (UTF-8)."""
+    write_bytes_object(spark, bucket, key, text.encode("utf-8"))

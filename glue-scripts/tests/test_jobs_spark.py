@@ -50,6 +50,16 @@ def curated_input(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def curated_progress_input(row: dict[str, Any]) -> dict[str, Any]:
+    """A golden campaign_progress row as Spark input (money as Decimal, times as UTC datetimes)."""
+    converted = dict(row)
+    for name in ("total_task_rewards_earned", "reward_earned", "reward_amount"):
+        converted[name] = None if row[name] is None else Decimal(row[name])
+    for name in ("validated_at", "task_deadline", "created_at", "updated_at"):
+        converted[name] = None if row[name] is None else datetime.fromisoformat(row[name]).replace(tzinfo=timezone.utc)
+    return converted
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -169,19 +179,23 @@ class SparkJobsTest(unittest.TestCase):
                 with self.assertRaisesRegex(Exception, "does not fit"):
                     orders_to_lake.curated_rows(items).collect()
 
+    def campaign_changes(self, name: str, records: list[dict[str, Any]], schema: Any) -> Any:
+        import campaign_progress
+
+        folder = Path(self.write_json_lines(name, records))
+        return campaign_progress.read_changes(self.spark, [str(path) for path in sorted(folder.rglob("*.json.gz"))], schema)
+
     def test_campaign_progress_explodes_tasks_and_joins_the_campaigns(self) -> None:
         import campaign_progress
 
         given, expected = load_golden("campaign_progress")
-        user_campaigns = campaign_progress.latest_images(
-            campaign_progress.read_changes(self.spark, self.write_json_lines("user_Campaign", given["user_campaign_changes"]), campaign_progress.USER_CAMPAIGN_CHANGES),
-            ["userID", "campaignID"],
-        )
-        campaigns = campaign_progress.latest_images(
-            campaign_progress.read_changes(self.spark, self.write_json_lines("campaignInfo", given["campaign_info_changes"]), campaign_progress.CAMPAIGN_INFO_CHANGES),
-            ["campaignID"],
-        )
-        rows = campaign_progress.explode_progress(user_campaigns, campaigns)
+        user_changes = self.campaign_changes("user_Campaign", given["user_campaign_changes"], campaign_progress.USER_CAMPAIGN_CHANGES)
+        campaigns = campaign_progress.latest_images(self.campaign_changes("campaignInfo", given["campaign_info_changes"], campaign_progress.CAMPAIGN_INFO_CHANGES), ["campaignID"])
+        current = self.spark.createDataFrame([], campaign_progress.CAMPAIGN_PROGRESS_DDL)
+        days = campaign_progress.touched_days(user_changes, [], current)
+        # 2024-02-04 is USR-000004's day: touched by its REMOVE, left empty, so deleted.
+        self.assertEqual(days, ["2024-01-10", "2024-01-31", "2024-02-03", "2024-02-04", "2024-02-10"])
+        rows = campaign_progress.merge_progress(user_changes, campaigns, current, days)
         self.assertEqual(
             rows.dtypes,
             [
@@ -203,6 +217,37 @@ class SparkJobsTest(unittest.TestCase):
             ],
         )
         self.assertEqual(canonical(rows_as_json(rows)), canonical(expected["rows"]))
+
+    def test_campaign_progress_rewrites_only_what_a_later_batch_touches(self) -> None:
+        import campaign_progress
+
+        given, expected = load_golden("campaign_progress")
+        current = self.spark.createDataFrame([curated_progress_input(row) for row in expected["rows"]], campaign_progress.CAMPAIGN_PROGRESS_DDL)
+        campaigns = campaign_progress.latest_images(self.campaign_changes("campaignInfo-all", given["campaign_info_changes"], campaign_progress.CAMPAIGN_INFO_CHANGES), ["campaignID"])
+        first = next(row for row in expected["rows"] if row["user_id"] == "USR-000001")
+        # USR-000001 leaves (REMOVE): only its day is rewritten, without it.
+        old_image = next(record["newImage"] for record in reversed(given["user_campaign_changes"]) if record["keys"]["userID"] == "USR-000001" and record["newImage"])
+        removal = [{"eventName": "REMOVE", "keys": {"userID": "USR-000001", "campaignID": first["campaign_id"]}, "sequenceNumber": "99999", "approximateCreationTime": 1.0, "newImage": None, "oldImage": old_image}]
+        user_changes = self.campaign_changes("user_Campaign-removal", removal, campaign_progress.USER_CAMPAIGN_CHANGES)
+        days = campaign_progress.touched_days(user_changes, [], current)
+        self.assertEqual(days, [first["created_day"]])
+        rows = rows_as_json(campaign_progress.merge_progress(user_changes, campaigns, current, days))
+        self.assertEqual(canonical(rows), canonical([row for row in expected["rows"] if row["created_day"] == first["created_day"] and row["user_id"] != "USR-000001"]))
+
+        # A campaign renamed: the days of its users are rewritten with the new title, nothing else changes.
+        renamed_campaign = first["campaign_id"]
+        latest = next(record for record in reversed(given["campaign_info_changes"]) if record["keys"]["campaignID"] == renamed_campaign and record["newImage"])
+        rename = [{**latest, "eventName": "MODIFY", "sequenceNumber": "99999", "oldImage": latest["newImage"], "newImage": {**latest["newImage"], "title": "Renamed"}}]
+        new_campaign_changes = self.campaign_changes("campaignInfo-rename", rename, campaign_progress.CAMPAIGN_INFO_CHANGES)
+        campaigns = campaign_progress.latest_images(
+            self.campaign_changes("campaignInfo-all-2", given["campaign_info_changes"], campaign_progress.CAMPAIGN_INFO_CHANGES).unionByName(new_campaign_changes), ["campaignID"]
+        )
+        no_users = self.campaign_changes("user_Campaign-none", [], campaign_progress.USER_CAMPAIGN_CHANGES)
+        days = campaign_progress.touched_days(no_users, [renamed_campaign], current)
+        self.assertEqual(days, sorted({row["created_day"] for row in expected["rows"] if row["campaign_id"] == renamed_campaign}))
+        rows = rows_as_json(campaign_progress.merge_progress(no_users, campaigns, current, days))
+        expected_rows = [{**row, "campaign_title": "Renamed"} if row["campaign_id"] == renamed_campaign else row for row in expected["rows"] if row["created_day"] in days]
+        self.assertEqual(canonical(rows), canonical(expected_rows))
 
     def test_csv_to_dynamodb_writes_one_item_per_distinct_row(self) -> None:
         import csv_to_dynamodb

@@ -82,6 +82,7 @@ export function lakeJobArguments(resources: LakeJobResources, config: Pick<Pipel
       USER_CAMPAIGN_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('user_Campaign'),
       CAMPAIGN_INFO_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('campaignInfo'),
       CURATED_PREFIX: LAKE_LAYOUT.curatedCampaignProgressPrefix,
+      STATE_PREFIX: LAKE_LAYOUT.statePrefix('campaign_progress'),
     },
     csv_to_dynamodb: { S3_BUCKET: resources.landingBucket, DYNAMODB_TABLE: resources.uploadsTableName, WRITE_PERCENT: String(config.dynamoWritePercent) },
     sales_star_schema: { LAKE_BUCKET: resources.lakeBucket, CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix, WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix },
@@ -191,7 +192,7 @@ export class PipelineStack extends Stack {
       config,
     );
     this.jobs = {
-      // Each run merges only the change objects its state object does not list yet.
+      // Each run of these two merges only the change objects its state object does not list yet.
       orders_to_lake: job('orders_to_lake', args.orders_to_lake, { description: 'Merges order changes (cdc/orders/) into curated/orders/, latest change per key wins' }),
       campaign_progress: job('campaign_progress', args.campaign_progress, { description: 'Explodes users’ campaign progress per task, joined to the campaigns’ tasks' }),
       // Each run is told the one object to load, and runs overlap.
@@ -227,6 +228,7 @@ export class PipelineStack extends Stack {
     readPrefix(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('user_Campaign'));
     readPrefix(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('campaignInfo'));
     writePrefix(campaign_progress.role, buckets.lake, LAKE_LAYOUT.curatedCampaignProgressPrefix);
+    writePrefix(campaign_progress.role, buckets.lake, LAKE_LAYOUT.statePrefix('campaign_progress'));
     dataKeyActions(campaign_progress.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
     readPrefix(csv_to_dynamodb.role, buckets.landing, LAKE_LAYOUT.rawPrefix);

@@ -49,6 +49,7 @@ describe('PipelineStack with the default configuration', () => {
       sales_star_schema: 'job-bookmark-disable',
     });
     expect((job('orders_to_lake').Properties.DefaultArguments as Record<string, string>)['--STATE_PREFIX']).toBe('state/orders_to_lake/');
+    expect((job('campaign_progress').Properties.DefaultArguments as Record<string, string>)['--STATE_PREFIX']).toBe('state/campaign_progress/');
   });
 
   it('runs every job one at a time except csv_to_dynamodb, whose limit comes from config', () => {
@@ -100,7 +101,7 @@ describe('PipelineStack with the default configuration', () => {
 
   it.each([
     ['orders_to_lake', ['assets:dynamodb-exports/orders*', 'lake:curated/orders*', 'lake:state/orders_to_lake*']],
-    ['campaign_progress', ['lake:curated/campaign_progress*']],
+    ['campaign_progress', ['lake:curated/campaign_progress*', 'lake:state/campaign_progress*']],
     ['csv_to_dynamodb', []],
     ['sales_star_schema', ['lake:warehouse*']],
   ] as const)('holds the S3 writes of %s to its own prefixes (and its own Glue temp folder)', (name, prefixes) => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { startLocalDynamoDB } from '../../../scripts/local/dynamodb';
+import { runCampaignProgress } from '../../../scripts/local/glue/campaign-progress';
 import { runOrdersToLake } from '../../../scripts/local/glue/orders-to-lake';
 import { LocalSpark, preparePython, type SparkJobResult } from '../../../scripts/local/glue/spark';
 import { lakeJobArguments } from '../../../lib/stacks/pipeline-stack';
@@ -97,18 +98,20 @@ describeWithSpark('the DuckDB twins and the PySpark jobs give the same lake (npm
   });
 
   it('keeps one state format: each engine finds nothing new in the other’s lake, and writes nothing', async () => {
-    const args = lakeJobArguments(
+    const jobArgs = lakeJobArguments(
       { landingBucket: duckdb.report.buckets.landing, lakeBucket: duckdb.report.buckets.lake, assetsBucket: duckdb.report.buckets.assets, ordersTableArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/x', uploadsTableName: 'x' },
       { dynamoWritePercent: 0.5 },
-    ).orders_to_lake;
+    );
     // The Spark job on the twins' lake.
     const twinLake = await startLocalS3({ path: join(duckdb.stateDir, 's3') });
     const dynamodb = await startLocalDynamoDB();
     try {
       const spark = await LocalSpark.start({ python: preparePython(), mirrorDir: join(duckdb.stateDir, 'spark', 'mirror'), buckets: Object.values(duckdb.report.buckets), s3Endpoint: twinLake.endpoint, dynamodbEndpoint: dynamodb.endpoint });
       try {
-        const result = await spark.run('orders_to_lake', 'dynalake-dev-orders-to-lake', args);
-        expect([result.objectsWritten, result.objectsDeleted]).toEqual([0, 0]);
+        for (const job of ['orders_to_lake', 'campaign_progress'] as const) {
+          const result = await spark.run(job, `dynalake-dev-${job.replace(/_/g, '-')}`, jobArgs[job]);
+          expect([job, result.objectsWritten, result.objectsDeleted]).toEqual([job, 0, 0]);
+        }
       } finally {
         await spark.close();
       }
@@ -118,8 +121,9 @@ describeWithSpark('the DuckDB twins and the PySpark jobs give the same lake (npm
     }
     // The twin on the Spark job's lake.
     await withLake(spark, async (s3) => {
-      const result = await runOrdersToLake({ s3: s3.client, scratchDir: join(spark.stateDir, 'scratch') }, args);
-      expect(result.noop).toBe(true);
+      const context = { s3: s3.client, scratchDir: join(spark.stateDir, 'scratch') };
+      expect((await runOrdersToLake(context, jobArgs.orders_to_lake)).noop).toBe(true);
+      expect((await runCampaignProgress(context, jobArgs.campaign_progress)).noop).toBe(true);
     });
   }, 120_000);
 

@@ -1,8 +1,9 @@
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { ChangeRecord } from '../../../../lambda/shared/cdc';
 import { campaignProgress, runCampaignProgress } from '../../../../scripts/local/glue/campaign-progress';
-import type { JsonRow } from '../../../../scripts/local/glue/duckdb';
+import { type JsonRow, textOf } from '../../../../scripts/local/glue/duckdb';
 import { CAMPAIGN_PROGRESS } from '../../../../scripts/local/lake-tables';
-import { canonical, golden, putChangeObject, readLakeTable, twinContext, useTempDirs } from '../../../helpers/local-lake';
+import { canonical, golden, putChangeObject, readLakeTable, twinContext, useTempDirs, writeLakeTable } from '../../../helpers/local-lake';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
 
 interface Input {
@@ -39,40 +40,73 @@ describe('runCampaignProgress (through a real s3rver)', () => {
   const s3 = useLocalS3();
   const tempDir = useTempDirs();
 
-  it('recomputes the table from every CDC object of both tables and replaces it whole', async () => {
+  const argsOf = (landing: string, lake: string) => ({
+    LANDING_BUCKET: landing,
+    LAKE_BUCKET: lake,
+    USER_CAMPAIGN_CDC_PREFIX: 'cdc/user_Campaign/',
+    CAMPAIGN_INFO_CDC_PREFIX: 'cdc/campaignInfo',
+    CURATED_PREFIX: 'curated/campaign_progress',
+    STATE_PREFIX: 'state/campaign_progress/',
+  });
+  const partitionKeys = (days: readonly string[]) => days.map((day) => `curated/campaign_progress/created_day=${day}/part-0.parquet`);
+
+  it('merges only new change objects, rewrites only the partitions they touch, and keeps the campaigns in its state', async () => {
     const local = s3();
     const landing = await createBucket(local, 'landing');
     const lake = await createBucket(local, 'lake');
     const context = twinContext(local, tempDir);
-    const args = {
-      LANDING_BUCKET: landing,
-      LAKE_BUCKET: lake,
-      USER_CAMPAIGN_CDC_PREFIX: 'cdc/user_Campaign/',
-      CAMPAIGN_INFO_CDC_PREFIX: 'cdc/campaignInfo',
-      CURATED_PREFIX: 'curated/campaign_progress',
-      'job-bookmark-option': 'job-bookmark-disable',
-    };
+    const args = argsOf(landing, lake);
     // The history split over several objects and days, the newest CMP-0001 change in the first.
     const half = Math.ceil(input.user_campaign_changes.length / 2);
     await putChangeObject(local, landing, 'cdc/user_Campaign/dt=2024-05-01/a.jsonl.gz', input.user_campaign_changes.slice(0, half));
     await putChangeObject(local, landing, 'cdc/user_Campaign/dt=2024-05-02/b.jsonl.gz', input.user_campaign_changes.slice(half));
     await putChangeObject(local, landing, 'cdc/campaignInfo/dt=2024-05-01/a.jsonl.gz', input.campaign_info_changes.slice(0, 2));
     await putChangeObject(local, landing, 'cdc/campaignInfo/dt=2024-05-02/b.jsonl.gz', input.campaign_info_changes.slice(2));
-    // Left over from an earlier run, for a day no user joined on any more: the overwrite removes it.
-    await putChangeObject(local, lake, 'curated/campaign_progress/created_day=2023-01-01/part-0.parquet', []);
+    // A partition no change touches is left as it is.
+    const [sample] = expected.rows;
+    if (!sample) throw new Error('the golden has rows');
+    await writeLakeTable(local, lake, CAMPAIGN_PROGRESS, [{ ...sample, user_id: 'USR-000099', campaign_id: 'CMP-0099', created_at: '2023-01-01T10:00:00', created_day: '2023-01-01' }]);
 
     const result = await runCampaignProgress(context, args);
-    expect(result).toMatchObject({ changeObjects: 4, changeRecords: 13, userCampaigns: 4, campaigns: 2, rowsWritten: 6, partitionsWritten: 4, parquetFiles: 4, objectsDeleted: 1 });
-    const { rows, types } = await readLakeTable(local, lake, CAMPAIGN_PROGRESS);
-    expect(canonical(rows)).toEqual(canonical(expected.rows));
+    // 2024-02-04: USR-000004's day, touched by its REMOVE and left empty.
+    expect(result).toMatchObject({ noop: false, changeObjects: 4, changeRecords: 13, userCampaigns: 4, campaigns: 2, rowsWritten: 6, partitionsRewritten: 5, partitionsDeleted: 1, parquetFiles: 4, objectsDeleted: 0 });
+    const table = await readLakeTable(local, lake, CAMPAIGN_PROGRESS);
+    const types = table.types;
+    const of2024 = (rows: readonly JsonRow[]) => rows.filter((row) => textOf(row.created_day).startsWith('2024'));
+    expect(canonical(of2024(table.rows))).toEqual(canonical(expected.rows));
+    expect(table.rows.filter((row) => row.created_day === '2023-01-01').map((row) => row.user_id)).toEqual(['USR-000099']);
     expect(types).toMatchObject({ total_task_rewards_earned: 'DECIMAL(12,2)', reward_amount: 'DECIMAL(12,2)', created_at: 'TIMESTAMP WITH TIME ZONE', task_deadline: 'TIMESTAMP WITH TIME ZONE' });
     expect(types).not.toHaveProperty('created_day');
-    expect(await listKeys(local, lake)).toEqual(['2024-01-10', '2024-01-31', '2024-02-03', '2024-02-10'].map((day) => `curated/campaign_progress/created_day=${day}/part-0.parquet`));
+    const written = ['2024-01-10', '2024-01-31', '2024-02-03', '2024-02-10'];
+    expect(await listKeys(local, lake)).toEqual([...partitionKeys(['2023-01-01', ...written]), 'state/campaign_progress/campaign_info.jsonl.gz', 'state/campaign_progress/merged.json']);
 
-    // A second run over the same history writes the same table.
-    const again = await runCampaignProgress(context, args);
-    expect(again).toMatchObject({ rowsWritten: 6, objectsDeleted: 0 });
-    expect(canonical((await readLakeTable(local, lake, CAMPAIGN_PROGRESS)).rows)).toEqual(canonical(expected.rows));
+    // Nothing new: nothing read or written.
+    expect(await runCampaignProgress(context, args)).toMatchObject({ noop: true, changeObjects: 0, rowsWritten: 0 });
+
+    // A campaign renamed: only the days of its users are rewritten, with the new title.
+    const cmp1 = input.campaign_info_changes.filter((record) => record.keys.campaignID === 'CMP-0001' && record.newImage).at(-1);
+    if (!cmp1?.newImage) throw new Error('the golden has CMP-0001');
+    const latestCmp1 = input.campaign_info_changes.filter((record) => record.keys.campaignID === 'CMP-0001').reduce((a, b) => (BigInt(a.sequenceNumber) > BigInt(b.sequenceNumber) ? a : b));
+    await putChangeObject(local, landing, 'cdc/campaignInfo/dt=2024-05-03/c.jsonl.gz', [
+      { ...latestCmp1, eventName: 'MODIFY', sequenceNumber: '5000', oldImage: latestCmp1.newImage, newImage: { ...latestCmp1.newImage, title: 'Renamed' } },
+    ]);
+    const cmp1Days = [...new Set(expected.rows.filter((row) => row.campaign_id === 'CMP-0001').map((row) => textOf(row.created_day)))].sort();
+    const renamed = await runCampaignProgress(context, args);
+    expect(renamed).toMatchObject({ changeObjects: 1, changeRecords: 1, userCampaigns: 0, partitionsRewritten: cmp1Days.length, partitionsDeleted: 0 });
+    expect(canonical(of2024((await readLakeTable(local, lake, CAMPAIGN_PROGRESS)).rows))).toEqual(
+      canonical(expected.rows.map((row) => (row.campaign_id === 'CMP-0001' ? { ...row, campaign_title: 'Renamed' } : row))),
+    );
+
+    // A user joins CMP-0001 later: the campaigns come from the job state (cdc/ may have expired).
+    for (const key of ['cdc/campaignInfo/dt=2024-05-01/a.jsonl.gz', 'cdc/campaignInfo/dt=2024-05-02/b.jsonl.gz', 'cdc/campaignInfo/dt=2024-05-03/c.jsonl.gz']) {
+      await local.client.send(new DeleteObjectCommand({ Bucket: landing, Key: key }));
+    }
+    const joined = { userID: 'USR-000009', campaignID: 'CMP-0001', progressDetails: [{ taskID: 'TASK-0001-01', userCampaignTaskProgressState: 'IN_PROGRESS', rewardEarned: 0 }], userCampaignProgressState: 'IN_PROGRESS', totalTaskRewardsEarned: 0, createdAt: '2024-03-01T09:00:00Z', updatedAt: '2024-03-01T09:00:00Z' };
+    await putChangeObject(local, landing, 'cdc/user_Campaign/dt=2024-05-04/d.jsonl.gz', [{ eventName: 'INSERT', keys: { userID: 'USR-000009', campaignID: 'CMP-0001' }, sequenceNumber: '6000', approximateCreationTime: 1714780800, newImage: joined, oldImage: null }]);
+    const later = await runCampaignProgress(context, args);
+    expect(later).toMatchObject({ changeObjects: 1, userCampaigns: 1, rowsWritten: 1, partitionsRewritten: 1 });
+    const [newRow] = (await readLakeTable(local, lake, CAMPAIGN_PROGRESS)).rows.filter((row) => row.created_day === '2024-03-01');
+    expect(newRow).toMatchObject({ user_id: 'USR-000009', campaign_title: 'Renamed', task_id: 'TASK-0001-01', reward_amount: expect.stringMatching(/^\d+\.\d{2}$/) as unknown });
   });
 
   it('writes an empty table when there is no change yet', async () => {
@@ -85,8 +119,9 @@ describe('runCampaignProgress (through a real s3rver)', () => {
       USER_CAMPAIGN_CDC_PREFIX: 'cdc/user_Campaign/',
       CAMPAIGN_INFO_CDC_PREFIX: 'cdc/campaignInfo/',
       CURATED_PREFIX: 'curated/campaign_progress/',
+      STATE_PREFIX: 'state/campaign_progress/',
     });
-    expect(result).toMatchObject({ changeObjects: 0, rowsWritten: 0, parquetFiles: 0 });
+    expect(result).toMatchObject({ noop: true, changeObjects: 0, rowsWritten: 0, parquetFiles: 0 });
     expect(await listKeys(local, lake)).toEqual([]);
   });
 });
