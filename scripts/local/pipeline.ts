@@ -69,7 +69,8 @@ class StageError extends DynalakeError {
   }
 }
 
-function readConfig(): PipelineConfig {
+/** The pipeline configuration of cdk.json, as the app reads it. */
+export function readConfig(): PipelineConfig {
   const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context?: { dynalake?: unknown } };
   return parseConfig(cdkJson.context?.dynalake);
 }
@@ -78,13 +79,13 @@ function readConfig(): PipelineConfig {
 export type GlueEngine = 'duckdb' | 'spark';
 
 /** Runs one job: its script's name (`orders_to_lake`), the Glue job's name, its arguments. */
-type JobRunner = (script: string, jobName: string, args: JobArguments, twin: (args: JobArguments) => Promise<unknown>) => Promise<unknown>;
+export type JobRunner = (script: string, jobName: string, args: JobArguments, twin: (args: JobArguments) => Promise<unknown>) => Promise<unknown>;
 
 /** Each job on its DuckDB twin. */
-const runTwin: JobRunner = (_script, _jobName, args, twin) => twin(args);
+export const runTwin: JobRunner = (_script, _jobName, args, twin) => twin(args);
 
 /** Each job as its PySpark script on `spark`. */
-const runOnSpark =
+export const runOnSpark =
   (spark: LocalSpark): JobRunner =>
   (script, jobName, args) =>
     spark.run(script, jobName, args);
@@ -127,7 +128,7 @@ export function localGlue(config: PipelineConfig, context: GlueTwinContext, buck
   };
   const workflowName = `${name}-refresh`;
   const workflows = { [workflowName]: { stages: [[jobName('orders_to_lake'), jobName('campaign_progress')], [jobName('sales_star_schema')]] } };
-  return { runner: new LocalGlueRunner(jobs, workflows), workflowName, csvJobName: jobName('csv_to_dynamodb') };
+  return { runner: new LocalGlueRunner(jobs, workflows), jobs, workflowName, csvJobName: jobName('csv_to_dynamodb') };
 }
 
 function describeWorkflowRun(run: LocalWorkflowRun, stage: Stage): void {

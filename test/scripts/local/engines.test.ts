@@ -1,13 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { startLocalDynamoDB } from '../../../scripts/local/dynamodb';
-import { runCampaignProgress } from '../../../scripts/local/glue/campaign-progress';
-import { runOrdersToLake } from '../../../scripts/local/glue/orders-to-lake';
-import { LocalSpark, preparePython, type SparkJobResult } from '../../../scripts/local/glue/spark';
-import { lakeJobArguments } from '../../../lib/stacks/pipeline-stack';
+import type { SparkJobResult } from '../../../scripts/local/glue/spark';
 import { listObjects } from '../../../scripts/local/glue/s3-files';
 import { LAKE_TABLES } from '../../../scripts/local/lake-tables';
 import { type GlueEngine, type LocalPipelineReport, runLocalPipeline } from '../../../scripts/local/pipeline';
@@ -24,6 +22,22 @@ import { describeWithSpark } from '../../helpers/spark';
 interface EngineRun {
   readonly stateDir: string;
   readonly report: LocalPipelineReport;
+}
+
+const ROOT = join(__dirname, '..', '..', '..');
+const ENV = { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true' };
+
+/** `npm run glue -- args`, the way npm runs it (ts-node). */
+function glueCli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register'), join(ROOT, 'scripts', 'glue.ts'), ...args], { cwd: ROOT, env: ENV, timeout: 120_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 async function runEngine(engine: GlueEngine): Promise<EngineRun> {
@@ -97,34 +111,21 @@ describeWithSpark('the DuckDB twins and the PySpark jobs give the same lake (npm
     expect(partitions[1]).toEqual(partitions[0]);
   });
 
-  it('keeps one state format: each engine finds nothing new in the other’s lake, and writes nothing', async () => {
-    const jobArgs = lakeJobArguments(
-      { landingBucket: duckdb.report.buckets.landing, lakeBucket: duckdb.report.buckets.lake, assetsBucket: duckdb.report.buckets.assets, ordersTableArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/x', uploadsTableName: 'x' },
-      { dynamoWritePercent: 0.5 },
-    );
-    // The Spark job on the twins' lake.
-    const twinLake = await startLocalS3({ path: join(duckdb.stateDir, 's3') });
-    const dynamodb = await startLocalDynamoDB();
-    try {
-      const spark = await LocalSpark.start({ python: preparePython(), mirrorDir: join(duckdb.stateDir, 'spark', 'mirror'), buckets: Object.values(duckdb.report.buckets), s3Endpoint: twinLake.endpoint, dynamodbEndpoint: dynamodb.endpoint });
-      try {
-        for (const job of ['orders_to_lake', 'campaign_progress'] as const) {
-          const result = await spark.run(job, `dynalake-dev-${job.replace(/_/g, '-')}`, jobArgs[job]);
-          expect([job, result.objectsWritten, result.objectsDeleted]).toEqual([job, 0, 0]);
-        }
-      } finally {
-        await spark.close();
-      }
-    } finally {
-      await dynamodb.close();
-      await twinLake.close();
-    }
-    // The twin on the Spark job's lake.
-    await withLake(spark, async (s3) => {
-      const context = { s3: s3.client, scratchDir: join(spark.stateDir, 'scratch') };
-      expect((await runOrdersToLake(context, jobArgs.orders_to_lake)).noop).toBe(true);
-      expect((await runCampaignProgress(context, jobArgs.campaign_progress)).noop).toBe(true);
-    });
+  it('keeps one state format: npm run glue finds nothing new for either engine in the other’s lake, and writes nothing', async () => {
+    const [sparkOnTwinLake, twinOnSparkLake, noState, noJob] = await Promise.all([
+      glueCli('orders_to_lake', '--engine', 'spark', '--state', duckdb.stateDir),
+      glueCli('campaign_progress', '--state', spark.stateDir),
+      glueCli('orders_to_lake', '--state', join(spark.stateDir, 'none')),
+      glueCli('orders', '--state', spark.stateDir),
+    ]);
+    expect(sparkOnTwinLake.stdout).toMatch(/^orders_to_lake: Spark [\d.]+ s: \d+ objects? staged in, 0 objects written, 0 deleted/m);
+    expect(sparkOnTwinLake.status).toBe(0);
+    expect(twinOnSparkLake.stdout).toMatch(/^campaign_progress: no new change objects since the last run: nothing to do/m);
+    expect(twinOnSparkLake.status).toBe(0);
+    expect(noState.stderr).toMatch(/holds no local pipeline: run npm start first/);
+    expect(noState.status).toBe(2);
+    expect(noJob.stderr).toMatch(/name one job: orders_to_lake, campaign_progress, sales_star_schema, csv_to_dynamodb/);
+    expect(noJob.status).toBe(2);
   }, 120_000);
 
   it('csv_to_dynamodb: the same uploads items (the ingestion time aside, which is each run’s own)', async () => {
