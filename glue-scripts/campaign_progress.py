@@ -46,6 +46,10 @@ CAMPAIGNS_STATE_OBJECT = "campaign_info.jsonl.gz"
 PARTITION = "created_day"
 # Money has at most 2 decimals (whole cents in lambda/shared/campaigns.ts).
 MONEY = DecimalType(12, 2)
+# Money and times are read as text and converted with a check (_money, _time): Spark's JSON reader
+# would round 0.125 to the schema's 2 decimals, and a cast with ANSI mode off (Glue's setting)
+# turns a bad time into a null; the DuckDB twin refuses both, and so does the job.
+_MONEY_TEXT = StringType()
 _SEQUENCE_WIDTH = 64  # sequence numbers padded to one width sort as text as they do as numbers
 
 
@@ -85,13 +89,13 @@ USER_CAMPAIGN_CHANGES = _changes_schema(
                             _text("userCampaignTaskProgressState"),
                             _text("validatedAt"),
                             _text("validationFailureReason"),
-                            StructField("rewardEarned", MONEY),
+                            StructField("rewardEarned", _MONEY_TEXT),
                         ]
                     )
                 ),
             ),
             _text("userCampaignProgressState"),
-            StructField("totalTaskRewardsEarned", MONEY),
+            StructField("totalTaskRewardsEarned", _MONEY_TEXT),
             _text("createdAt"),
             _text("updatedAt"),
         ]
@@ -106,7 +110,7 @@ CAMPAIGN_INFO_CHANGES = _changes_schema(
             _text("title"),
             StructField(
                 "campaignTasks",
-                ArrayType(StructType([_text("taskID"), StructField("rewardAmount", MONEY), _text("taskDeadline")])),
+                ArrayType(StructType([_text("taskID"), StructField("rewardAmount", _MONEY_TEXT), _text("taskDeadline")])),
             ),
         ]
     ),
@@ -133,14 +137,29 @@ def latest_images(changes: DataFrame, key_names: Sequence[str]) -> DataFrame:
     return latest_records(changes, key_names).where(F.col("eventName") != "REMOVE").select("newImage.*")
 
 
+def _money(text: Column, what: Column, name: str) -> Column:
+    """Money as DECIMAL(12,2), exactly, or the run fails naming the item, the field and the value."""
+    value = text.cast(MONEY)
+    ok = text.isNull() | (value.isNotNull() & (text.cast(DecimalType(38, 18)) == value))
+    return F.when(ok, value).otherwise(F.raise_error(F.concat(what, F.lit(f"{name} "), text, F.lit(" does not fit DECIMAL(12,2) exactly"))))
+
+
+def _time(text: Column, what: Column, name: str) -> Column:
+    """An ISO-8601 time (with its zone, or UTC) as a timestamp, or the run fails naming the item."""
+    value = text.cast("timestamp")
+    ok = text.isNull() | value.isNotNull()
+    return F.when(ok, value).otherwise(F.raise_error(F.concat(what, F.lit(f"{name} "), text, F.lit(" is not an ISO-8601 time"))))
+
+
 def _campaign_lookups(campaigns: DataFrame) -> tuple[DataFrame, DataFrame]:
     """A campaign's title by campaign_id, and its listed tasks' deadline and reward by (campaign_id, task_id)."""
     titles = campaigns.select(F.col("campaignID").alias("campaign_id"), F.col("title").alias("campaign_title"))
+    what = F.concat(F.lit("campaignInfo "), F.coalesce(F.col("campaign_id"), F.lit("?")), F.lit(": "))
     listed_tasks = campaigns.select(F.col("campaignID").alias("campaign_id"), F.explode("campaignTasks").alias("listed")).select(
         "campaign_id",
         F.col("listed.taskID").alias("task_id"),
-        F.col("listed.taskDeadline").cast("timestamp").alias("task_deadline"),
-        F.col("listed.rewardAmount").alias("reward_amount"),
+        _time(F.col("listed.taskDeadline"), what, "taskDeadline").alias("task_deadline"),
+        _money(F.col("listed.rewardAmount"), what, "rewardAmount").alias("reward_amount"),
     )
     return titles, listed_tasks
 
@@ -217,14 +236,16 @@ def explode_progress(user_campaigns: DataFrame, campaigns: DataFrame) -> DataFra
     campaign does not list (an "orphan", e.g. removed after users began it) keeps its row with a
     null deadline and reward (left join).
     """
+    what = F.concat(F.lit("user_Campaign "), F.coalesce(F.col("userID"), F.lit("?")), F.lit("/"), F.coalesce(F.col("campaignID"), F.lit("?")), F.lit(": "))
     progress = user_campaigns.select(
         F.col("userID").alias("user_id"),
         F.col("campaignID").alias("campaign_id"),
         F.col("userCampaignProgressState").alias("user_campaign_state"),
-        F.col("totalTaskRewardsEarned").alias("total_task_rewards_earned"),
-        F.col("createdAt").cast("timestamp").alias("created_at"),
-        F.col("updatedAt").cast("timestamp").alias("updated_at"),
+        _money(F.col("totalTaskRewardsEarned"), what, "totalTaskRewardsEarned").alias("total_task_rewards_earned"),
+        _time(F.col("createdAt"), what, "createdAt").alias("created_at"),
+        _time(F.col("updatedAt"), what, "updatedAt").alias("updated_at"),
         F.explode_outer("progressDetails").alias("task"),
+        what.alias("_what"),
     )
     titles, listed_tasks = _campaign_lookups(campaigns)
     return (
@@ -239,9 +260,9 @@ def explode_progress(user_campaigns: DataFrame, campaigns: DataFrame) -> DataFra
             "total_task_rewards_earned",
             "task_id",
             F.col("task.userCampaignTaskProgressState").alias("task_state"),
-            F.col("task.validatedAt").cast("timestamp").alias("validated_at"),
+            _time(F.col("task.validatedAt"), F.col("_what"), "validatedAt").alias("validated_at"),
             F.col("task.validationFailureReason").alias("validation_failure_reason"),
-            F.col("task.rewardEarned").alias("reward_earned"),
+            _money(F.col("task.rewardEarned"), F.col("_what"), "rewardEarned").alias("reward_earned"),
             "task_deadline",
             "reward_amount",
             "created_at",

@@ -9,12 +9,14 @@ through a DynamoDB export (needs point-in-time recovery) and the curated table i
 
 from __future__ import annotations
 
+import json
+import re
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import DataType, DecimalType, DoubleType, NullType, StructType
+from pyspark.sql.types import BooleanType, DataType, DecimalType, DoubleType, NullType, StringType, StructType
 
 from dynalake_glue import (
     CHANGE_OBJECT_SUFFIX,
@@ -67,46 +69,115 @@ def _cast(column: Column, dtype: DataType, target: str) -> Column:
     return column.cast(target)
 
 
-def _unit_price(column: Column, dtype: DataType) -> Column:
+def _members(column: Column, dtype: DataType) -> list[tuple[Column, DataType]]:
+    """The values a field holds: one, or one per member of a Glue choice (a struct, see _cast)."""
+    if isinstance(dtype, StructType):
+        return [(column[field.name], field.dataType) for field in dtype.fields]
+    return [(column, dtype)]
+
+
+def _written(column: Column, dtype: DataType) -> Column:
+    """The value as text, for messages (`null` when there is none)."""
+    return F.coalesce(*(member.cast("string") for member, _type in _members(column, dtype)), F.lit("null"))
+
+
+def _checked(value: Column, ok: Column, what: Column, problem: Column) -> Column:
+    """`value` where `ok`, else the run fails naming the record and the problem. Glue runs Spark
+    with ANSI mode off, where a cast that cannot convert gives a null: every conversion here is
+    checked, so a bad value fails the run as it does in the DuckDB twin, never reaches the lake as
+    a null or a rounded number."""
+    return F.when(ok, value).otherwise(F.raise_error(F.concat(what, problem)))
+
+
+def _all(conditions: list[Column]) -> Column:
+    combined = F.lit(True)
+    for condition in conditions:
+        combined = combined & condition
+    return combined
+
+
+_INT_BOUNDS = {"int": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
+
+
+def _whole(column: Column, dtype: DataType, target: str, name: str, what: Column, empty_is_null: bool = False) -> Column:
+    """A whole number (6, "6", 6.0) as `target`; a fraction, a boolean, text that is no number or a
+    number out of range fails the run (a plain cast would truncate 6.5 to 6, or give a null)."""
+    low, high = _INT_BOUNDS[target]
+    values, oks = [], []
+    for member, member_type in _members(column, dtype):
+        if empty_is_null and isinstance(member_type, StringType):
+            member = F.when(member == "", F.lit(None)).otherwise(member)
+        if isinstance(member_type, BooleanType):
+            oks.append(member.isNull())
+            continue
+        exact = member.cast(DecimalType(38, 9))
+        oks.append(member.isNull() | (exact.isNotNull() & (exact == F.floor(exact)) & exact.between(low, high)))
+        values.append(exact.cast(target))
+    value = F.coalesce(*values) if values else F.lit(None).cast(target)
+    return _checked(value, _all(oks), what, F.concat(F.lit(f"{name} "), _written(column, dtype), F.lit(" is not a whole number")))
+
+
+def _boolean(column: Column, dtype: DataType, name: str, what: Column) -> Column:
+    """A JSON boolean; anything else ("true" as text, 1, null) fails the run, as in the twin."""
+    booleans = [member for member, member_type in _members(column, dtype) if isinstance(member_type, BooleanType)]
+    value = F.coalesce(*booleans) if booleans else F.lit(None).cast("boolean")
+    return _checked(value, value.isNotNull(), what, F.concat(F.lit(f"{name} "), _written(column, dtype), F.lit(" is not a boolean")))
+
+
+def _unit_price(column: Column, dtype: DataType, what: Column) -> Column:
     """UnitPrice as DECIMAL(12,3), exactly; a value it would round or cannot hold fails the job
     rather than reach the lake changed."""
-    if isinstance(dtype, StructType):
-        return F.coalesce(*(_unit_price(column[field.name], field.dataType) for field in dtype.fields))
     precision, scale = UNIT_PRICE_PRECISION
-    price = column.cast(DecimalType(precision, scale))
-    if isinstance(dtype, DoubleType):
-        # A JSON number the reader parsed as binary is off the written price by at most one unit
-        # in the last place, under 10^-6 below 10^9. Seen at 6 decimals, a price written with at
-        # most 3 matches its rounding to 3 (which recovers it exactly); one with more does not.
-        unrounded = column.cast(DecimalType(38, 6))
-    else:
-        # Text, integers and decimals convert exactly at 18 decimals.
-        unrounded = column.cast(DecimalType(38, 18))
-    fits = price.isNotNull() & (unrounded == price)
-    problem = F.concat(F.lit("UnitPrice "), column.cast("string"), F.lit(f" does not fit DECIMAL({precision},{scale}) exactly"))
-    return F.when(column.isNull() | fits, price).otherwise(F.raise_error(problem))
+    values, oks = [], []
+    for member, member_type in _members(column, dtype):
+        if isinstance(member_type, BooleanType):
+            oks.append(member.isNull())
+            continue
+        price = member.cast(DecimalType(precision, scale))
+        if isinstance(member_type, DoubleType):
+            # A JSON number the reader parsed as binary is off the written price by at most one unit
+            # in the last place, under 10^-6 below 10^9. Seen at 6 decimals, a price written with at
+            # most 3 matches its rounding to 3 (which recovers it exactly); one with more does not.
+            unrounded = member.cast(DecimalType(38, 6))
+        else:
+            # Text, integers and decimals convert exactly at 18 decimals.
+            unrounded = member.cast(DecimalType(38, 18))
+        oks.append(member.isNull() | (price.isNotNull() & (unrounded == price)))
+        values.append(price)
+    value = F.coalesce(*values) if values else F.lit(None).cast(DecimalType(precision, scale))
+    problem = F.concat(F.lit("UnitPrice "), _written(column, dtype), F.lit(f" does not fit DECIMAL({precision},{scale}) exactly"))
+    return _checked(value, _all(oks), what, problem)
 
 
 def curated_rows(items: DataFrame, image: str | None = None) -> DataFrame:
     """Orders items as curated rows (CURATED_ORDERS_DDL): from top-level columns (an export), or
     from the struct column `image` of change records. Numbers may come as text or as JSON
-    numbers; both convert exactly."""
+    numbers; both convert exactly. A value the lake cannot hold as written fails the run, naming
+    the record, the field and the value."""
 
     def attr(name: str, target: str) -> Column:
         return _cast(*_attr(items, image, name), target)
 
+    invoice_no = attr("InvoiceNo", "string")
+    what = F.concat(F.lit("orders change "), F.coalesce(invoice_no, F.lit("?")), F.lit("/"), _written(*_attr(items, image, "LineNo")), F.lit(": "))
+    invoice_date = attr("InvoiceDate", "string")
+    invoice_ts = F.to_timestamp(invoice_date, "yyyy-MM-dd'T'HH:mm:ss")
+    invoice_day = attr("InvoiceDay", "string")
+    real_day = F.coalesce(invoice_day.rlike("^[0-9]{4}-[0-9]{2}-[0-9]{2}$") & F.to_date(invoice_day, "yyyy-MM-dd").isNotNull(), F.lit(False))
     return items.select(
-        attr("InvoiceNo", "string").alias("invoice_no"),
-        attr("LineNo", "int").alias("line_no"),
+        invoice_no.alias("invoice_no"),
+        _whole(*_attr(items, image, "LineNo"), "int", "LineNo", what).alias("line_no"),
         attr("StockCode", "string").alias("stock_code"),
         attr("Description", "string").alias("description"),
-        attr("Quantity", "int").alias("quantity"),
-        _unit_price(*_attr(items, image, "UnitPrice")).alias("unit_price"),
-        F.to_timestamp(attr("InvoiceDate", "string"), "yyyy-MM-dd'T'HH:mm:ss").alias("invoice_ts"),
-        attr("CustomerID", "bigint").alias("customer_id"),
+        _whole(*_attr(items, image, "Quantity"), "int", "Quantity", what).alias("quantity"),
+        _unit_price(*_attr(items, image, "UnitPrice"), what).alias("unit_price"),
+        _checked(
+            invoice_ts, invoice_date.isNull() | invoice_ts.isNotNull(), what, F.concat(F.lit("InvoiceDate "), F.coalesce(invoice_date, F.lit("null")), F.lit(" is not a time in the form YYYY-MM-DDTHH:MM:SS"))
+        ).alias("invoice_ts"),
+        _whole(*_attr(items, image, "CustomerID"), "bigint", "CustomerID", what, empty_is_null=True).alias("customer_id"),
         attr("Country", "string").alias("country"),
-        attr("IsCancellation", "boolean").alias("is_cancellation"),
-        attr("InvoiceDay", "string").alias(PARTITION),
+        _boolean(*_attr(items, image, "IsCancellation"), "IsCancellation", what).alias("is_cancellation"),
+        _checked(invoice_day, real_day, what, F.concat(F.lit("InvoiceDay "), F.coalesce(invoice_day, F.lit("null")), F.lit(" is not a day in the form YYYY-MM-DD"))).alias(PARTITION),
     )
 
 
@@ -125,7 +196,20 @@ def touched_days(changes: DataFrame) -> list[str]:
             f"{summary['blind']} MODIFY/REMOVE change records have no old image: "
             "the stream must send NEW_AND_OLD_IMAGES to locate the rows' partitions"
         )
-    return sorted(set(summary["new"]) | set(summary["old"]))
+    days = sorted(set(summary["new"]) | set(summary["old"]))
+    # Days name partition folders: only real days get that far (the twin's message, word for word).
+    for day in days:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day) is None or not _is_date(day):
+            raise ValueError(f"a change record's InvoiceDay {json.dumps(day)} is not a day in the form YYYY-MM-DD")
+    return days
+
+
+def _is_date(day: str) -> bool:
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
 
 
 def latest_changes(changes: DataFrame) -> DataFrame:

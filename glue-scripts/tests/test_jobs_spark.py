@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from goldens import GLUE_SCRIPTS, load_golden
+from goldens import GLUE_SCRIPTS, load_fixture, load_golden
 
 from dynalake_glue import CURATED_ORDERS_DDL, SPARK_SQL_CONF, literal_path
 
@@ -179,6 +179,21 @@ class SparkJobsTest(unittest.TestCase):
                 with self.assertRaisesRegex(Exception, "does not fit"):
                     orders_to_lake.curated_rows(items).collect()
 
+    def test_orders_to_lake_fails_on_every_value_the_twin_refuses(self) -> None:
+        import orders_to_lake
+
+        refused = load_fixture("etl/orders_to_lake/refused.json")["cases"]
+        for index, case in enumerate(refused):
+            with self.subTest(case=case["case"]):
+                changes = self.spark.read.json(self.write_json_lines(f"orders-refused-{index}", [case["record"]]))
+                with self.assertRaises(Exception) as raised:
+                    rows, _days = orders_to_lake.transform_cdc(changes, self.curated([]))
+                    rows.collect()
+                message = str(raised.exception)
+                self.assertIn(case["error"], message)
+                if "InvoiceDay" not in case["error"]:
+                    self.assertIn("orders change 536370/1: ", message)
+
     def campaign_changes(self, name: str, records: list[dict[str, Any]], schema: Any) -> Any:
         import campaign_progress
 
@@ -217,6 +232,20 @@ class SparkJobsTest(unittest.TestCase):
             ],
         )
         self.assertEqual(canonical(rows_as_json(rows)), canonical(expected["rows"]))
+
+    def test_campaign_progress_fails_on_every_value_the_twin_refuses(self) -> None:
+        import campaign_progress
+
+        for index, case in enumerate(load_fixture("etl/campaign_progress/refused.json")["cases"]):
+            with self.subTest(case=case["case"]):
+                user_changes = self.campaign_changes(f"user_Campaign-refused-{index}", case["user_campaign_changes"], campaign_progress.USER_CAMPAIGN_CHANGES)
+                campaigns = campaign_progress.latest_images(self.campaign_changes(f"campaignInfo-refused-{index}", case["campaign_info_changes"], campaign_progress.CAMPAIGN_INFO_CHANGES), ["campaignID"])
+                current = self.spark.createDataFrame([], campaign_progress.CAMPAIGN_PROGRESS_DDL)
+                with self.assertRaises(Exception) as raised:
+                    days = campaign_progress.touched_days(user_changes, [], current)
+                    campaign_progress.merge_progress(user_changes, campaigns, current, days).collect()
+                self.assertIn(case["error"], str(raised.exception))
+                self.assertIn(f"{case['who']}: ", str(raised.exception))
 
     def test_campaign_progress_rewrites_only_what_a_later_batch_touches(self) -> None:
         import campaign_progress

@@ -43,7 +43,8 @@ export const JS_WHITESPACE_CODE_POINTS: readonly number[] = [
  * - js_trim(s): s without surrounding JavaScript whitespace (DuckDB's trim() removes spaces only).
  * - surrogate_key(dimension, natural_key): the star schema's 53-bit key, dynalake_glue._surrogate_key:
  *   the first 8 bytes of SHA-256(dimension ␟ js_trim(natural_key)), shifted right by 11.
- * - exact_int(text, what): a whole number written as text (6, "6", 6.0), or an error naming `what`.
+ * - exact_int(text, what): a whole number written as text (6, "6", 6.0) that BIGINT holds, or an error naming `what`;
+ *   exact_int32: the same for an INT column.
  * ({@link exactDecimalSql} builds the DECIMAL(p,s) check, which a macro cannot parameterize by type.)
  */
 const COMMON_MACROS = [
@@ -57,7 +58,13 @@ const COMMON_MACROS = [
      WHEN text IS NULL THEN NULL
      WHEN regexp_full_match(text, '\\s*[+-]?[0-9]{1,18}\\s*') THEN CAST(text AS BIGINT)
      WHEN TRY_CAST(text AS DECIMAL(38,9)) IS NOT NULL AND TRY_CAST(text AS DECIMAL(38,9)) = trunc(TRY_CAST(text AS DECIMAL(38,9)))
+       AND TRY_CAST(text AS DECIMAL(38,9)) BETWEEN -9223372036854775808 AND 9223372036854775807
        THEN CAST(TRY_CAST(text AS DECIMAL(38,9)) AS BIGINT)
+     ELSE error(what || ' ' || text || ' is not a whole number') END`,
+  // An INT column's whole number: beyond INT's range is the same refusal, not a conversion error.
+  `CREATE OR REPLACE MACRO exact_int32(text, what) AS CASE
+     WHEN exact_int(text, what) BETWEEN -2147483648 AND 2147483647 THEN CAST(exact_int(text, what) AS INTEGER)
+     WHEN text IS NULL THEN NULL
      ELSE error(what || ' ' || text || ' is not a whole number') END`,
 ];
 

@@ -64,10 +64,10 @@ function curatedFromImage(image: string): string {
   const what = (name: string) => `${WHAT} || ${sqlLiteral(name)}`;
   return `
     ${attr('InvoiceNo')} AS invoice_no,
-    CAST(exact_int(${attr('LineNo')}, ${what('LineNo')}) AS INTEGER) AS line_no,
+    exact_int32(${attr('LineNo')}, ${what('LineNo')}) AS line_no,
     ${attr('StockCode')} AS stock_code,
     ${attr('Description')} AS description,
-    CAST(exact_int(${attr('Quantity')}, ${what('Quantity')}) AS INTEGER) AS quantity,
+    exact_int32(${attr('Quantity')}, ${what('Quantity')}) AS quantity,
     ${exactDecimalSql(attr('UnitPrice'), 12, 3, what('UnitPrice'))} AS unit_price,
     CASE WHEN ${attr('InvoiceDate')} IS NULL THEN NULL
       WHEN try_strptime(${attr('InvoiceDate')}, '%Y-%m-%dT%H:%M:%S') IS NOT NULL THEN try_strptime(${attr('InvoiceDate')}, '%Y-%m-%dT%H:%M:%S')

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { ChangeRecord } from '../../../../lambda/shared/cdc';
 import { campaignProgress, runCampaignProgress } from '../../../../scripts/local/glue/campaign-progress';
@@ -33,6 +35,20 @@ describe('campaignProgress (the campaign_progress golden)', () => {
     expect((await campaignProgress(changes, input.campaign_info_changes)).rows).toEqual((await campaignProgress(input.user_campaign_changes, input.campaign_info_changes)).rows);
     const latest = changes.map((record) => (record.sequenceNumber === '1100' && record.newImage ? { ...record, newImage: { ...record.newImage, totalTaskRewardsEarned: '0.125' } } : record));
     await expect(campaignProgress(latest, input.campaign_info_changes)).rejects.toThrow(/user_Campaign USR-000001\/CMP-0001 in .*: totalTaskRewardsEarned 0.125 does not fit DECIMAL\(12,2\) exactly/);
+  });
+});
+
+describe('campaignProgress refuses what the PySpark job refuses (test/fixtures/etl/campaign_progress/refused.json)', () => {
+  const refused = (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'fixtures', 'etl', 'campaign_progress', 'refused.json'), 'utf8')) as {
+    cases: { case: string; user_campaign_changes: ChangeRecord[]; campaign_info_changes: ChangeRecord[]; error: string; who: string }[];
+  }).cases;
+  it.each(refused.map((refusal) => [refusal.case, refusal] as const))('refuses %s, naming the item, the field and the value', async (_case, refusal) => {
+    const message = await campaignProgress(refusal.user_campaign_changes, refusal.campaign_info_changes).then(
+      () => 'no error',
+      (error: unknown) => (error as Error).message,
+    );
+    expect(message).toContain(refusal.error);
+    expect(message).toContain(`${refusal.who} in `);
   });
 });
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ChangeRecord } from '../../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../../lambda/shared/errors';
@@ -107,6 +109,18 @@ describe('mergeOrders (the orders_to_lake golden)', () => {
   it('refuses a MODIFY without its old image, which cannot be placed in a partition', async () => {
     const change = { ...modify('7', 8), oldImage: null };
     await expect(mergeOrders([], [change])).rejects.toThrow(/no old image: the stream must send NEW_AND_OLD_IMAGES/);
+  });
+
+  // The same cases fail the PySpark job (glue-scripts/tests/test_jobs_spark.py).
+  const refused = (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'fixtures', 'etl', 'orders_to_lake', 'refused.json'), 'utf8')) as { cases: { case: string; record: ChangeRecord; error: string }[] }).cases;
+  it.each(refused.map((refusal) => [refusal.case, refusal] as const))('refuses %s, naming the record, the field and the value', async (_case, refusal) => {
+    const failure = mergeOrders([], [refusal.record]).then(
+      () => 'no error',
+      (error: unknown) => (error as Error).message,
+    );
+    const message = await failure;
+    expect(message).toContain(refusal.error);
+    if (!refusal.error.startsWith('InvoiceDay')) expect(message).toMatch(/orders change 536370\/1 in changes: /);
   });
 
   it('refuses a fractional Quantity rather than truncate it', async () => {
