@@ -17,6 +17,8 @@ from pyspark.sql.types import StringType, StructField, StructType
 from dynalake_glue import ORDER_COLUMNS, js_trim, literal_path, normalized_row, row_id, start_glue_job
 
 ARGUMENTS = ["JOB_NAME", "S3_BUCKET", "S3_KEY", "DYNAMODB_TABLE", "WRITE_PERCENT"]
+# Where the CSV reader puts a row whose field count is not the header's.
+CORRUPT_RECORD = "_corrupt_record"
 
 _ITEM = StructType([StructField("id", StringType(), False)] + [StructField(column, StringType()) for column in ORDER_COLUMNS])
 
@@ -43,8 +45,17 @@ def read_orders_csv(spark: SparkSession, path: str) -> DataFrame:
     nothing (found running the job on Spark 3.5.4). With a schema given, nothing is listed twice.
     """
     header = _csv_reader(spark, multi_line=False).option("inferSchema", False).csv(path).columns
-    schema = StructType([StructField(name, StringType()) for name in header])
-    return _csv_reader(spark, multi_line=True).schema(schema).option("enforceSchema", True).csv(path)
+    schema = StructType([StructField(name, StringType()) for name in header] + [StructField(CORRUPT_RECORD, StringType())])
+    return _csv_reader(spark, multi_line=True).schema(schema).option("enforceSchema", True).option("columnNameOfCorruptRecord", CORRUPT_RECORD).csv(path)
+
+
+def split_rejects(rows: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """The rows with as many fields as the header, and the others: Spark would pad a short row with
+    nulls and cut a long one, and load a row the file does not hold; they are rejected instead,
+    as the DuckDB twin rejects them. Cached: Spark refuses a query of the corrupt-record column
+    alone on the raw file."""
+    rows = rows.cache()
+    return rows.where(F.col(CORRUPT_RECORD).isNull()).drop(CORRUPT_RECORD), rows.where(F.col(CORRUPT_RECORD).isNotNull())
 
 
 def _item(*values: str | None) -> tuple[str | None, ...]:
@@ -81,8 +92,16 @@ def main() -> None:
     ingested_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     key = args["S3_KEY"]
-    rows = read_orders_csv(spark, literal_path(f"s3://{args['S3_BUCKET']}/{key}"))
-    items = to_items(rows, key, ingested_at)
+    rows, rejected = split_rejects(read_orders_csv(spark, literal_path(f"s3://{args['S3_BUCKET']}/{key}")))
+    items = to_items(rows, key, ingested_at).cache()
+    # Nothing lost, and the run's log says so: read = written + duplicates + rejected.
+    counts = {"read": rows.count(), "written": items.count(), "rejected": rejected.count()}
+    print(
+        f"s3://{args['S3_BUCKET']}/{key} → {args['DYNAMODB_TABLE']}: read {counts['read'] + counts['rejected']} rows = written {counts['written']} + "
+        f"duplicates {counts['read'] - counts['written']} + rejected {counts['rejected']}"
+    )
+    for row in rejected.select(CORRUPT_RECORD).limit(10).collect():
+        print(f"rejected (its field count is not the header's): {row[0]!r}")
     glue_context.write_dynamic_frame_from_options(
         frame=DynamicFrame.fromDF(items, glue_context, "items"),
         connection_type="dynamodb",

@@ -285,8 +285,10 @@ class SparkJobsTest(unittest.TestCase):
         # A name with glob characters, as an upload may have.
         path = Path(self.scratch.name) / "raw" / "online retail [2010].csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(given["csv"].encode("iso-8859-1"))
-        rows = csv_to_dynamodb.read_orders_csv(self.spark, literal_path(str(path)))
+        # With a short row and a long one after the golden's rows: rejected, as the twin rejects them.
+        path.write_bytes((given["csv"].rstrip("\n") + "\n536999,22728\n536999,22728,X,1,2010-12-01T08:26:00,1.5,17850,France,extra\n").encode("iso-8859-1"))
+        rows, rejected = csv_to_dynamodb.split_rejects(csv_to_dynamodb.read_orders_csv(self.spark, literal_path(str(path))))
+        self.assertEqual(sorted(row[0] for row in rejected.select(csv_to_dynamodb.CORRUPT_RECORD).collect()), ["536999,22728", "536999,22728,X,1,2010-12-01T08:26:00,1.5,17850,France,extra"])
         items = csv_to_dynamodb.to_items(rows, given["source_file"], given["ingestion_timestamp"])
         # An empty value is no attribute of the item.
         actual = [{name: value for name, value in item.items() if value is not None} for item in rows_as_json(items)]

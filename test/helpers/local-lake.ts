@@ -49,6 +49,31 @@ export function twinContext(local: LocalS3, tempDir: (purpose: string) => string
   return { s3: local.client, scratchDir: tempDir('scratch'), log: (line) => lines.push(line), lines, ...extra };
 }
 
+/** The change record that inserts a curated row (the item as the orders table holds it). */
+export function orderInsert(row: JsonRow, sequenceNumber: string): ChangeRecord {
+  const optional = (name: string, value: unknown) => (value === null ? {} : { [name]: value });
+  return {
+    eventName: 'INSERT',
+    keys: { InvoiceNo: row.invoice_no, LineNo: row.line_no },
+    newImage: {
+      InvoiceNo: row.invoice_no,
+      LineNo: row.line_no,
+      StockCode: row.stock_code,
+      ...optional('Description', row.description),
+      Quantity: row.quantity,
+      UnitPrice: row.unit_price,
+      InvoiceDate: row.invoice_ts,
+      ...optional('CustomerID', row.customer_id),
+      ...optional('Country', row.country),
+      IsCancellation: row.is_cancellation,
+      InvoiceDay: row.invoice_day,
+    },
+    oldImage: null,
+    sequenceNumber,
+    approximateCreationTime: 1714560000,
+  };
+}
+
 /** Puts change records as one CDC object (gzip JSON lines), as the stream bridge writes them. */
 export async function putChangeObject(local: LocalS3, bucket: string, key: string, records: readonly ChangeRecord[]): Promise<void> {
   await local.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: encodeChangeObject(records) }));

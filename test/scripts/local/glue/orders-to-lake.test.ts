@@ -7,7 +7,7 @@ import { textOf } from '../../../../scripts/local/glue/duckdb';
 import { type CuratedOrderRow, mergeOrders, runOrdersToLake } from '../../../../scripts/local/glue/orders-to-lake';
 import { CURATED_ORDERS } from '../../../../scripts/local/lake-tables';
 import type { LocalS3 } from '../../../../scripts/local/s3';
-import { canonical, golden, putChangeObject, readLakeTable, twinContext, useTempDirs } from '../../../helpers/local-lake';
+import { canonical, golden, orderInsert, putChangeObject, readLakeTable, twinContext, useTempDirs } from '../../../helpers/local-lake';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
 
 interface Input {
@@ -22,30 +22,7 @@ interface Expected {
 
 const { input, expected } = golden('orders_to_lake') as { input: Input; expected: Expected };
 
-/** The change record that inserts a curated row (the item as the orders table holds it). */
-function insertOf(row: CuratedOrderRow, sequenceNumber: string): ChangeRecord {
-  const optional = (name: string, value: unknown) => (value === null ? {} : { [name]: value });
-  return {
-    eventName: 'INSERT',
-    keys: { InvoiceNo: row.invoice_no, LineNo: row.line_no },
-    newImage: {
-      InvoiceNo: row.invoice_no,
-      LineNo: row.line_no,
-      StockCode: row.stock_code,
-      ...optional('Description', row.description),
-      Quantity: row.quantity,
-      UnitPrice: row.unit_price,
-      InvoiceDate: row.invoice_ts,
-      ...optional('CustomerID', row.customer_id),
-      ...optional('Country', row.country),
-      IsCancellation: row.is_cancellation,
-      InvoiceDay: row.invoice_day,
-    },
-    oldImage: null,
-    sequenceNumber,
-    approximateCreationTime: 1714560000,
-  };
-}
+const insertOf = orderInsert;
 
 function modify(sequenceNumber: string, quantity: number): ChangeRecord {
   const [first] = input.current;

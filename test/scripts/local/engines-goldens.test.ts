@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { ChangeRecord } from '../../../lambda/shared/cdc';
+import { lakeJobArguments } from '../../../lib/stacks/pipeline-stack';
+import { type LocalDynamoDB, startLocalDynamoDB } from '../../../scripts/local/dynamodb';
+import { runCampaignProgress } from '../../../scripts/local/glue/campaign-progress';
+import { runCsvToDynamoDB } from '../../../scripts/local/glue/csv-to-dynamodb';
+import type { JsonRow } from '../../../scripts/local/glue/duckdb';
+import type { GlueTwinContext, JobArguments } from '../../../scripts/local/glue/job';
+import { runOrdersToLake } from '../../../scripts/local/glue/orders-to-lake';
+import { runSalesStarSchema } from '../../../scripts/local/glue/sales-star-schema';
+import { LocalSpark, preparePython } from '../../../scripts/local/glue/spark';
+import { CAMPAIGN_PROGRESS, CURATED_ORDERS, type LakeTable, STAR_TABLES } from '../../../scripts/local/lake-tables';
+import { ensureBuckets, type LocalS3, startLocalS3 } from '../../../scripts/local/s3';
+import { scanAll } from '../../helpers/local-dynamodb';
+import { canonical, golden, orderInsert, putChangeObject, readLakeTable, writeLakeTable } from '../../helpers/local-lake';
+import { describeWithSpark } from '../../helpers/spark';
+
+/**
+ * Every golden through both engines' whole job runs: the DuckDB twin and the PySpark script's
+ * main() on the local Spark, with the stack's arguments, on the same inputs in one embedded S3 and
+ * DynamoDB. Each writes its own lake bucket (or table); the two are held equal, row for row and
+ * type for type, and to the golden. Refused inputs fail both runs with the same words.
+ */
+
+const LANDING = 'golden-landing';
+const LAKES = { duckdb: 'golden-lake-duckdb', spark: 'golden-lake-spark' } as const;
+type Engine = keyof typeof LAKES;
+const ENGINES: readonly Engine[] = ['duckdb', 'spark'];
+/** The stack's arguments of each job, over the test's buckets: each test overrides only the bucket or prefix it moves. */
+const stackArgs = (engine: Engine) =>
+  lakeJobArguments({ landingBucket: LANDING, lakeBucket: LAKES[engine], assetsBucket: LANDING, ordersTableArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/orders', uploadsTableName: `golden-uploads-${engine}` }, { dynamoWritePercent: 0.5 });
+
+describeWithSpark('the goldens through both engines’ job runs', () => {
+  let s3: LocalS3;
+  let dynamodb: LocalDynamoDB;
+  let spark: LocalSpark;
+  let scratch: string;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'dynalake-engine-goldens-'));
+    s3 = await startLocalS3();
+    dynamodb = await startLocalDynamoDB();
+    await ensureBuckets(s3.client, [LANDING, ...Object.values(LAKES)]);
+    spark = await LocalSpark.start({ python: preparePython(), mirrorDir: join(scratch, 'mirror'), buckets: [LANDING, ...Object.values(LAKES)], s3Endpoint: s3.endpoint, dynamodbEndpoint: dynamodb.endpoint });
+  }, 120_000);
+
+  afterAll(async () => {
+    await spark.close();
+    await s3.close();
+    await dynamodb.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const context = (): GlueTwinContext => ({ s3: s3.client, dynamodb: dynamodb.client, scratchDir: join(scratch, 'twins') });
+
+  /** Runs `job` on each engine, with `argsFor(engine)`; resolves with each run's error message, if any. */
+  async function runBoth(job: string, twin: (context: GlueTwinContext, args: JobArguments) => Promise<unknown>, argsFor: (engine: Engine) => JobArguments): Promise<Record<Engine, string | undefined>> {
+    const failure = (error: unknown) => (error as Error).message;
+    const onDuckDB = await twin(context(), argsFor('duckdb')).then(() => undefined, failure);
+    const onSpark = await spark.run(job, `golden-${job}`, argsFor('spark')).then(() => undefined, failure);
+    return { duckdb: onDuckDB, spark: onSpark };
+  }
+
+  async function expectSameTable(table: LakeTable, expectedRows: readonly JsonRow[]): Promise<void> {
+    const [twin, job] = await Promise.all(ENGINES.map((engine) => readLakeTable(s3, LAKES[engine], table)));
+    expect(job?.types).toEqual(twin?.types);
+    expect(canonical(job?.rows ?? [])).toEqual(canonical(twin?.rows ?? []));
+    expect(canonical(job?.rows ?? [])).toEqual(canonical(expectedRows));
+  }
+
+  it('orders_to_lake: the golden batch merged into the golden table', async () => {
+    const { input, expected } = golden('orders_to_lake') as { input: { current: JsonRow[]; changes: ChangeRecord[] }; expected: { rows: JsonRow[] } };
+    await putChangeObject(s3, LANDING, 'cdc/orders/dt=2024-05-01/a-1-5.jsonl.gz', input.current.map((row, index) => orderInsert(row, String(index + 1))));
+    await putChangeObject(s3, LANDING, 'cdc/orders/dt=2024-05-02/b-999999999999999999999-1000000000000000000080.jsonl.gz', input.changes);
+    const args = (engine: Engine) => stackArgs(engine).orders_to_lake;
+    expect(await runBoth('orders_to_lake', runOrdersToLake, args)).toEqual({ duckdb: undefined, spark: undefined });
+    await expectSameTable(CURATED_ORDERS, expected.rows);
+  }, 120_000);
+
+  it('campaign_progress: the golden histories as the golden rows', async () => {
+    const { input, expected } = golden('campaign_progress') as { input: { user_campaign_changes: ChangeRecord[]; campaign_info_changes: ChangeRecord[] }; expected: { rows: JsonRow[] } };
+    await putChangeObject(s3, LANDING, 'cdc/user_Campaign/dt=2024-05-01/a.jsonl.gz', input.user_campaign_changes);
+    await putChangeObject(s3, LANDING, 'cdc/campaignInfo/dt=2024-05-01/a.jsonl.gz', input.campaign_info_changes);
+    const args = (engine: Engine) => stackArgs(engine).campaign_progress;
+    expect(await runBoth('campaign_progress', runCampaignProgress, args)).toEqual({ duckdb: undefined, spark: undefined });
+    await expectSameTable(CAMPAIGN_PROGRESS, expected.rows);
+  }, 120_000);
+
+  it('sales_star_schema: the golden orders as the golden star', async () => {
+    const { input, expected } = golden('sales_star_schema') as { input: { orders: JsonRow[] }; expected: Record<string, JsonRow[]> };
+    for (const engine of ENGINES) await writeLakeTable(s3, LAKES[engine], { ...CURATED_ORDERS, prefix: 'star-input/orders/' }, input.orders);
+    const args = (engine: Engine) => ({ ...stackArgs(engine).sales_star_schema, CURATED_PREFIX: 'star-input/orders/' });
+    expect(await runBoth('sales_star_schema', runSalesStarSchema, args)).toEqual({ duckdb: undefined, spark: undefined });
+    for (const table of STAR_TABLES) await expectSameTable(table, expected[table.name] ?? []);
+  }, 120_000);
+
+  it('csv_to_dynamodb: the golden file as the golden items, rows of the wrong width rejected by both', async () => {
+    const { input, expected } = golden('csv_to_dynamodb') as { input: { csv: string; source_file: string }; expected: { items: Record<string, string>[] } };
+    const key = 'raw/online retail [2010].csv';
+    const csv = `${input.csv.replace(/\n$/, '')}\n536999,22728\n536999,22728,X,1,2010-12-01T08:26:00,1.5,17850,France,extra\n`;
+    await s3.client.send(new PutObjectCommand({ Bucket: LANDING, Key: key, Body: Buffer.from(csv, 'latin1') }));
+    const tables = { duckdb: 'golden-uploads-duckdb', spark: 'golden-uploads-spark' };
+    for (const TableName of Object.values(tables)) {
+      await dynamodb.client.send(new CreateTableCommand({ TableName, KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }));
+    }
+    const args = (engine: Engine) => ({ ...stackArgs(engine).csv_to_dynamodb, S3_KEY: key });
+    expect(await runBoth('csv_to_dynamodb', runCsvToDynamoDB, args)).toEqual({ duckdb: undefined, spark: undefined });
+    const items = await Promise.all(
+      ENGINES.map(async (engine) => (await scanAll(dynamodb, tables[engine])).map((item) => ({ ...(unmarshall(item) as Record<string, string>), ingestion_timestamp: 'each run’s own', source_file: input.source_file }))),
+    );
+    const golden_ = expected.items.map((item) => ({ ...item, ingestion_timestamp: 'each run’s own' }));
+    expect(canonical(items[1] ?? [])).toEqual(canonical(items[0] ?? []));
+    expect(canonical(items[1] ?? [])).toEqual(canonical(golden_));
+  }, 120_000);
+
+  it('refuses the same bad values on both engines, naming the record, the field and the value', async () => {
+    const refused = (name: string) => JSON.parse(readFileSync(join(__dirname, '..', '..', 'fixtures', 'etl', name, 'refused.json'), 'utf8')) as { cases: { case: string; error: string }[] };
+    const orders = refused('orders_to_lake').cases as { case: string; record: ChangeRecord; error: string }[];
+    for (const [index, refusal] of orders.filter((candidate) => /date that does not exist|flag written as text|fractional quantity|price it would round/.test(candidate.case)).entries()) {
+      const prefix = `cdc/refused-orders-${String(index)}/`;
+      await putChangeObject(s3, LANDING, `${prefix}dt=2024-05-01/a.jsonl.gz`, [refusal.record]);
+      const args = (engine: Engine) => ({ ...stackArgs(engine).orders_to_lake, CDC_PREFIX: prefix, CURATED_PREFIX: `refused/orders-${String(index)}/`, STATE_PREFIX: `refused/state-${String(index)}/` });
+      const errors = await runBoth('orders_to_lake', runOrdersToLake, args);
+      for (const engine of ENGINES) {
+        expect([refusal.case, engine, errors[engine]]).toEqual([refusal.case, engine, expect.stringContaining(refusal.error)]);
+        expect(errors[engine]).toContain('orders change 536370/1');
+      }
+    }
+  }, 180_000);
+});
