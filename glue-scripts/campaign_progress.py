@@ -327,7 +327,9 @@ def main() -> None:
     user_new = pending[args["USER_CAMPAIGN_CDC_PREFIX"]][2]
     campaign_new = pending[args["CAMPAIGN_INFO_CDC_PREFIX"]][2]
 
-    if user_new or campaign_new:
+    if not (user_new or campaign_new):
+        print("no new change objects since the last run: nothing to do")
+    else:
         campaigns_url = f"s3://{lake}/{campaigns_key}"
         state_campaigns = read_changes(spark, [campaigns_url] if _table_exists(spark, campaigns_url) else [], CAMPAIGN_INFO_CHANGES)
         new_campaign_changes = read_changes(spark, [f"s3://{landing}/{key}" for key in campaign_new], CAMPAIGN_INFO_CHANGES)
@@ -354,6 +356,8 @@ def main() -> None:
             write_bytes_object(spark, lake, campaigns_key, _change_object(campaign_records.where(F.col("eventName") != "REMOVE")))
         campaign_records.unpersist()
         user_changes.unpersist()
+        objects = len(user_new) + len(campaign_new)
+        print(f"merged {objects} new change object{'' if objects == 1 else 's'}: {len(days)} partitions rewritten ({len(days) - len(written)} left empty, deleted)")
 
     if any(set(kept) != merged for _source, merged, _new, kept in pending.values()):
         # Only now that the partitions and the campaigns are in place: a crash before this line merges the same objects again.

@@ -294,6 +294,9 @@ def _incremental(glue_context, spark: SparkSession, args: dict[str, str], table:
     new = pending_keys(listed, merged)
     if new:
         _merge(glue_context, spark, [f"s3://{landing}/{key}" for key in new], table)
+        print(f"merged {len(new)} new change object{'' if len(new) == 1 else 's'} of {source} ({len(merged & set(listed))} merged before)")
+    else:
+        print(f"no new change objects in {source} since the last run ({len(listed)} merged before): nothing to do")
     kept = next_state(listed, merged, new)
     if set(kept) != merged:
         # Only now that the partitions are in place: a crash before this line re-merges `new`.

@@ -60,6 +60,8 @@ interface RunAnswer {
   readonly deleted: number;
   readonly items_written: number;
   readonly committed: boolean;
+  /** The last lines the script printed (its log on Glue). */
+  readonly output?: readonly string[];
 }
 
 /** What a Spark job run did, as the local runner saw it. */
@@ -154,7 +156,9 @@ export class LocalSpark {
       (this.child.stdin as Writable).write(`${JSON.stringify({ id, script: join(GLUE_SCRIPTS_DIR, `${job}.py`), extra_py_files: EXTRA_PY_FILES, arguments: argumentsWithDashes })}\n`);
     });
     if (!answer.ok) throw new DynalakeError('LOAD_FAILED', `${job}: ${answer.error ?? 'failed'}`);
+    const said = answer.output?.at(-1);
     const summary =
+      (said === undefined ? '' : `${said}; `) +
       `Spark ${answer.seconds.toFixed(1)} s: ${counted(answer.downloaded, 'object')} staged in, ${counted(answer.uploaded, 'object')} written, ${count(answer.deleted)} deleted` +
       (answer.items_written > 0 ? `, ${counted(answer.items_written, 'item')} written to DynamoDB` : '') +
       (answer.committed ? '' : ' (the script never reached job.commit())');

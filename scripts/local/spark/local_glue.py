@@ -9,7 +9,7 @@ stderr carry Spark's own output):
     {"id": 1, "script": "/abs/orders_to_lake.py", "extra_py_files": ["/abs/dynalake_glue.py"],
      "arguments": {"--JOB_NAME": "...", "--LAKE_BUCKET": "...", ...}}
     {"id": 1, "ok": true, "seconds": 3.2, "downloaded": 4, "uploaded": 2, "deleted": 1,
-     "items_written": 0, "committed": true}
+     "items_written": 0, "committed": true, "output": ["what the script printed", ...]}
     {"id": 1, "ok": false, "error": "UnitPrice 0.0015 does not fit DECIMAL(12,3) exactly", ...}
 
 Laid out as Glue lays out a job run: the script runs as `__main__` with `sys.argv` = the script,
@@ -21,6 +21,8 @@ The S3 and DynamoDB endpoints come from AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import runpy
@@ -107,6 +109,7 @@ class LocalGlue:
             contexts.append(context)
 
         saved_argv, saved_path = sys.argv, list(sys.path)
+        printed = io.StringIO()
         try:
             for path in extra_py_files:
                 folder = str(Path(path).resolve().parent)
@@ -117,7 +120,9 @@ class LocalGlue:
                     self._shipped.add(path)
             sys.argv = [script, *[token for name, value in arguments.items() for token in (name, value)]]
             awsglue.context.GlueContext.__init__ = recording_init  # type: ignore[method-assign]
-            runpy.run_path(script, run_name="__main__")
+            # What the script prints is its log on Glue (the driver's stdout); here it is the run's report.
+            with contextlib.redirect_stdout(printed):
+                runpy.run_path(script, run_name="__main__")
             result["ok"] = True
         except SystemExit as error:
             result["ok"] = error.code in (None, 0)
@@ -138,6 +143,7 @@ class LocalGlue:
             uploaded=pushed.uploaded,
             deleted=pushed.deleted,
             items_written=sum(context.items_written for context in contexts),
+            output=printed.getvalue().splitlines()[-20:],
             committed=any(job.committed for context in contexts for job in context._jobs),
         )
         return result
