@@ -168,3 +168,28 @@ describe('npm start when a stage fails', () => {
     }
   }, 60_000);
 });
+
+describe('npm start -- --file PATH', () => {
+  it('runs the whole pipeline on a CSV of the user’s own, and says what is wrong with the options', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'dynalake-start-file-'));
+    try {
+      // The sample's header and its first 40 rows, in a file of its own.
+      const own = join(stateDir, 'my orders.csv');
+      writeFileSync(own, `${readFileSync(SAMPLE_FILE, 'latin1').split('\n').slice(0, 41).join('\n')}\n`, 'latin1');
+      await expect(runLocalPipeline({ stateDir, file: own, rows: 10, print: () => undefined })).rejects.toThrow('give --rows or --file, not both');
+      await expect(runLocalPipeline({ stateDir, file: join(stateDir, 'none.csv'), print: () => undefined })).rejects.toThrow(/none\.csv: no such file/);
+
+      const report = await runLocalPipeline({ stateDir, file: own, changes: false, print: () => undefined });
+      expect(report.seeded).toMatchObject({ file: own, read: 40, written: 40, rejected: 0 });
+      const s3 = await startLocalS3({ path: join(stateDir, 's3') });
+      try {
+        const [result] = await queryLake({ s3: s3.client, bucket: report.buckets.lake, lakeDir: join(stateDir, 'scratch', 'lake') }, ['SELECT count(*) AS lines FROM orders']);
+        expect(result?.rows).toEqual([{ lines: 40 }]);
+      } finally {
+        await s3.close();
+      }
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
