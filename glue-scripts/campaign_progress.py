@@ -25,9 +25,11 @@ from pyspark.sql.types import ArrayType, DecimalType, DoubleType, StringType, St
 
 from dynalake_glue import (
     CHANGE_OBJECT_SUFFIX,
+    delete_partitions,
     list_keys,
     next_state,
     parse_state,
+    path_exists,
     pending_keys,
     read_text_object,
     render_state,
@@ -298,18 +300,6 @@ def _change_object(records: DataFrame) -> bytes:
     return gzip.compress("".join(lines).encode("utf-8"), mtime=0)
 
 
-def _table_exists(spark: SparkSession, table: str) -> bool:
-    hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(table)
-    return bool(hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path))
-
-
-def _delete_partitions(spark: SparkSession, table: str, days: list[str]) -> None:
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    for day in days:
-        hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(f"{table}{PARTITION}={day}")
-        hadoop_path.getFileSystem(hadoop_conf).delete(hadoop_path, True)
-
-
 def main() -> None:
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     landing, lake = args["LANDING_BUCKET"], args["LAKE_BUCKET"]
@@ -331,14 +321,14 @@ def main() -> None:
         print("no new change objects since the last run: nothing to do")
     else:
         campaigns_url = f"s3://{lake}/{campaigns_key}"
-        state_campaigns = read_changes(spark, [campaigns_url] if _table_exists(spark, campaigns_url) else [], CAMPAIGN_INFO_CHANGES)
+        state_campaigns = read_changes(spark, [campaigns_url] if path_exists(spark, campaigns_url) else [], CAMPAIGN_INFO_CHANGES)
         new_campaign_changes = read_changes(spark, [f"s3://{landing}/{key}" for key in campaign_new], CAMPAIGN_INFO_CHANGES)
         # The state's campaigns first, the new changes after them: a tie goes to the change read later.
         campaign_records = latest_records(state_campaigns.unionByName(new_campaign_changes), ["campaignID"]).cache()
         campaigns = campaign_records.where(F.col("eventName") != "REMOVE").select("newImage.*")
         user_changes = read_changes(spark, [f"s3://{landing}/{key}" for key in user_new], USER_CAMPAIGN_CHANGES).cache()
         changed_campaigns = [row["id"] for row in new_campaign_changes.select(F.col("keys.campaignID").alias("id")).distinct().collect()]
-        current = spark.read.schema(CAMPAIGN_PROGRESS_DDL).parquet(table) if _table_exists(spark, table) else spark.createDataFrame([], CAMPAIGN_PROGRESS_DDL)
+        current = spark.read.schema(CAMPAIGN_PROGRESS_DDL).parquet(table) if path_exists(spark, table) else spark.createDataFrame([], CAMPAIGN_PROGRESS_DDL)
         days = touched_days(user_changes, changed_campaigns, current)
         # Computed once, before the write replaces the partitions it reads.
         rows = merge_progress(user_changes, campaigns, current, days).persist()
@@ -350,7 +340,7 @@ def main() -> None:
             .partitionBy(PARTITION)
             .parquet(table)
         )
-        _delete_partitions(spark, table, [day for day in days if day not in written])
+        delete_partitions(spark, table, PARTITION, [day for day in days if day not in written])
         rows.unpersist()
         if campaign_new:
             write_bytes_object(spark, lake, campaigns_key, _change_object(campaign_records.where(F.col("eventName") != "REMOVE")))

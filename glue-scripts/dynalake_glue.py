@@ -406,12 +406,26 @@ def _hadoop_path(spark: Any, url: str) -> tuple[Any, Any]:
     return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 
 
+def path_exists(spark: Any, url: str) -> bool:
+    """Whether anything is at `url` (an object, or objects under it as a folder)."""
+    path, fs = _hadoop_path(spark, url)
+    return bool(fs.exists(path))
+
+
+def delete_partitions(spark: Any, table: str, column: str, values: Iterable[str]) -> None:
+    """Deletes the partition folders `<table><column>=<value>/` (a dynamic partition overwrite
+    leaves alone a partition it writes no row to, so an emptied one must go by hand)."""
+    for value in values:
+        path, fs = _hadoop_path(spark, f"{table}{column}={value}")
+        fs.delete(path, True)
+
+
 def list_keys(spark: Any, bucket: str, prefix: str, suffix: str = "") -> list[str]:
     """The keys of the objects under `prefix` (all depths) that end with `suffix`, sorted."""
     root = s3_path(bucket, prefix)
-    path, fs = _hadoop_path(spark, root)
-    if not fs.exists(path):
+    if not path_exists(spark, root):
         return []
+    path, fs = _hadoop_path(spark, root)
     keys = []
     files = fs.listFiles(path, True)
     bucket_root = f"s3://{bucket}/"
@@ -427,8 +441,7 @@ def list_keys(spark: Any, bucket: str, prefix: str, suffix: str = "") -> list[st
 
 def read_text_object(spark: Any, bucket: str, key: str) -> str | None:
     """An object's text (UTF-8), or None when there is no such object."""
-    path, fs = _hadoop_path(spark, f"s3://{bucket}/{key}")
-    if not fs.exists(path):
+    if not path_exists(spark, f"s3://{bucket}/{key}"):
         return None
     return spark.read.text(literal_path(f"s3://{bucket}/{key}"), wholetext=True).first()[0]
 

@@ -22,9 +22,11 @@ from dynalake_glue import (
     CHANGE_OBJECT_SUFFIX,
     CURATED_ORDERS_DDL,
     UNIT_PRICE_PRECISION,
+    delete_partitions,
     list_keys,
     next_state,
     parse_state,
+    path_exists,
     pending_keys,
     read_text_object,
     render_state,
@@ -244,18 +246,6 @@ def transform_cdc(changes: DataFrame, current: DataFrame) -> tuple[DataFrame, li
     return kept.unionByName(upserts), days
 
 
-def _path_exists(spark: SparkSession, path: str) -> bool:
-    hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
-    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path)
-
-
-def _delete_partitions(spark: SparkSession, table: str, days: list[str]) -> None:
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    for day in days:
-        hadoop_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(f"{table}{PARTITION}={day}")
-        hadoop_path.getFileSystem(hadoop_conf).delete(hadoop_path, True)
-
-
 def _write(rows: DataFrame, table: str, overwrite_mode: str) -> None:
     # One task per day: one Parquet file per partition, not one per input split.
     (
@@ -274,13 +264,13 @@ def _merge(glue_context, spark: SparkSession, paths: list[str], table: str) -> N
     changes = source.resolveChoice(choice="make_struct").toDF()
     if not changes.columns:
         return  # the new objects hold no record
-    current = spark.read.schema(CURATED_ORDERS_DDL).parquet(table) if _path_exists(spark, table) else spark.createDataFrame([], CURATED_ORDERS_DDL)
+    current = spark.read.schema(CURATED_ORDERS_DDL).parquet(table) if path_exists(spark, table) else spark.createDataFrame([], CURATED_ORDERS_DDL)
     rows, days = transform_cdc(changes, current)
     # Computed once, before the write replaces the partitions it reads.
     rows = rows.persist()
     written = {row[PARTITION] for row in rows.select(PARTITION).distinct().collect()}
     _write(rows, table, "dynamic")
-    _delete_partitions(spark, table, [day for day in days if day not in written])
+    delete_partitions(spark, table, PARTITION, [day for day in days if day not in written])
     rows.unpersist()
 
 

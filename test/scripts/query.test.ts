@@ -1,41 +1,24 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { JsonRow } from '../../scripts/local/glue/duckdb';
 import { CURATED_ORDERS } from '../../scripts/local/lake-tables';
 import { localBucketNames, localLayout } from '../../scripts/local/layout';
 import { startLocalS3 } from '../../scripts/local/s3';
+import { type CliRun, runScript } from '../helpers/cli';
 import { golden, useTempDirs, writeLakeTable } from '../helpers/local-lake';
 
-const ROOT = join(__dirname, '..', '..');
-const QUERY = ['-r', require.resolve('ts-node/register'), join(ROOT, 'scripts', 'query.ts')];
-const ENV = { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true' };
 const orders = (golden('sales_star_schema') as { input: { orders: JsonRow[] } }).input.orders;
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs `npm run query -- args` the way npm does (ts-node), from the repository (its cdk.json names the buckets). */
-function query(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...QUERY, ...args], { cwd: ROOT, env: ENV, timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
+function query(...args: string[]): Promise<CliRun> {
+  return runScript('query.ts', args);
 }
 
 describe('npm run query', () => {
   const tempDir = useTempDirs();
   let state: string;
   // The CLI runs start together (each spends seconds loading ts-node and its modules); each test reads its own.
-  let runs: Record<'json' | 'table' | 'badSql' | 'noState' | 'help', Run>;
+  let runs: Record<'json' | 'table' | 'badSql' | 'noState' | 'help', CliRun>;
 
   beforeAll(async () => {
     // A local state as `npm start` leaves it: s3rver's folder with the lake bucket holding curated orders.

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { listObjects } from '../../../scripts/local/glue/s3-files';
 import { LAKE_TABLES } from '../../../scripts/local/lake-tables';
 import { type GlueEngine, type LocalPipelineReport, runLocalPipeline } from '../../../scripts/local/pipeline';
 import { startLocalS3 } from '../../../scripts/local/s3';
+import { runScript } from '../../helpers/cli';
 import { canonical, readLakeTable } from '../../helpers/local-lake';
 import { describeWithSpark } from '../../helpers/spark';
 
@@ -24,21 +24,8 @@ interface EngineRun {
   readonly report: LocalPipelineReport;
 }
 
-const ROOT = join(__dirname, '..', '..', '..');
-const ENV = { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true' };
-
 /** `npm run glue -- args`, the way npm runs it (ts-node). */
-function glueCli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register'), join(ROOT, 'scripts', 'glue.ts'), ...args], { cwd: ROOT, env: ENV, timeout: 120_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const glueCli = (...args: string[]) => runScript('glue.ts', args, 120_000);
 
 async function runEngine(engine: GlueEngine): Promise<EngineRun> {
   const stateDir = mkdtempSync(join(tmpdir(), `dynalake-engine-${engine}-`));
