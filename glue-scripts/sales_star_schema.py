@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, IntegerType, LongType
 
-from dynalake_glue import AMOUNT_PRECISION, CURATED_ORDERS_DDL, UNKNOWN_KEY, country_key, customer_key, date_key, product_key, s3_path, start_glue_job
+from dynalake_glue import AMOUNT_PRECISION, CURATED_ORDERS_DDL, UNKNOWN_KEY, country_key, customer_key, date_key, path_exists, product_key, s3_path, start_glue_job
 
 ARGUMENTS = ["JOB_NAME", "LAKE_BUCKET", "CURATED_PREFIX", "WAREHOUSE_PREFIX"]
 
@@ -111,7 +111,14 @@ def build_star(orders: DataFrame) -> dict[str, DataFrame]:
 
 def main() -> None:
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
-    orders = spark.read.schema(CURATED_ORDERS_DDL).parquet(s3_path(args["LAKE_BUCKET"], args["CURATED_PREFIX"])).cache()
+    curated = s3_path(args["LAKE_BUCKET"], args["CURATED_PREFIX"])
+    # A fresh stage has no curated order yet: the star is then empty (the unknown customer and
+    # country aside) rather than a failed run that alerts every hour and never reaches the crawler.
+    if path_exists(spark, curated):
+        orders = spark.read.schema(CURATED_ORDERS_DDL).parquet(curated).cache()
+    else:
+        print(f"no curated orders under {curated}: the star schema is empty")
+        orders = spark.createDataFrame([], CURATED_ORDERS_DDL)
     warehouse = s3_path(args["LAKE_BUCKET"], args["WAREHOUSE_PREFIX"])
     for name, table in build_star(orders).items():
         # Dimensions are small: one file each. The fact keeps Spark's partitioning.

@@ -118,6 +118,20 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
     expect(canonical(items[1] ?? [])).toEqual(canonical(golden_));
   }, 120_000);
 
+  it('a refresh on an empty lake succeeds on both engines, and gives the same empty, well-typed star', async () => {
+    // A fresh stage: no curated order yet (under prefixes nothing else in this file writes).
+    const args = (engine: Engine) => ({ ...stackArgs(engine).sales_star_schema, LAKE_BUCKET: LAKES[engine], CURATED_PREFIX: 'empty/curated/orders/', WAREHOUSE_PREFIX: 'empty/warehouse/' });
+    expect(await runBoth('sales_star_schema', runSalesStarSchema, args)).toEqual({ duckdb: undefined, spark: undefined });
+    for (const table of STAR_TABLES) {
+      const prefix = `empty/warehouse/${table.name}/`;
+      const [twin, job] = await Promise.all(ENGINES.map((engine) => readLakeTable(s3, LAKES[engine], table, prefix)));
+      expect([table.name, canonical(job?.rows ?? []), job?.types]).toEqual([table.name, canonical(twin?.rows ?? []), twin?.types]);
+    }
+    const dimCustomer = STAR_TABLES.find((table) => table.name === 'dim_customer');
+    if (!dimCustomer) throw new Error('the star has dim_customer');
+    expect((await readLakeTable(s3, LAKES.spark, dimCustomer, 'empty/warehouse/dim_customer/')).rows).toEqual([{ customer_key: 0, customer_id: null, country: null }]);
+  }, 120_000);
+
   it('refuses the same bad values on both engines, naming the record, the field and the value', async () => {
     const refused = (name: string) => JSON.parse(readFileSync(join(__dirname, '..', '..', 'fixtures', 'etl', name, 'refused.json'), 'utf8')) as { cases: { case: string; error: string }[] };
     const orders = refused('orders_to_lake').cases as { case: string; record: ChangeRecord; error: string }[];
