@@ -83,6 +83,13 @@ def to_items(rows: DataFrame, source_file: str, ingested_at: str) -> DataFrame:
     )
 
 
+def without_nulls(record: dict) -> dict:
+    """The record without its null fields (DynamicFrame.map's function: a DynamicRecord in, out)."""
+    for name in [name for name in list(record.keys()) if record[name] is None]:
+        del record[name]
+    return record
+
+
 def main() -> None:
     # awsglue exists only on Glue: imported here so the transformations above import, and are
     # tested, with plain pyspark.
@@ -103,7 +110,9 @@ def main() -> None:
     for row in rejected.select(CORRUPT_RECORD).limit(10).collect():
         print(f"rejected (its field count is not the header's): {row[0]!r}")
     glue_context.write_dynamic_frame_from_options(
-        frame=DynamicFrame.fromDF(items, glue_context, "items"),
+        # An empty value is no attribute of the item. Glue's DynamoDB writer does not document what
+        # it does with a null field, so none reaches it.
+        frame=DynamicFrame.fromDF(items, glue_context, "items").map(f=without_nulls),
         connection_type="dynamodb",
         connection_options={
             "dynamodb.output.tableName": args["DYNAMODB_TABLE"],

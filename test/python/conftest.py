@@ -14,8 +14,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STAND_IN = ROOT / "scripts" / "local" / "spark"
-if str(STAND_IN) not in sys.path:
-    sys.path.insert(0, str(STAND_IN))
+GLUE_SCRIPTS = ROOT / "glue-scripts"
+for folder in (STAND_IN, GLUE_SCRIPTS):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 
 @pytest.fixture(scope="session")

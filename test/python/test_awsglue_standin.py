@@ -137,3 +137,29 @@ class TestS3Mirror:
         assert (folder / "cdc" / "b.jsonl.gz").read_bytes() == b"b"
         assert not (folder / "curated" / "day=1").exists()
         assert not (folder / "curated" / "day=2" / ".part-0.parquet.crc").exists()
+
+
+class TestDynamoDBWriter:
+    def test_refuses_a_null_field_that_glue_might_store_as_null(self, spark: Any) -> None:
+        from awsglue.context import GlueContext
+        from awsglue.dynamicframe import DynamicFrame
+
+        glue = GlueContext(spark.sparkContext)
+        frame = DynamicFrame.fromDF(spark.createDataFrame([("a", None)], "id STRING, Description STRING"), glue, "items")
+        with pytest.raises(ValueError, match=r"null fields \(Description\)"):
+            glue.write_dynamic_frame_from_options(frame=frame, connection_type="dynamodb", connection_options={"dynamodb.output.tableName": "t", "dynamodb.throughput.write.percent": "0.5"})
+
+    def test_map_gives_records_their_own_fields(self, spark: Any) -> None:
+        import csv_to_dynamodb
+        from awsglue.context import GlueContext
+        from awsglue.dynamicframe import DynamicFrame
+
+        assert csv_to_dynamodb.without_nulls({"id": "a", "Description": None, "Quantity": "6"}) == {"id": "a", "Quantity": "6"}
+
+        def drop_nulls(record: dict) -> dict:  # travels to Spark's workers by value, as a job's own function does
+            return {name: value for name, value in record.items() if value is not None}
+
+        glue = GlueContext(spark.sparkContext)
+        frame = DynamicFrame.fromDF(spark.createDataFrame([("a", None), ("b", "text")], "id STRING, Description STRING"), glue, "items").map(f=drop_nulls)
+        assert sorted(frame.records().collect(), key=lambda record: record["id"]) == [{"id": "a"}, {"id": "b", "Description": "text"}]
+        assert frame.toDF().count() == 2

@@ -152,19 +152,38 @@ def convert(value: Any, kind: Kind) -> Any:
 
 
 class DynamicFrame:
-    """A DataFrame and the kinds of its fields (None: built from a DataFrame, no choice)."""
+    """A DataFrame and the kinds of its fields (None: built from a DataFrame, no choice); or, after
+    map(), self-describing records (dicts) that may each have fields of their own."""
 
-    def __init__(self, frame: DataFrame, glue_ctx: Any, name: str = "", kind: Kind | None = None) -> None:
+    def __init__(self, frame: DataFrame | None, glue_ctx: Any, name: str = "", kind: Kind | None = None, records: Any = None) -> None:
         self._frame = frame
         self.glue_ctx = glue_ctx
         self.name = name
         self._kind = kind
+        self._records = records
+
+    def records(self) -> Any:
+        """The frame's records as an RDD of dicts: a DataFrame row holds every column, null or not;
+        a record map() made holds the fields its function left."""
+        if self._records is not None:
+            return self._records
+        return self.toDF().rdd.map(lambda row: row.asDict(recursive=True))
+
+    def map(self, f: Any, preservesPartitioning: bool = False, transformation_ctx: str = "", **_options: Any) -> DynamicFrame:  # noqa: N803 (Glue's name)
+        """A new frame of f(record) for every record (a dict the function may change and return), as
+        DynamicFrame.map does: https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-crawler-pyspark-extensions-dynamic-frame.html"""
+        return DynamicFrame(None, self.glue_ctx, transformation_ctx or self.name, None, self.records().map(lambda record: f(dict(record))))
 
     @classmethod
     def fromDF(cls, dataframe: DataFrame, glue_ctx: Any, name: str) -> DynamicFrame:  # noqa: N802 (Glue's name)
         return cls(dataframe, glue_ctx, name)
 
     def toDF(self) -> DataFrame:  # noqa: N802 (Glue's name)
+        if self._frame is None:
+            # Records of their own shape: one schema for all, as Glue's toDF gives.
+            kind = self._records.map(kind_of).fold(("struct", {}), merge_kinds)
+            self._frame = self.glue_ctx.spark_session.createDataFrame(self._records.map(lambda record: convert(record, kind)), spark_type(kind))
+            self._kind = kind
         if self._kind is not None and has_choice(self._kind):
             raise ValueError(
                 f"DynamicFrame {self.name!r} has unresolved choice types at {', '.join(choice_paths(self._kind))}: "
@@ -176,10 +195,10 @@ class DynamicFrame:
         """Only `choice="make_struct"` (the frame already holds each choice as that struct)."""
         if specs is not None or choice != "make_struct":
             raise NotImplementedError("the local stand-in implements resolveChoice(choice='make_struct') only")
-        return DynamicFrame(self._frame, self.glue_ctx, self.name, None)
+        return DynamicFrame(self._frame, self.glue_ctx, self.name, None, self._records)
 
     def count(self) -> int:
-        return self._frame.count()
+        return self.records().count() if self._frame is None else self._frame.count()
 
     def schema_paths_with_choices(self) -> list[str]:
         return choice_paths(self._kind) if self._kind is not None else []
