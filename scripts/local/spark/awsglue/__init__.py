@@ -6,13 +6,16 @@ What it reproduces of Glue, and only that (the calls the jobs make):
   requested name is required, arguments not asked for are ignored.
 - `awsglue.context.GlueContext`: `spark_session`; `create_dynamic_frame.from_options` for S3 JSON
   (paths, `recurse`, gzip by suffix), with DynamicFrame choice types; `write_dynamic_frame_from_options`
-  to DynamoDB (`dynamodb.output.tableName`, `dynamodb.throughput.write.percent` in 0.1-1.5).
+  to DynamoDB (`dynamodb.output.tableName`, `dynamodb.throughput.write.percent` in 0.1-1.5). AWS
+  does not document whether that writer leaves a null field out or stores a NULL attribute, so the
+  stand-in refuses an item with a null field: a job must drop them (DynamicFrame.map) to run here.
   A DynamoDB export (MODE=backfill) needs point-in-time recovery, which the local DynamoDB
   cannot make: asking for one fails with that reason.
 - `awsglue.job.Job`: `init(name, args)` and `commit()`.
 - `awsglue.dynamicframe.DynamicFrame`: `fromDF`, `toDF` (refused while a choice is unresolved, as
   Glue refuses to act on one), `resolveChoice(choice="make_struct")` (one struct member per type,
-  named by the type: `int`, `long`, `double`, `string`, `boolean`, `struct`, `array`).
+  named by the type: `int`, `long`, `double`, `string`, `boolean`, `struct`, `array`; the names are
+  assumed, the jobs do not depend on them), `map(f)` (records that keep the fields f leaves).
 
 Where AWS does not document a behaviour, the stand-in says so beside it.
 S3 paths (`s3://bucket/key`) reach the embedded S3 through a local mirror of its buckets
