@@ -16,29 +16,14 @@ import gzip
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DecimalType, DoubleType, StringType, StructField, StructType
 
-from dynalake_glue import (
-    CHANGE_OBJECT_SUFFIX,
-    delete_partitions,
-    list_keys,
-    next_state,
-    parse_state,
-    path_exists,
-    pending_keys,
-    read_text_object,
-    render_state,
-    s3_path,
-    start_glue_job,
-    state_key,
-    write_bytes_object,
-    write_text_object,
-)
+from dynalake_glue import delete_partitions, path_exists, pending_changes, s3_path, start_glue_job, state_key, write_bytes_object
 
 JOB = "campaign_progress"
 ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "USER_CAMPAIGN_CDC_PREFIX", "CAMPAIGN_INFO_CDC_PREFIX", "CURATED_PREFIX", "STATE_PREFIX"]
@@ -304,18 +289,10 @@ def main() -> None:
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     landing, lake = args["LANDING_BUCKET"], args["LAKE_BUCKET"]
     table = s3_path(lake, args["CURATED_PREFIX"])
-    state = state_key(args["STATE_PREFIX"])
-    campaigns_key = state.rsplit("/", 1)[0] + "/" + CAMPAIGNS_STATE_OBJECT if "/" in state else CAMPAIGNS_STATE_OBJECT
-    sources = parse_state(read_text_object(spark, lake, state), JOB, f"s3://{lake}/{state}")
-    pending = {}
-    for prefix in (args["USER_CAMPAIGN_CDC_PREFIX"], args["CAMPAIGN_INFO_CDC_PREFIX"]):
-        source = s3_path(landing, prefix)
-        listed = list_keys(spark, landing, prefix, CHANGE_OBJECT_SUFFIX)
-        merged = sources.get(source, set())
-        new = pending_keys(listed, merged)
-        pending[prefix] = (source, merged, new, next_state(listed, merged, new))
-    user_new = pending[args["USER_CAMPAIGN_CDC_PREFIX"]][2]
-    campaign_new = pending[args["CAMPAIGN_INFO_CDC_PREFIX"]][2]
+    # Beside the state object, under the same prefix.
+    campaigns_key = state_key(args["STATE_PREFIX"]).rsplit("/", 1)[0] + "/" + CAMPAIGNS_STATE_OBJECT
+    pending = pending_changes(spark, JOB, landing, lake, args["STATE_PREFIX"], [args["USER_CAMPAIGN_CDC_PREFIX"], args["CAMPAIGN_INFO_CDC_PREFIX"]])
+    user_new, campaign_new = (change.new for change in pending.changes)
 
     if not (user_new or campaign_new):
         print("no new change objects since the last run: nothing to do")
@@ -349,11 +326,8 @@ def main() -> None:
         objects = len(user_new) + len(campaign_new)
         print(f"merged {objects} new change object{'' if objects == 1 else 's'}: {len(days)} partitions rewritten ({len(days) - len(written)} left empty, deleted)")
 
-    if any(set(kept) != merged for _source, merged, _new, kept in pending.values()):
-        # Only now that the partitions and the campaigns are in place: a crash before this line merges the same objects again.
-        for source, _merged, _new, kept in pending.values():
-            sources[source] = set(kept)
-        write_text_object(spark, lake, state, render_state(JOB, sources, datetime.now(timezone.utc).isoformat(timespec="milliseconds")))
+    # Only now that the partitions and the campaigns are in place: a crash before this line merges the same objects again.
+    pending.save()
     job.commit()
 
 

@@ -12,7 +12,8 @@ import json
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -459,3 +460,44 @@ def write_bytes_object(spark: Any, bucket: str, key: str, body: bytes) -> None:
 def write_text_object(spark: Any, bucket: str, key: str, text: str) -> None:
     """Writes (or replaces) an object with `text` (UTF-8)."""
     write_bytes_object(spark, bucket, key, text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class ChangeSource:
+    """One CDC prefix of a run: `s3://bucket/prefix/`, its change objects as listed, those merged
+    before, and those this run merges (in key order)."""
+
+    source: str
+    listed: list[str]
+    merged: set[str]
+    new: list[str]
+
+
+class PendingChanges:
+    """What a job has to merge (one ChangeSource per CDC prefix), and its state to save once the
+    output is in place (scripts/local/glue/state.ts pendingChanges is the twins' side)."""
+
+    def __init__(self, spark: Any, job: str, lake: str, state: str, sources: dict[str, set[str]], changes: list[ChangeSource]) -> None:
+        self._spark, self._job, self._lake, self._state, self._sources = spark, job, lake, state, sources
+        self.changes = changes
+
+    def save(self) -> None:
+        """Writes the state (the merged objects S3 still lists, and this run's), unless unchanged."""
+        kept = {change.source: set(next_state(change.listed, change.merged, change.new)) for change in self.changes}
+        if all(kept[change.source] == change.merged for change in self.changes):
+            return
+        self._sources.update(kept)
+        write_text_object(self._spark, self._lake, self._state, render_state(self._job, self._sources, datetime.now(timezone.utc).isoformat(timespec="milliseconds")))
+
+
+def pending_changes(spark: Any, job: str, landing: str, lake: str, state_prefix: str, cdc_prefixes: Iterable[str]) -> PendingChanges:
+    """For each CDC prefix of `landing`, the change objects the job's state object does not list yet."""
+    state = state_key(state_prefix)
+    sources = parse_state(read_text_object(spark, lake, state), job, f"s3://{lake}/{state}")
+    changes = []
+    for prefix in cdc_prefixes:
+        source = s3_path(landing, prefix)
+        listed = list_keys(spark, landing, prefix, CHANGE_OBJECT_SUFFIX)
+        merged = sources.get(source, set())
+        changes.append(ChangeSource(source, listed, merged, pending_keys(listed, merged)))
+    return PendingChanges(spark, job, lake, state, sources, changes)

@@ -12,29 +12,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import date, datetime, timezone
+from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DataType, DecimalType, DoubleType, NullType, StringType, StructType
 
-from dynalake_glue import (
-    CHANGE_OBJECT_SUFFIX,
-    CURATED_ORDERS_DDL,
-    UNIT_PRICE_PRECISION,
-    delete_partitions,
-    list_keys,
-    next_state,
-    parse_state,
-    path_exists,
-    pending_keys,
-    read_text_object,
-    render_state,
-    s3_path,
-    start_glue_job,
-    state_key,
-    write_text_object,
-)
+from dynalake_glue import CURATED_ORDERS_DDL, UNIT_PRICE_PRECISION, delete_partitions, path_exists, pending_changes, s3_path, start_glue_job
 
 JOB = "orders_to_lake"
 ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "CDC_PREFIX", "CURATED_PREFIX", "STATE_PREFIX", "MODE", "SOURCE_TABLE_ARN", "EXPORT_BUCKET", "EXPORT_PREFIX"]
@@ -275,23 +259,16 @@ def _merge(glue_context, spark: SparkSession, paths: list[str], table: str) -> N
 
 
 def _incremental(glue_context, spark: SparkSession, args: dict[str, str], table: str) -> None:
-    landing, lake = args["LANDING_BUCKET"], args["LAKE_BUCKET"]
-    source = s3_path(landing, args["CDC_PREFIX"])
-    state = state_key(args["STATE_PREFIX"])
-    sources = parse_state(read_text_object(spark, lake, state), JOB, f"s3://{lake}/{state}")
-    merged = sources.get(source, set())
-    listed = list_keys(spark, landing, args["CDC_PREFIX"], CHANGE_OBJECT_SUFFIX)
-    new = pending_keys(listed, merged)
-    if new:
-        _merge(glue_context, spark, [f"s3://{landing}/{key}" for key in new], table)
-        print(f"merged {len(new)} new change object{'' if len(new) == 1 else 's'} of {source} ({len(merged & set(listed))} merged before)")
+    landing = args["LANDING_BUCKET"]
+    pending = pending_changes(spark, JOB, landing, args["LAKE_BUCKET"], args["STATE_PREFIX"], [args["CDC_PREFIX"]])
+    [change] = pending.changes
+    if change.new:
+        _merge(glue_context, spark, [f"s3://{landing}/{key}" for key in change.new], table)
+        print(f"merged {len(change.new)} new change object{'' if len(change.new) == 1 else 's'} of {change.source} ({len(change.merged & set(change.listed))} merged before)")
     else:
-        print(f"no new change objects in {source} since the last run ({len(listed)} merged before): nothing to do")
-    kept = next_state(listed, merged, new)
-    if set(kept) != merged:
-        # Only now that the partitions are in place: a crash before this line re-merges `new`.
-        sources[source] = set(kept)
-        write_text_object(spark, lake, state, render_state(JOB, sources, datetime.now(timezone.utc).isoformat(timespec="milliseconds")))
+        print(f"no new change objects in {change.source} since the last run ({len(change.listed)} merged before): nothing to do")
+    # Only now that the partitions are in place: a crash before this line re-merges `change.new`.
+    pending.save()
 
 
 def _backfill(glue_context, args: dict[str, str], table: str) -> None:

@@ -4,11 +4,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type ChangeRecord, decodeChangeObject, encodeChangeObject, latestChanges } from '../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../lambda/shared/errors';
 import { CAMPAIGN_PROGRESS, queryColumns } from '../lake-tables';
-import { createChangesTable, isChangeObject, NEWEST_FIRST, readChangeObjects, type SourcedRecords } from './changes';
+import { createChangesTable, NEWEST_FIRST, readChangeObjects, type SourcedRecords } from './changes';
 import { copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
 import { deleteKeys, downloadObjects, folderPrefix, getObjectBytes, listObjects, uploadFolder } from './s3-files';
-import { nextState, pendingKeys, readState, sameKeys, writeState } from './state';
+import { type ChangeSource, pendingChanges } from './state';
 
 /**
  * The local twin of glue-scripts/campaign_progress.py: one curated row per (user, campaign, task)
@@ -246,22 +246,9 @@ export async function runCampaignProgress(context: GlueTwinContext, args: JobArg
   const table = folderPrefix(CURATED_PREFIX);
   const statePrefix = folderPrefix(STATE_PREFIX);
   const campaignsKey = `${statePrefix}${CAMPAIGNS_STATE_OBJECT}`;
-  const sources = await readState(context.s3, LAKE_BUCKET, STATE_PREFIX, JOB);
-  const pendingOf = async (prefix: string) => {
-    const source = `s3://${LANDING_BUCKET}/${folderPrefix(prefix)}`;
-    const listed = (await listObjects(context.s3, LANDING_BUCKET, folderPrefix(prefix))).filter((object) => isChangeObject(object.key));
-    const merged = sources.get(source) ?? new Set<string>();
-    const pending = new Set(pendingKeys(listed.map((object) => object.key), merged));
-    return { source, merged, fresh: listed.filter((object) => pending.has(object.key)), kept: nextState(listed.map((object) => object.key), merged, pending) };
-  };
-  const users = await pendingOf(USER_CAMPAIGN_CDC_PREFIX);
-  const campaigns = await pendingOf(CAMPAIGN_INFO_CDC_PREFIX);
-  const saveState = async () => {
-    if (sameKeys(users.merged, users.kept) && sameKeys(campaigns.merged, campaigns.kept)) return;
-    sources.set(users.source, new Set(users.kept));
-    sources.set(campaigns.source, new Set(campaigns.kept));
-    await writeState(context.s3, LAKE_BUCKET, STATE_PREFIX, JOB, sources);
-  };
+  const changes = await pendingChanges(context.s3, JOB, LANDING_BUCKET, LAKE_BUCKET, STATE_PREFIX, [USER_CAMPAIGN_CDC_PREFIX, CAMPAIGN_INFO_CDC_PREFIX]);
+  const [users, campaigns] = changes.sources as [ChangeSource, ChangeSource];
+  const saveState = changes.save;
   const changeObjects = users.fresh.length + campaigns.fresh.length;
   if (changeObjects === 0) {
     await saveState(); // objects expired from cdc/ leave the state

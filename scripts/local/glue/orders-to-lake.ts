@@ -3,10 +3,10 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ChangeRecord } from '../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../lambda/shared/errors';
 import { CURATED_ORDERS, queryColumns, storedColumns } from '../lake-tables';
-import { createChangesTable, isChangeObject, NEWEST_FIRST, readChangeObjects } from './changes';
+import { createChangesTable, NEWEST_FIRST, readChangeObjects } from './changes';
 import { copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
-import { nextState, pendingKeys, readState, sameKeys, writeState } from './state';
+import { type ChangeSource, pendingChanges } from './state';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFolder } from './s3-files';
 
 /**
@@ -222,17 +222,9 @@ export async function runOrdersToLake(context: GlueTwinContext, args: JobArgumen
   const table = folderPrefix(CURATED_PREFIX);
   const source = `s3://${LANDING_BUCKET}/${cdcPrefix}`;
 
-  const sources = await readState(context.s3, LAKE_BUCKET, STATE_PREFIX, JOB);
-  const merged = sources.get(source) ?? new Set<string>();
-  const listed = (await listObjects(context.s3, LANDING_BUCKET, cdcPrefix)).filter((object) => isChangeObject(object.key));
-  const pending = new Set(pendingKeys(listed.map((object) => object.key), merged));
-  const fresh = listed.filter((object) => pending.has(object.key));
-  const kept = nextState(listed.map((object) => object.key), merged, pending);
-  const saveState = async () => {
-    if (sameKeys(merged, kept)) return;
-    sources.set(source, new Set(kept));
-    await writeState(context.s3, LAKE_BUCKET, STATE_PREFIX, JOB, sources);
-  };
+  const changes = await pendingChanges(context.s3, JOB, LANDING_BUCKET, LAKE_BUCKET, STATE_PREFIX, [cdcPrefix]);
+  const [{ listed, fresh }] = changes.sources as [ChangeSource];
+  const saveState = changes.save;
   const empty: MergeCounts = { changeRecords: 0, keysChanged: 0, upserts: 0, removes: 0, rowsRead: 0, rowsReplaced: 0, rowsKept: 0, rowsWritten: 0 };
   if (fresh.length === 0) {
     await saveState(); // objects expired from cdc/ leave the state

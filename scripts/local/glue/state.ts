@@ -1,6 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynalakeError } from '../../../lambda/shared/errors';
-import { getObjectBytes, listObjects } from './s3-files';
+import { isChangeObject } from './changes';
+import { folderPrefix, getObjectBytes, listObjects, type S3ObjectInfo } from './s3-files';
 
 /**
  * A job's incremental state, as glue-scripts/dynalake_glue.py keeps it (parse_state, render_state):
@@ -77,4 +78,44 @@ export async function writeState(s3: S3Client, bucket: string, statePrefix: stri
 export function sameKeys(a: ReadonlySet<string>, b: Iterable<string>): boolean {
   const list = [...b];
   return list.length === a.size && list.every((key) => a.has(key));
+}
+
+/** One change source of a run: its change objects as listed, those not merged yet, and how many were merged before. */
+export interface ChangeSource {
+  readonly source: string;
+  readonly listed: readonly S3ObjectInfo[];
+  readonly fresh: readonly S3ObjectInfo[];
+}
+
+/** A run's change sources, and the state to save once its output is in place. */
+export interface PendingChanges {
+  readonly sources: readonly ChangeSource[];
+  /** Writes the state (merged = what S3 still lists that was merged before, and this run's), unless unchanged. */
+  readonly save: () => Promise<void>;
+}
+
+/**
+ * What a job has to merge: for each CDC prefix of `landingBucket`, the change objects its state
+ * object does not list yet (dynalake_glue.pending_changes).
+ */
+export async function pendingChanges(s3: S3Client, job: string, landingBucket: string, lakeBucket: string, statePrefix: string, cdcPrefixes: readonly string[]): Promise<PendingChanges> {
+  const state = await readState(s3, lakeBucket, statePrefix, job);
+  const sources = await Promise.all(
+    cdcPrefixes.map(async (prefix) => {
+      const folder = folderPrefix(prefix);
+      const source = `s3://${landingBucket}/${folder}`;
+      const listed = (await listObjects(s3, landingBucket, folder)).filter((object) => isChangeObject(object.key));
+      const merged = state.get(source) ?? new Set<string>();
+      const pending = new Set(pendingKeys(listed.map((object) => object.key), merged));
+      return { source, listed, merged, fresh: listed.filter((object) => pending.has(object.key)), kept: nextState(listed.map((object) => object.key), merged, pending) };
+    }),
+  );
+  return {
+    sources,
+    save: async () => {
+      if (sources.every(({ merged, kept }) => sameKeys(merged, kept))) return;
+      for (const { source, kept } of sources) state.set(source, new Set(kept));
+      await writeState(s3, lakeBucket, statePrefix, job, state);
+    },
+  };
 }
