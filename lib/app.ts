@@ -1,5 +1,6 @@
 import { type App, Tags } from 'aws-cdk-lib';
 import { configFromContext, type PipelineConfig } from './config';
+import { addDeployRules } from './deploy-rules';
 import { acknowledgeBridgeFindings, addComplianceChecks, PIPELINE_WILDCARD_REASONS, WildcardAcknowledgingSynthesizer } from './nag';
 import { PipelineStack } from './stacks/pipeline-stack';
 import { StorageStack } from './stacks/storage-stack';
@@ -42,5 +43,6 @@ export function buildDynalakeApp(app: App): DynalakeStacks {
 
   acknowledgeBridgeFindings(pipeline);
   addComplianceChecks(app);
+  addDeployRules(app);
   return { config, storage, pipeline };
 }

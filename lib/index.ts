@@ -2,6 +2,8 @@ export * from './config';
 export * from './cron';
 export * from './app';
 export * from './nag';
+export * from './deploy-rules';
+export * from './s3-grants';
 export * from './constructs/streamed-table';
 export * from './constructs/lake-buckets';
 export * from './stacks/storage-stack';

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type Column, DataFormat, Database, DateIntervalUnit, PartitionProjectionConfiguration, S3Table, S3TableStorage, Schema } from 'aws-cdk-lib/aws-glue';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -32,6 +32,9 @@ export class LakeCatalog extends Construct {
   constructor(scope: Construct, id: string, props: LakeCatalogProps) {
     super(scope, id);
     this.database = new Database(this, 'Database', { databaseName: props.databaseName, description: 'dynalake: curated and warehouse tables of the lake' });
+    // Fixed name, metadata only (the data stays in the lake bucket): it goes with the stack, or a
+    // rolled-back first create would leave it behind and block the next one with AlreadyExists.
+    this.database.applyRemovalPolicy(RemovalPolicy.DESTROY);
     this.catalogArn = Stack.of(this).formatArn({ service: 'glue', resource: 'catalog' });
     const { layout } = props;
     // Day partitions are projected from the first day of data to today: no partition listing needed.

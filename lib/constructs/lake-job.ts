@@ -1,9 +1,12 @@
+import { basename, dirname } from 'node:path';
 import { ArnFormat, type Duration, Stack } from 'aws-cdk-lib';
 import { Code, GlueVersion, type ISecurityConfiguration, PySparkEtlJob, type WorkerType } from 'aws-cdk-lib/aws-glue';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { grantPrefixWrite } from '../s3-grants';
 
 /** Properties of a {@link LakeJob}. */
 export interface LakeJobProps {
@@ -11,8 +14,12 @@ export interface LakeJobProps {
   readonly jobName: string;
   /** Path of the PySpark script, deployed as an asset. */
   readonly scriptPath: string;
-  /** Pure-Python modules the script imports, passed with --extra-py-files. */
-  readonly extraPythonFiles: readonly string[];
+  /**
+   * Pure-Python modules the script imports (paths of `.py` files, all in one folder). They reach
+   * Glue in one zip with each module at its root, given with --extra-py-files: a lone `.py` asset
+   * would be named by its content hash, and `import <module>` would fail (aws/aws-cdk#20481).
+   */
+  readonly pythonModules: readonly string[];
   /** Arguments the script reads with getResolvedOptions, without the leading `--`. */
   readonly arguments: Readonly<Record<string, string>>;
   /** Encrypts the job's S3 output, CloudWatch logs and bookmarks. */
@@ -55,12 +62,7 @@ export class LakeJob extends Construct {
     const stack = Stack.of(this);
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('glue.amazonaws.com'), description: `Runs the Glue job ${props.jobName}` });
     const { bucket, prefix } = props.tempLocation;
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: [bucket.arnForObjects(`${prefix}*`)] }),
-    );
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
-    );
+    grantPrefixWrite(this.role, bucket, prefix);
     // Glue names the log groups of an encrypted job itself (/aws-glue/jobs/<configuration>-role/…),
     // so the role writes to the Glue jobs' log-group namespace, not one group.
     this.role.addToPrincipalPolicy(
@@ -82,7 +84,7 @@ export class LakeJob extends Construct {
       description: props.description,
       role: this.role,
       script: Code.fromAsset(props.scriptPath),
-      extraPythonFiles: props.extraPythonFiles.map((path) => Code.fromAsset(path)),
+      extraPythonFiles: [this.pythonModulesZip(props.pythonModules)],
       glueVersion: GlueVersion.V5_0,
       workerConfiguration: { workerType: props.workerType, numberOfWorkers: props.numberOfWorkers },
       timeout: props.timeout,
@@ -98,5 +100,22 @@ export class LakeJob extends Construct {
         '--TempDir': bucket.s3UrlForObject(prefix),
       },
     });
+  }
+
+  /**
+   * The modules as one zip asset (a folder asset is zipped with its files at the root), readable
+   * by the job's role. Glue adds a .zip of --extra-py-files to the Python path as it is:
+   * https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html
+   */
+  private pythonModulesZip(modules: readonly string[]): Code {
+    const folders = [...new Set(modules.map((module) => dirname(module)))];
+    const [folder] = folders;
+    if (folder === undefined || folders.length > 1 || modules.some((module) => !module.endsWith('.py'))) {
+      throw new Error(`${this.node.path}: pythonModules must be .py files of one folder, not ${JSON.stringify(modules)}`);
+    }
+    // Everything in the folder but the modules stays out (scripts, tests, caches).
+    const zip = new Asset(this, 'PythonModules', { path: folder, exclude: ['*', ...modules.map((module) => `!${basename(module)}`)] });
+    zip.grantRead(this.role);
+    return Code.fromBucket(zip.bucket, zip.s3ObjectKey);
   }
 }

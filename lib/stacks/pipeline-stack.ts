@@ -23,6 +23,7 @@ import { LakeCatalog } from '../constructs/lake-catalog';
 import { LakeJob } from '../constructs/lake-job';
 import { RefreshWorkflow } from '../constructs/refresh-workflow';
 import { StreamToLake } from '../constructs/stream-to-lake';
+import { grantPrefixRead, grantPrefixWrite, prefixPattern } from '../s3-grants';
 import { UploadToGlue } from '../constructs/upload-to-glue';
 
 /** Where the PySpark scripts live; deployed as assets. */
@@ -87,14 +88,6 @@ export function lakeJobArguments(resources: LakeJobResources, config: Pick<Pipel
     csv_to_dynamodb: { S3_BUCKET: resources.landingBucket, DYNAMODB_TABLE: resources.uploadsTableName, WRITE_PERCENT: String(config.dynamoWritePercent) },
     sales_star_schema: { LAKE_BUCKET: resources.lakeBucket, CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix, WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix },
   };
-}
-
-/**
- * The keys under a folder-like prefix, and the folder's own marker objects: Spark's S3 layer
- * reads and writes `curated/orders` and `curated/orders_$folder$` besides `curated/orders/…`.
- */
-function prefixPattern(prefix: string): string {
-  return `${prefix.replace(/\/$/, '')}*`;
 }
 
 const WORKER_TYPES: Readonly<Record<PipelineConfig['glueWorkerType'], WorkerType>> = {
@@ -166,6 +159,9 @@ export class PipelineStack extends Stack {
       cloudWatchEncryption: CloudWatchEncryption.kms(glueKey),
       jobBookmarksEncryption: JobBookmarksEncryption.clientSideKms(glueKey),
     });
+    // Fixed name, settings only: it goes with the stack, or a rolled-back first create would leave
+    // it behind and block the next one (deploy rule Dynalake-RetainedFixedName).
+    securityConfiguration.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     this.catalog = new LakeCatalog(this, 'Catalog', { databaseName: `${config.prefix}_${config.stage}`.replace(/-/g, '_'), lake: buckets.lake, layout: LAKE_LAYOUT });
 
@@ -175,7 +171,7 @@ export class PipelineStack extends Stack {
       workerType: WORKER_TYPES[config.glueWorkerType],
       numberOfWorkers: config.glueWorkerCount,
       timeout: Duration.minutes(config.glueJobTimeoutMinutes),
-      extraPythonFiles: [join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py')],
+      pythonModules: [join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py')],
     };
     const job = (script: keyof PipelineStack['jobs'], args: Record<string, string>, options: { maxConcurrentRuns?: number; description: string }) =>
       new LakeJob(this, script.replace(/(^|_)(\w)/g, (_m, _u, c: string) => c.toUpperCase()), {
@@ -207,36 +203,32 @@ export class PipelineStack extends Stack {
     const dataKeyActions = (role: Role, actions: string[]) => {
       if (dataKey) role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [dataKey.keyArn] }));
     };
-    const readPrefix = (role: Role, bucket: IBucket, prefix: string) => {
-      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(prefixPattern(prefix))] }));
-      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [prefixPattern(prefix)] } } }));
-    };
-    const writePrefix = (role: Role, bucket: IBucket, prefix: string) => {
-      readPrefix(role, bucket, prefix);
-      role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:DeleteObject'], resources: [bucket.arnForObjects(prefixPattern(prefix))] }));
-    };
-
     const { orders_to_lake, campaign_progress, csv_to_dynamodb, sales_star_schema } = this.jobs;
-    readPrefix(orders_to_lake.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('orders'));
-    writePrefix(orders_to_lake.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
-    writePrefix(orders_to_lake.role, buckets.lake, LAKE_LAYOUT.statePrefix('orders_to_lake'));
-    writePrefix(orders_to_lake.role, buckets.assets, LAKE_LAYOUT.exportPrefix);
+    grantPrefixRead(orders_to_lake.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('orders'));
+    grantPrefixWrite(orders_to_lake.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
+    grantPrefixWrite(orders_to_lake.role, buckets.lake, LAKE_LAYOUT.statePrefix('orders_to_lake'));
+    grantPrefixWrite(orders_to_lake.role, buckets.assets, LAKE_LAYOUT.exportPrefix);
+    // DynamoDB writes the export of a backfill with the caller's permissions, and asks for these
+    // beside s3:PutObject: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/S3DataExport_Requesting.html
+    orders_to_lake.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectAcl'], resources: [buckets.assets.arnForObjects(prefixPattern(LAKE_LAYOUT.exportPrefix))] }),
+    );
     orders_to_lake.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:ExportTableToPointInTime'], resources: [tables.orders.tableArn] }));
     orders_to_lake.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeExport'], resources: [`${tables.orders.tableArn}/export/*`] }));
     dataKeyActions(orders_to_lake.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
-    readPrefix(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('user_Campaign'));
-    readPrefix(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('campaignInfo'));
-    writePrefix(campaign_progress.role, buckets.lake, LAKE_LAYOUT.curatedCampaignProgressPrefix);
-    writePrefix(campaign_progress.role, buckets.lake, LAKE_LAYOUT.statePrefix('campaign_progress'));
+    grantPrefixRead(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('user_Campaign'));
+    grantPrefixRead(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('campaignInfo'));
+    grantPrefixWrite(campaign_progress.role, buckets.lake, LAKE_LAYOUT.curatedCampaignProgressPrefix);
+    grantPrefixWrite(campaign_progress.role, buckets.lake, LAKE_LAYOUT.statePrefix('campaign_progress'));
     dataKeyActions(campaign_progress.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
-    readPrefix(csv_to_dynamodb.role, buckets.landing, LAKE_LAYOUT.rawPrefix);
+    grantPrefixRead(csv_to_dynamodb.role, buckets.landing, LAKE_LAYOUT.rawPrefix);
     csv_to_dynamodb.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'], resources: [tables.uploads.tableArn] }));
     dataKeyActions(csv_to_dynamodb.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
-    readPrefix(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
-    writePrefix(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.warehousePrefix);
+    grantPrefixRead(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
+    grantPrefixWrite(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.warehousePrefix);
     dataKeyActions(sales_star_schema.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
     this.crawlers = {
@@ -348,6 +340,7 @@ export class PipelineStack extends Stack {
   private lakeCrawler(name: string, lake: IBucket, securityConfigurationName: string, glueKey: IKey, dataKey: IKey | undefined): CfnCrawler {
     const role = this.crawlerRole('LakeCrawlerRole', 'Crawls the curated and warehouse tables of the lake', glueKey, dataKey);
     for (const prefix of [LAKE_LAYOUT.curatedOrdersPrefix, LAKE_LAYOUT.curatedCampaignProgressPrefix, LAKE_LAYOUT.warehousePrefix]) {
+      // Crawlers read with the S3 API, not EMRFS: the prefix alone.
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [lake.arnForObjects(prefixPattern(prefix))] }));
       role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [lake.bucketArn], conditions: { StringLike: { 's3:prefix': [prefixPattern(prefix)] } } }));
     }
@@ -396,13 +389,35 @@ export class PipelineStack extends Stack {
     }
   }
 
-  /** An encrypted topic fed by EventBridge on Glue job, crawler and Athena failures. */
+  /**
+   * An encrypted topic fed by EventBridge (Glue job, crawler and Athena failures) and by the
+   * bridges' CloudWatch alarms. The TLS-only topic policy replaces SNS's default one, so each
+   * publishing service needs its own Allow, and its use of the topic's key: CloudWatch's is below,
+   * EventBridge's comes with the SnsTopic target. The deploy rule Dynalake-TopicPublishers holds
+   * every topic to that.
+   */
   private alertTopic(name: string, email: string | undefined, removalPolicy: RemovalPolicy): Topic {
-    // EventBridge can only publish to a topic whose key lets it: a customer-managed key.
+    // EventBridge and CloudWatch can only publish to a topic whose key lets them: a customer-managed key.
     const key = new Key(this, 'AlertsKey', { description: `Encrypts the ${name} alerts topic`, enableKeyRotation: true, removalPolicy });
-    key.grant(new ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
-    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
     const topic = new Topic(this, 'Alerts', { displayName: `${name} pipeline alerts`, masterKey: key, enforceSSL: true });
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowThisAccountsAlarms',
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
+    // AWS does not document that CloudWatch's KMS calls carry aws:SourceArn (for EventBridge's it
+    // says they do not), so the key statement has no source condition: it works either way, and
+    // the topic policy above keeps publishing to this account's alarms.
+    key.addToResourcePolicy(new PolicyStatement({ principals: [cloudWatch], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'] }));
     if (email) topic.addSubscription(new EmailSubscription(email));
     const target = new SnsTopic(topic);
     new Rule(this, 'GlueJobFailed', {

@@ -10,30 +10,13 @@
  * 4. other.
  */
 import { fullDiff, ResourceImpact, type TemplateDiff } from '@aws-cdk/cloudformation-diff';
+import { STATEFUL_TYPES } from '../../lib/deploy-rules';
 import type { Template } from './synth';
 
 /** An IAM statement as cloudformation-diff parses it (its class is not exported by name). */
 type Statement = TemplateDiff['iamChanges']['statements']['additions'][number];
 
-/**
- * The types whose replacement or removal loses data, each with what is lost ("deleted, and <that>
- * with it"): the resources `--fail-on destructive` protects.
- */
-export const STATEFUL_TYPES: Readonly<Record<string, string>> = {
-  'AWS::DynamoDB::Table': 'its items',
-  'AWS::DynamoDB::GlobalTable': 'its items',
-  'AWS::S3::Bucket': 'its objects',
-  'AWS::KMS::Key': 'its key material (what it encrypted becomes unreadable)',
-  'AWS::Logs::LogGroup': 'its log history',
-  'AWS::RDS::DBCluster': 'its databases',
-  'AWS::RDS::DBInstance': 'its databases',
-  'AWS::EFS::FileSystem': 'its files',
-  'AWS::Kinesis::Stream': 'its unread records',
-  'AWS::SQS::Queue': 'its messages',
-  'AWS::Cognito::UserPool': 'its users',
-  'AWS::ECR::Repository': 'its images',
-  'AWS::Backup::BackupVault': 'its recovery points',
-};
+export { STATEFUL_TYPES } from '../../lib/deploy-rules';
 
 /** What the deployment does to the existing resource. */
 export type Impact = 'create' | 'update' | 'replace' | 'may-replace' | 'destroy' | 'orphan' | 'import';
@@ -61,6 +44,20 @@ export interface ResourceChange {
   readonly retained: boolean;
   /** The differences, one line each: `KeySchema[0].AttributeName: "id" → "rowId"`. */
   readonly details: readonly string[];
+  /**
+   * For a replaced or deleted resource: the exports of its values that other deployed stacks
+   * import. CloudFormation refuses to change or delete an export in use, so the deploy of this
+   * stack fails and rolls back until those stacks stop importing it.
+   */
+  readonly exportsInUse?: readonly ExportInUse[];
+}
+
+/** An export of a resource's value, and the stacks that import it. */
+export interface ExportInUse {
+  readonly exportName: string;
+  /** `Ref`, or the attribute (`Arn`, `StreamArn`). */
+  readonly value: string;
+  readonly importedBy: readonly string[];
 }
 
 /** One line of the security section. */
@@ -111,6 +108,8 @@ export interface DiffReport {
     readonly destructive: number;
     /** Destructive changes of stateful resources. */
     readonly stateful: number;
+    /** Replacements and deletions CloudFormation will refuse: another stack imports their values. */
+    readonly blocked: number;
     readonly assetOnly: number;
     /** Other resource changes plus changes outside Resources. */
     readonly other: number;
@@ -440,11 +439,51 @@ export function diffStack(name: string, before: Template | undefined, after: Tem
   return { name, presence: before === undefined ? 'added' : after === undefined ? 'removed' : 'both', broadened, security: rows, resources, templateChanges };
 }
 
+/** Every export name imported (Fn::ImportValue of a literal name) by each stack, by export name. */
+function importersByExport(stacks: ReadonlyMap<string, Template>): Map<string, string[]> {
+  const importers = new Map<string, string[]>();
+  const visit = (stack: string, value: Json): void => {
+    if (Array.isArray(value)) for (const item of value) visit(stack, item);
+    else if (isRecord(value)) {
+      const imported = value['Fn::ImportValue'];
+      if (typeof imported === 'string' && !(importers.get(imported) ?? []).includes(stack)) importers.set(imported, [...(importers.get(imported) ?? []), stack]);
+      for (const item of Object.values(value)) visit(stack, item);
+    }
+  };
+  for (const [stack, template] of stacks) visit(stack, template.Resources);
+  return importers;
+}
+
+/** The exports of `logicalId`'s values in `template` that another stack imports. */
+function exportsInUse(template: Template | undefined, logicalId: string, importers: ReadonlyMap<string, readonly string[]>): ExportInUse[] {
+  const outputs = isRecord(template?.Outputs) ? (template.Outputs) : {};
+  const found: ExportInUse[] = [];
+  for (const output of Object.values(outputs)) {
+    if (!isRecord(output) || !isRecord(output.Export) || typeof output.Export.Name !== 'string') continue;
+    const value = output.Value;
+    const ref = isRecord(value) && value.Ref === logicalId ? 'Ref' : undefined;
+    const getAtt = isRecord(value) && Array.isArray(value['Fn::GetAtt']) && value['Fn::GetAtt'][0] === logicalId ? String(value['Fn::GetAtt'][1]) : undefined;
+    const importedBy = importers.get(output.Export.Name) ?? [];
+    if ((ref ?? getAtt) !== undefined && importedBy.length > 0) found.push({ exportName: output.Export.Name, value: ref ?? getAtt ?? '', importedBy });
+  }
+  return found;
+}
+
 /** Diffs every stack of the base against the same-named stack of the head. */
 export function classify(base: { label: string; stacks: ReadonlyMap<string, Template> }, head: { label: string; stacks: ReadonlyMap<string, Template> }): DiffReport {
   const names = [...new Set([...base.stacks.keys(), ...head.stacks.keys()])].sort();
   const nameOutput = outputNamer(head.stacks, base.stacks);
-  const stacks = names.map((name) => diffStack(name, base.stacks.get(name), head.stacks.get(name), nameOutput));
+  // What the deployed stacks (the base) import: CloudFormation checks an export against them.
+  const importers = importersByExport(base.stacks);
+  const stacks = names.map((name) => {
+    const diff = diffStack(name, base.stacks.get(name), head.stacks.get(name), nameOutput);
+    const resources = diff.resources.map((change) => {
+      if (!DESTRUCTIVE.has(change.impact)) return change;
+      const inUse = exportsInUse(base.stacks.get(name), change.logicalId, importers).filter((found) => found.importedBy.some((stack) => stack !== name));
+      return inUse.length === 0 ? change : { ...change, exportsInUse: inUse };
+    });
+    return { ...diff, resources };
+  });
   const resources = stacks.flatMap((stack) => stack.resources);
   const templateChanges = stacks.reduce((n, stack) => n + stack.templateChanges.length, 0);
   const count = (category: Category) => resources.filter((change) => change.category === category).length;
@@ -458,6 +497,7 @@ export function classify(base: { label: string; stacks: ReadonlyMap<string, Temp
       security: count('security'),
       destructive: count('destructive'),
       stateful: resources.filter(isDataLoss).length,
+      blocked: resources.filter((change) => (change.exportsInUse?.length ?? 0) > 0).length,
       assetOnly: count('asset-only'),
       other: count('other') + templateChanges,
     },
@@ -471,10 +511,11 @@ export type FailOn = (typeof FAIL_ON)[number];
 /**
  * Whether the report fails the given threshold. The levels include each other:
  * `destructive` fails on data loss (a stateful resource replaced, possibly replaced, deleted or
- * orphaned); `security` also on broadened permissions; `any` on any change at all; `never` never.
+ * orphaned) and on a replacement CloudFormation will refuse (its value is imported); `security` also on broadened permissions; `any` on any change at all; `never` never.
  */
 export function failsOn(report: DiffReport, failOn: FailOn): boolean {
-  const dataLoss = report.counts.stateful > 0;
+  // A deploy CloudFormation will refuse fails the check as data loss does.
+  const dataLoss = report.counts.stateful > 0 || report.counts.blocked > 0;
   switch (failOn) {
     case 'never':
       return false;

@@ -15,6 +15,12 @@ const ASSET_NAMES_SHOWN = 5;
 
 const plural = (n: number, one: string, many = `${one}s`) => `${String(n)} ${n === 1 ? one : many}`;
 
+/** ` (1 stateful!, 1 refused by CloudFormation!)`, or nothing. */
+function loudParts(counts: DiffReport['counts']): string {
+  const loud = [counts.stateful > 0 ? `${String(counts.stateful)} stateful!` : undefined, counts.blocked > 0 ? `${String(counts.blocked)} refused by CloudFormation!` : undefined].filter((part) => part !== undefined);
+  return loud.length === 0 ? '' : ` (${loud.join(', ')})`;
+}
+
 /** `dynalake diff main@3a4f9a2..working tree: 2 stacks, 3 changes — 1 security, 1 replacement or deletion (1 stateful!), 1 asset-only` */
 export function summaryLine(report: DiffReport): string {
   const { counts } = report;
@@ -23,7 +29,7 @@ export function summaryLine(report: DiffReport): string {
   if (counts.changes === 0 && securityRows === 0) return `${head}, no changes`;
   const parts = [
     counts.security > 0 ? `${String(counts.security)} security` : undefined,
-    counts.destructive > 0 ? `${plural(counts.destructive, 'replacement or deletion', 'replacements or deletions')}${counts.stateful > 0 ? ` (${String(counts.stateful)} stateful!)` : ''}` : undefined,
+    counts.destructive > 0 ? `${plural(counts.destructive, 'replacement or deletion', 'replacements or deletions')}${loudParts(counts)}` : undefined,
     counts.other > 0 ? `${String(counts.other)} other` : undefined,
     counts.assetOnly > 0 ? `${String(counts.assetOnly)} asset-only` : undefined,
   ].filter((part) => part !== undefined);
@@ -51,6 +57,17 @@ function impactWords(change: ResourceChange): string {
     case 'update':
       return 'will be updated';
   }
+}
+
+/**
+ * Why CloudFormation will refuse the change: another deployed stack imports the resource's value
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-importvalue.html).
+ */
+function refusal(change: ResourceChange): string | undefined {
+  const inUse = change.exportsInUse ?? [];
+  if (inUse.length === 0) return undefined;
+  const stacks = [...new Set(inUse.flatMap((found) => found.importedBy))].join(', ');
+  return `CloudFormation will REFUSE this: ${stacks} import${inUse.length === 1 ? 's' : ''} its ${inUse.map((found) => found.value).join(', ')} (${inUse.map((found) => found.exportName).join(', ')}), and an export in use cannot change; the deploy fails and rolls back (README: "Changing a table's key")`;
 }
 
 /** What happens to the data of a stateful resource, in words. */
@@ -157,6 +174,8 @@ export function renderText(report: DiffReport): string {
         lines.push(`    ${loud}${resourceHeadline(change)} ${impactWords(change)}${causesText(change)}`);
         const words = consequence(change);
         if (words !== undefined) lines.push(`        ${words}`);
+        const refused = refusal(change);
+        if (refused !== undefined) lines.push(`        ✋ ${refused}`);
         for (const detail of change.details) lines.push(`        ${detail}`);
       }
     }
@@ -236,6 +255,8 @@ export function renderMarkdown(report: DiffReport): string {
         const what = `${code(change.type)} ${code(change.path)} ${impactWords(change)}${change.causes.length === 0 ? '' : ` (caused by ${change.causes.map(code).join(', ')})`}`;
         const words = consequence(change);
         lines.push(isDataLoss(change) ? `- ⚠️ **STATEFUL: ${what}**${words === undefined ? '' : `: ${words}`}` : `- ${what}${words === undefined ? '' : `: ${words}`}`);
+        const refused = refusal(change);
+        if (refused !== undefined) lines.push(`  - ✋ **${refused}**`);
         if (change.details.length > 0) lines.push(...fenced('', change.details).map((line) => `  ${line}`));
       }
     }

@@ -180,12 +180,28 @@ describe('classification of real commits', () => {
     expect(renderText(replace)).toMatch(/^Replacements and deletions\n {2}dynalake-dev-storage\n {4}⚠ STATEFUL {2}\[-\/\+\] AWS::DynamoDB::Table Uploads\/Table \(UploadsTable[0-9A-F]+\) will be REPLACED \(caused by KeySchema\)/m);
   });
 
+  it('says CloudFormation will refuse the key change while the pipeline imports the table (strong references: issue 13, defect 8)', () => {
+    const table = replace.stacks.flatMap((stack) => stack.resources).find((change) => change.type === 'AWS::DynamoDB::Table');
+    // The uploads table has no stream bridge: the pipeline imports its name and ARN.
+    expect(table?.exportsInUse?.map((found) => found.value).sort()).toEqual(['Arn', 'Ref']);
+    for (const found of table?.exportsInUse ?? []) {
+      expect(found.importedBy).toEqual(['dynalake-dev-pipeline']);
+      expect(found.exportName).toMatch(/^dynalake-dev-storage:ExportsOutput(Ref|FnGetAtt)UploadsTable/);
+    }
+    expect(replace.counts.blocked).toBe(1);
+    expect(renderText(replace)).toMatch(/^ {8}✋ CloudFormation will REFUSE this: dynalake-dev-pipeline imports its (Arn, Ref|Ref, Arn) \(dynalake-dev-storage:ExportsOutput/m);
+    // Before the fix the pipeline read the table through Fn::GetStackOutput: nothing was imported, and
+    // the replaced table's new name and ARN never reached the unchanged pipeline.
+    const pipeline = app('table').stacks.get('dynalake-dev-pipeline');
+    expect(JSON.stringify(pipeline)).not.toContain('Fn::GetStackOutput');
+  });
+
   it('collapses a change of only a Glue script and a Lambda handler into one line, with no other section', () => {
     const changed = assetOnly.stacks.flatMap((stack) => stack.resources);
     expect(changed.map((change) => change.path)).toContain('OrdersToLake/Job');
     expect(changed.map((change) => change.type)).toContain('AWS::Lambda::Function');
     const n = changed.length;
-    expect(assetOnly.counts).toEqual({ stacks: 2, changes: n, security: 0, destructive: 0, stateful: 0, assetOnly: n, other: 0 });
+    expect(assetOnly.counts).toEqual({ stacks: 2, changes: n, security: 0, destructive: 0, stateful: 0, blocked: 0, assetOnly: n, other: 0 });
     const lines = renderText(assetOnly).trimEnd().split('\n');
     expect(lines.slice(0, 2)).toEqual([`dynalake diff ${commits.table.slice(0, 7)}..${commits.asset.slice(0, 7)}: 2 stacks, ${n === 1 ? '1 change' : `${String(n)} changes`} — ${String(n)} asset-only`, '']);
     expect(lines.slice(2)).toEqual([expect.stringMatching(/^\d+ resources? changed only asset hashes \(code or script content\): .*OrdersToLake\/Job \(dynalake-dev-pipeline\)/)]);
@@ -205,7 +221,7 @@ describe('classification of real commits', () => {
     const markdown = renderMarkdown(all);
     const lines = markdown.split('\n');
     const n = all.counts.assetOnly;
-    expect(lines[0]).toBe(`**dynalake diff ${commits.base.slice(0, 7)}..${commits.asset.slice(0, 7)}: 2 stacks, ${String(n + 2)} changes — 1 security, 1 replacement or deletion (1 stateful!), ${String(n)} asset-only, permissions broadened**`);
+    expect(lines[0]).toBe(`**dynalake diff ${commits.base.slice(0, 7)}..${commits.asset.slice(0, 7)}: 2 stacks, ${String(n + 2)} changes — 1 security, 1 replacement or deletion (1 stateful!, 1 refused by CloudFormation!), ${String(n)} asset-only, permissions broadened**`);
     const headings = lines.filter((line) => line.startsWith('### '));
     expect(headings).toEqual(['### Security changes', '### Replacements and deletions', '### Other changes']);
     expect(markdown).toContain('| + | Allow | dynamodb:DeleteItem | ${dynalake-dev-storage/Uploads/Table.Arn} | AWS:${SalesStarSchema/Role} |');
@@ -224,7 +240,7 @@ describe('npm run diff (the CLI)', () => {
   it('diffs a base against the working tree as markdown and exits 3 on a replaced table', () => {
     const run = cli('--base', 'main~3', '--format', 'markdown');
     expect(run.stderr).toContain("worktree with the working tree's node_modules");
-    expect(run.stdout.split('\n')[0]).toMatch(new RegExp(`^\\*\\*dynalake diff main~3@${commits.base.slice(0, 7)}\\.\\.working tree: 2 stacks, \\d+ changes — 1 security, 1 replacement or deletion \\(1 stateful!\\), \\d+ asset-only, permissions broadened\\*\\*$`));
+    expect(run.stdout.split('\n')[0]).toMatch(new RegExp(`^\\*\\*dynalake diff main~3@${commits.base.slice(0, 7)}\\.\\.working tree: 2 stacks, \\d+ changes — 1 security, 1 replacement or deletion \\(1 stateful!, 1 refused by CloudFormation!\\), \\d+ asset-only, permissions broadened\\*\\*$`));
     expect(run.stdout).toContain('⚠️ **STATEFUL: `AWS::DynamoDB::Table` `Uploads/Table` will be REPLACED');
     expect(run.stderr).toContain('diff: exit 3: changes cross --fail-on destructive');
     expect(run.status).toBe(3);

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { DynalakeError } from '../../../lambda/shared/errors';
 import { count, counted, type GlueTwinResult, type JobArguments } from './job';
+import { type GlueJobLayouts, synthesizedJobLayouts } from './job-layout';
 
 /**
  * The real PySpark jobs of glue-scripts/ on a local Spark (`--engine spark`), through the Python
@@ -13,10 +14,6 @@ import { count, counted, type GlueTwinResult, type JobArguments } from './job';
  */
 
 const ROOT = resolve(__dirname, '..', '..', '..');
-/** The Glue scripts, as the stack deploys them. */
-export const GLUE_SCRIPTS_DIR = join(ROOT, 'glue-scripts');
-/** What `--extra-py-files` gives every job. */
-export const EXTRA_PY_FILES = [join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py')];
 const RUNNER = join(ROOT, 'scripts', 'local', 'spark', 'local_glue.py');
 const VENV_PYTHON = join(ROOT, '.venv', 'bin', 'python');
 
@@ -46,6 +43,11 @@ export interface LocalSparkOptions {
   readonly dynamodbEndpoint: string;
   /** Where Spark's own output goes. @default <mirrorDir>/../spark.log */
   readonly logFile?: string;
+  /**
+   * Each job's script and `--extra-py-files`, as the synthesized pipeline lays them out.
+   * @default - synthesized now into <mirrorDir>/../glue-jobs ({@link synthesizedJobLayouts})
+   */
+  readonly jobs?: GlueJobLayouts;
 }
 
 /** One job run's answer from the runner. */
@@ -84,6 +86,7 @@ export class LocalSpark {
   private constructor(
     private readonly child: ChildProcess,
     private readonly log: WriteStream,
+    private readonly jobs: GlueJobLayouts,
     /** Seconds the runner took to start Spark. */
     readonly startupSeconds: number,
   ) {}
@@ -91,6 +94,7 @@ export class LocalSpark {
   /** Starts the runner and its Spark session; resolves once Spark is up. */
   static async start(options: LocalSparkOptions): Promise<LocalSpark> {
     mkdirSync(options.mirrorDir, { recursive: true });
+    const jobs = options.jobs ?? synthesizedJobLayouts(join(dirname(options.mirrorDir), 'glue-jobs'), options.python);
     const logFile = options.logFile ?? join(dirname(options.mirrorDir), 'spark.log');
     const log = createWriteStream(logFile, { flags: 'a' });
     const args = [RUNNER, '--mirror', options.mirrorDir, ...options.buckets.flatMap((bucket) => ['--bucket', bucket])];
@@ -119,7 +123,7 @@ export class LocalSpark {
         resolveReady(JSON.parse(line) as { startup_seconds: number });
       });
     });
-    const spark = new LocalSpark(child, log, first.startup_seconds);
+    const spark = new LocalSpark(child, log, jobs, first.startup_seconds);
     answers.on('line', (line) => spark.answer(JSON.parse(line) as RunAnswer));
     child.once('exit', (code) => spark.fail(`the local Spark runner exited (${String(code)}); see ${logFile}`));
     return spark;
@@ -137,7 +141,8 @@ export class LocalSpark {
   }
 
   /**
-   * Runs glue-scripts/<job>.py as Glue would: `--JOB_NAME` and every argument as `--NAME value`.
+   * Runs the job of script `<job>.py` as Glue would, from its synthesized layout: `--JOB_NAME` and
+   * every argument as `--NAME value`.
    * Resolves with what it did; rejects with LOAD_FAILED and the job's own error when it fails.
    */
   run(job: string, jobName: string, args: JobArguments): Promise<SparkJobResult> {
@@ -148,12 +153,14 @@ export class LocalSpark {
 
   private async runNow(job: string, jobName: string, args: JobArguments): Promise<SparkJobResult> {
     if (this.exited) throw new DynalakeError('LOAD_FAILED', `${job}: ${this.exited}`);
+    const layout = this.jobs[job];
+    if (!layout) throw new DynalakeError('BAD_INVOCATION', `no Glue job of the synthesized pipeline runs ${job}.py (jobs: ${Object.keys(this.jobs).join(', ')})`);
     const id = this.nextId++;
     const argumentsWithDashes: Record<string, string> = { '--JOB_NAME': jobName };
     for (const [name, value] of Object.entries(args)) if (value !== undefined) argumentsWithDashes[`--${name}`] = value;
     const answer = await new Promise<RunAnswer>((settle) => {
       this.waiting.set(id, settle);
-      (this.child.stdin as Writable).write(`${JSON.stringify({ id, script: join(GLUE_SCRIPTS_DIR, `${job}.py`), extra_py_files: EXTRA_PY_FILES, arguments: argumentsWithDashes })}\n`);
+      (this.child.stdin as Writable).write(`${JSON.stringify({ id, script: layout.script, extra_py_files: layout.extraPyFiles, arguments: argumentsWithDashes })}\n`);
     });
     if (!answer.ok) throw new DynalakeError('LOAD_FAILED', `${job}: ${answer.error ?? 'failed'}`);
     const said = answer.output?.at(-1);

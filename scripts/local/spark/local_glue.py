@@ -6,15 +6,18 @@ One Spark session serves every run of the process (Spark's start-up is paid once
 Requests come one per line on stdin, answers go one per line to file descriptor 3 (stdout and
 stderr carry Spark's own output):
 
-    {"id": 1, "script": "/abs/orders_to_lake.py", "extra_py_files": ["/abs/dynalake_glue.py"],
+    {"id": 1, "script": "/abs/asset.<hash>.py", "extra_py_files": ["/abs/<hash>.zip"],
      "arguments": {"--JOB_NAME": "...", "--LAKE_BUCKET": "...", ...}}
     {"id": 1, "ok": true, "seconds": 3.2, "downloaded": 4, "uploaded": 2, "deleted": 1,
      "items_written": 0, "committed": true, "output": ["what the script printed", ...]}
     {"id": 1, "ok": false, "error": "UnitPrice 0.0015 does not fit DECIMAL(12,3) exactly", ...}
 
-Laid out as Glue lays out a job run: the script runs as `__main__` with `sys.argv` = the script,
-then the arguments as `--NAME value` pairs; the extra Python files are on the driver's path and
-shipped to the Python workers (SparkContext.addPyFile), as `--extra-py-files` does.
+Laid out as Glue lays out a job run, from the synthesized template (scripts/local/glue/job-layout.ts):
+the script runs as `__main__` with `sys.argv` = the script, then the arguments as `--NAME value`
+pairs; each extra Python file is on the driver's path as Glue puts it there (a .zip as it is, a .py
+under its S3 object name) and shipped to the Python workers (SparkContext.addPyFile), as
+`--extra-py-files` does. Modules imported from them are forgotten after the run, so each run
+imports them as a fresh Glue job would.
 The S3 and DynamoDB endpoints come from AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_DYNAMODB.
 """
 
@@ -108,13 +111,14 @@ class LocalGlue:
             original_init(context, spark_context)
             contexts.append(context)
 
-        saved_argv, saved_path = sys.argv, list(sys.path)
+        saved_argv, saved_path, saved_modules = sys.argv, list(sys.path), set(sys.modules)
         printed = io.StringIO()
         try:
             for path in extra_py_files:
-                folder = str(Path(path).resolve().parent)
-                if folder not in sys.path:
-                    sys.path.insert(0, folder)
+                # Glue puts an archive on the path as it is, and a .py under its own (S3) name.
+                entry = path if path.endswith((".zip", ".whl", ".egg")) else str(Path(path).resolve().parent)
+                if entry not in sys.path:
+                    sys.path.insert(0, entry)
                 if path not in self._shipped:
                     self.spark.sparkContext.addPyFile(path)
                     self._shipped.add(path)
@@ -134,6 +138,9 @@ class LocalGlue:
         finally:
             awsglue.context.GlueContext.__init__ = original_init  # type: ignore[method-assign]
             sys.argv, sys.path[:] = saved_argv, saved_path
+            for name in set(sys.modules) - saved_modules:
+                if any(str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(Path(path).parent)) for path in extra_py_files):
+                    del sys.modules[name]
             self.spark.catalog.clearCache()
         # What the run wrote is in S3 whether it succeeded or not, as on Glue.
         pushed = self.mirror.push()

@@ -193,7 +193,7 @@ describe('the Lambda bridges of the pipeline stack', () => {
     if (!key) throw new Error('the alerts topic has no key');
     const keyPolicy = resourceOf(key).Properties.KeyPolicy as { Statement: { Principal?: { Service?: string | string[] }; Action: string[] }[] };
     const forCloudWatch = keyPolicy.Statement.find((statement) => [statement.Principal?.Service].flat().includes('cloudwatch.amazonaws.com'));
-    expect(forCloudWatch?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(forCloudWatch?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
   });
 });
 

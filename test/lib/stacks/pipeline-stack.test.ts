@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { parentFolderMarkers } from '../../../lib/s3-grants';
 import { GLUE_SCRIPTS_DIR, type PipelineStack, RUN_ARGUMENTS } from '../../../lib/stacks/pipeline-stack';
 import { buildStacks, resourceOf } from '../../helpers/cdk-app';
 import { describeTriggerGraph, triggerEdges, triggerGraphProblems } from '../../helpers/trigger-graph';
@@ -99,22 +100,50 @@ describe('PipelineStack with the default configuration', () => {
     for (const statement of metrics) expect(statement).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } });
   });
 
+  /** The S3 statements of a job role, each as `bucket:key-pattern` per action. */
+  const s3Grants = (name: JobName, action: string): string[] => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: resourceOf(pipeline.jobs[name].role).logicalId }] } });
+    const grants = Object.values(policies)
+      .flatMap((policy) => (policy as { Properties: { PolicyDocument: PolicyDocument } }).Properties.PolicyDocument.Statement)
+      .filter((statement) => [statement.Action].flat().includes(action))
+      .flatMap((statement) => [statement.Resource].flat())
+      .map((resource) => {
+        const text = JSON.stringify(resource);
+        return `${(/Buckets(Lake|Landing|Assets)/.exec(text)?.[1] ?? '?').toLowerCase()}:${/"\/([^"]*)"/.exec(text)?.[1] ?? ''}`;
+      });
+    return [...new Set(grants)].sort();
+  };
+  /** A prefix pattern and its parent folders' marker keys, as `bucket:key`. */
+  const withParents = (grant: string): string[] => {
+    const [bucket, pattern] = grant.split(':') as [string, string];
+    return [grant, ...parentFolderMarkers(pattern.replace(/\*$/, '')).map((key) => `${bucket}:${key}`)];
+  };
+
   it.each([
     ['orders_to_lake', ['assets:dynamodb-exports/orders*', 'lake:curated/orders*', 'lake:state/orders_to_lake*']],
     ['campaign_progress', ['lake:curated/campaign_progress*', 'lake:state/campaign_progress*']],
     ['csv_to_dynamodb', []],
     ['sales_star_schema', ['lake:warehouse*']],
-  ] as const)('holds the S3 writes of %s to its own prefixes (and its own Glue temp folder)', (name, prefixes) => {
-    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: resourceOf(pipeline.jobs[name].role).logicalId }] } });
-    const writes = Object.values(policies)
-      .flatMap((policy) => (policy as { Properties: { PolicyDocument: PolicyDocument } }).Properties.PolicyDocument.Statement)
-      .filter((statement) => [statement.Action].flat().some((action) => action === 's3:PutObject' || action === 's3:DeleteObject'))
-      .flatMap((statement) => [statement.Resource].flat())
-      .map((resource) => {
-        const text = JSON.stringify(resource);
-        return `${(/Buckets(Lake|Landing|Assets)/.exec(text)?.[1] ?? '?').toLowerCase()}:${/"\/([^"]*)"/.exec(text)?.[1] ?? '?'}`;
-      });
-    expect([...new Set(writes)].sort()).toEqual([`assets:glue-temp/${name}/*`, ...prefixes].sort());
+  ] as const)('holds the S3 writes of %s to its own prefixes (and its own Glue temp folder), and their parent folder markers', (name, prefixes) => {
+    const expected = [`assets:glue-temp/${name}*`, ...prefixes].flatMap(withParents).sort();
+    expect(s3Grants(name, 's3:PutObject')).toEqual(expected);
+    expect(s3Grants(name, 's3:DeleteObject')).toEqual([`assets:glue-temp/${name}*`, ...prefixes].sort());
+    // EMRFS's committers upload in parts: they may abort and list the parts of their own prefixes only.
+    expect(s3Grants(name, 's3:AbortMultipartUpload')).toEqual([`assets:glue-temp/${name}*`, ...prefixes].sort());
+    expect(s3Grants(name, 's3:ListMultipartUploadParts')).toEqual([`assets:glue-temp/${name}*`, ...prefixes].sort());
+  });
+
+  it.each(JOBS)('lets %s list the buckets it uses and HEAD the parent folders of its prefixes, as EMRFS does', (name) => {
+    const reads = s3Grants(name, 's3:GetObject');
+    for (const grant of s3Grants(name, 's3:PutObject')) expect(reads).toContain(grant);
+    const buckets = [...new Set(reads.map((grant) => grant.split(':')[0]))].sort();
+    expect(s3Grants(name, 's3:ListBucket')).toEqual(buckets.map((bucket) => `${bucket}:`));
+    expect(s3Grants(name, 's3:GetBucketLocation')).toEqual(buckets.map((bucket) => `${bucket}:`));
+  });
+
+  it('lets orders_to_lake have DynamoDB export its table to the export prefix (backfill), with the S3 actions the export asks for', () => {
+    expect(s3Grants('orders_to_lake', 's3:PutObjectAcl')).toEqual(['assets:dynamodb-exports/orders*']);
+    expect(s3Grants('orders_to_lake', 's3:AbortMultipartUpload')).toContain('assets:dynamodb-exports/orders*');
   });
 
   it('lets csv_to_dynamodb write only the uploads table', () => {
@@ -122,7 +151,7 @@ describe('PipelineStack with the default configuration', () => {
     const dynamo = policy.Statement.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
     expect(dynamo).toHaveLength(1);
     expect([dynamo[0]?.Action ?? []].flat().sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem']);
-    expect(JSON.stringify(dynamo[0]?.Resource)).toMatch(/"Fn::GetStackOutput".*"OutputName":"[A-Za-z]*UploadsTable/);
+    expect(JSON.stringify(dynamo[0]?.Resource)).toMatch(/"Fn::ImportValue":"dynalake-dev-storage:ExportsOutputFnGetAttUploadsTable[0-9A-F]+Arn/);
   });
 
   it('crawls the DynamoDB tables on the catalog schedule from config', () => {
@@ -193,6 +222,32 @@ describe('PipelineStack with the default configuration', () => {
     template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ 'detail-type': ['Glue Crawler State Change'] }) });
     template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ 'detail-type': ['Athena Query State Change'] }) });
     template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('lets CloudWatch alarms of this account publish to the alert topic and use its key', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      Description: 'Encrypts the dynalake-dev alerts topic',
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { Service: Match.arrayWith(['cloudwatch.amazonaws.com']) }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+    });
+  });
+
+  it('ships the helper module of every job in a zip, so `import dynalake_glue` finds it on Glue', () => {
+    for (const job of JOBS) {
+      const extra = JSON.stringify(resourceOf(pipeline.jobs[job].job).Properties.DefaultArguments);
+      expect(extra).toMatch(/"--extra-py-files":\{"Fn::Join":\["",\["s3:\/\/",\{"Fn::Sub":"cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}"\},"\/[0-9a-f]{64}\.zip"\]\]\}/);
+    }
   });
 });
 

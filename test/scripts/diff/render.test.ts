@@ -23,6 +23,7 @@ function reportOf(stacks: StackDiff[]): DiffReport {
       security: count('security'),
       destructive: count('destructive'),
       stateful: resources.filter((resource) => resource.category === 'destructive' && resource.stateful !== undefined).length,
+      blocked: resources.filter((resource) => (resource.exportsInUse?.length ?? 0) > 0).length,
       assetOnly: count('asset-only'),
       other: count('other') + templateChanges,
     },
