@@ -26,7 +26,8 @@ Options:
                       glue-scripts/ on a local Spark; needs Python 3.11 and Java 17)
   --state DIR         state folder (default ${LOCAL_STATE_DIR})
   --arg NAME=VALUE    a run argument on top of the job's own (repeat), as StartJobRun passes
-                      them: csv_to_dynamodb needs --arg S3_KEY=raw/<file>.csv
+                      them: csv_to_dynamodb needs --arg S3_KEY=raw/<file>.csv; orders_to_lake
+                      --arg MODE=backfill rebuilds the curated table from an export of the table
   --help              this text`;
 
 function runArguments(pairs: readonly string[]): Record<string, string> {

@@ -98,8 +98,9 @@ export function localGlue(config: PipelineConfig, context: GlueTwinContext, buck
   const name = `${config.prefix}-${config.stage}`;
   const jobName = (script: string) => `${name}-${script.replace(/_/g, '-')}`;
   const on = (script: string, twin: (args: JobArguments) => Promise<unknown>) => (args: JobArguments) => runJob(script, jobName(script), args, twin);
-  // The arguments the stack gives each job, with the local names; the orders table's ARN is only
-  // read by MODE=backfill, which neither local engine can run (no DynamoDB export here).
+  // The arguments the stack gives each job, with the local names. MODE=backfill of orders_to_lake
+  // exports the orders table named by the ARN: both engines do, through an emulation of DynamoDB's
+  // export over the local DynamoDB (scripts/local/dynamodb-export.ts and its Python twin).
   const args = lakeJobArguments(
     { landingBucket: buckets.landing, lakeBucket: buckets.lake, assetsBucket: buckets.assets, ordersTableArn: `arn:aws:dynamodb:us-east-1:000000000000:table/${name}-orders`, uploadsTableName: `${name}-uploads` },
     config,

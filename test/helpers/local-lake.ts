@@ -1,9 +1,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { type ChangeRecord, encodeChangeObject } from '../../lambda/shared/cdc';
-import { createTableFromParquet, createTableFromRows, type JsonRow, readRows, sqlLiteral, textOf, withDuckDB } from '../../scripts/local/glue/duckdb';
+import { type ChangeRecord, changeRecordFromStream, encodeChangeObject } from '../../lambda/shared/cdc';
+import { toAttributeValues } from '../../lambda/shared/orders-csv';
+import { createTableFromParquet, createTableFromRows, type JsonRow, type JsonValue, readRows, sqlLiteral, textOf, withDuckDB } from '../../scripts/local/glue/duckdb';
 import type { GlueTwinContext } from '../../scripts/local/glue/job';
 import { downloadObjects, listObjects, uploadFolder } from '../../scripts/local/glue/s3-files';
 import { type LakeTable, queryColumns, storedColumns } from '../../scripts/local/lake-tables';
@@ -72,6 +74,39 @@ export function orderInsert(row: JsonRow, sequenceNumber: string): ChangeRecord 
     sequenceNumber,
     approximateCreationTime: 1714560000,
   };
+}
+
+/**
+ * The orders item (DynamoDB's wire form, as the seed writes it) that a curated row (golden form)
+ * comes from: numbers as their decimal text, Description/CustomerID/Country absent when null.
+ */
+export function orderItem(row: JsonRow): Record<string, AttributeValue> {
+  const text = (value: JsonValue | undefined) => (typeof value === 'string' ? value : JSON.stringify(value));
+  return toAttributeValues({
+    InvoiceNo: text(row.invoice_no),
+    LineNo: Number(row.line_no),
+    StockCode: text(row.stock_code),
+    ...(row.description === null ? {} : { Description: text(row.description) }),
+    Quantity: Number(row.quantity),
+    UnitPrice: text(row.unit_price),
+    InvoiceDate: text(row.invoice_ts),
+    ...(row.customer_id === null ? {} : { CustomerID: Number(row.customer_id) }),
+    ...(row.country === null ? {} : { Country: text(row.country) }),
+    IsCancellation: row.is_cancellation === true,
+    InvoiceDay: text(row.invoice_day),
+    SourceFile: 'online-retail.csv',
+    LoadedAt: '2024-05-01T12:00:00.000Z',
+  });
+}
+
+/** The INSERT change records of items, as the stream bridge writes them (sequence numbers 1, 2, …). */
+export function itemInserts(items: readonly Record<string, AttributeValue>[]): ChangeRecord[] {
+  return items.map((item, index) =>
+    changeRecordFromStream({
+      eventName: 'INSERT',
+      dynamodb: { Keys: { InvoiceNo: item.InvoiceNo as AttributeValue, LineNo: item.LineNo as AttributeValue }, NewImage: item, SequenceNumber: String(index + 1), ApproximateCreationDateTime: 1714560000 },
+    }),
+  );
 }
 
 /** Puts change records as one CDC object (gzip JSON lines), as the stream bridge writes them. */

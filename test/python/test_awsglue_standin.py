@@ -78,12 +78,6 @@ class TestDynamicFrameFromS3Json:
         frame = GlueContext(spark.sparkContext).create_dynamic_frame.from_options(connection_type="s3", connection_options={"paths": [(tmp_path / "none").as_uri()]}, format="json")
         assert frame.resolveChoice(choice="make_struct").toDF().columns == []
 
-    def test_refuses_a_dynamodb_export_with_the_reason(self, spark: Any) -> None:
-        from awsglue.context import GlueContext
-
-        with pytest.raises(NotImplementedError, match="point-in-time recovery"):
-            GlueContext(spark.sparkContext).create_dynamic_frame.from_options(connection_type="dynamodb", connection_options={"dynamodb.export": "ddb"})
-
     def test_refuses_a_write_percent_glue_refuses(self, spark: Any) -> None:
         from awsglue.context import GlueContext
         from awsglue.dynamicframe import DynamicFrame
@@ -92,6 +86,92 @@ class TestDynamicFrameFromS3Json:
         frame = DynamicFrame.fromDF(spark.createDataFrame([("a",)], "id STRING"), glue, "items")
         with pytest.raises(ValueError, match="between 0.1 and 1.5"):
             glue.write_dynamic_frame_from_options(frame=frame, connection_type="dynamodb", connection_options={"dynamodb.output.tableName": "t", "dynamodb.throughput.write.percent": "2"})
+
+
+EXPORT_OPTIONS = {
+    "dynamodb.export": "ddb",
+    "dynamodb.tableArn": "arn:aws:dynamodb:us-east-1:000000000000:table/dynalake-dev-orders",
+    "dynamodb.s3.bucket": "assets",
+    "dynamodb.s3.prefix": "dynamodb-exports/orders/",
+    "dynamodb.unnestDDBJson": True,
+}
+
+
+class TestDynamoDBExportConnector:
+    """The options are checked as Glue documents them before anything is exported (the checks
+    need no DynamoDB or S3); the export itself is tested with the engines (engines-goldens.test.ts)."""
+
+    @pytest.mark.parametrize(
+        ("change", "error"),
+        [
+            ({"dynamodb.tableArn": None}, "dynamodb.tableArn is missing"),
+            ({"dynamodb.tableArn": "dynalake-dev-orders"}, r"dynamodb.tableArn 'dynalake-dev-orders' is not a DynamoDB table ARN \(arn:aws:dynamodb:<region>:<account>:table/<name>\)"),
+            ({"dynamodb.s3.bucket": None}, "dynamodb.s3.bucket is missing"),
+            ({"dynamodb.export": "dynamodb"}, "dynamodb.export must be ddb \\(a new export\\) or s3 \\(a past export\\), not 'dynamodb'"),
+            ({"dynamodb.simplifyDDBJson": "true"}, "dynamodb.unnestDDBJson and dynamodb.simplifyDDBJson cannot both be true"),
+            ({"dynamodb.unnestDDBJson": "yes"}, "dynamodb.unnestDDBJson must be a boolean \\(true or false\\), not 'yes'"),
+        ],
+    )
+    def test_refuses_options_glue_refuses(self, spark: Any, change: dict[str, Any], error: str) -> None:
+        from awsglue.context import GlueContext
+
+        options = {name: value for name, value in {**EXPORT_OPTIONS, **change}.items() if value is not None}
+        with pytest.raises(ValueError, match=error):
+            GlueContext(spark.sparkContext).create_dynamic_frame.from_options(connection_type="dynamodb", connection_options=options)
+
+    @pytest.mark.parametrize(
+        ("change", "error"),
+        [
+            ({"dynamodb.export": "s3"}, "dynamodb.export=s3 \\(read a past export\\) is not in the local stand-in"),
+            ({"dynamodb.exportTime": "2024-05-01T00:00:00Z"}, "the local DynamoDB keeps no history"),
+            ({"dynamodb.export": None, "dynamodb.input.tableName": "orders"}, "not the ETL connector"),
+        ],
+    )
+    def test_says_what_it_cannot_do_here(self, spark: Any, change: dict[str, Any], error: str) -> None:
+        from awsglue.context import GlueContext
+
+        options = {name: value for name, value in {**EXPORT_OPTIONS, **change}.items() if value is not None}
+        with pytest.raises(NotImplementedError, match=error):
+            GlueContext(spark.sparkContext).create_dynamic_frame.from_options(connection_type="dynamodb", connection_options=options)
+
+    def test_takes_the_options_in_either_form_glue_accepts(self) -> None:
+        from awsglue._dynamodb_export import export_folder, export_request
+
+        request = export_request({**EXPORT_OPTIONS, "dynamodb.unnestDDBJson": "true"})
+        assert (request.table_name, request.bucket, request.prefix, request.unnest) == ("dynalake-dev-orders", "assets", "dynamodb-exports/orders/", True)
+        plain = export_request({name: value for name, value in EXPORT_OPTIONS.items() if name not in ("dynamodb.unnestDDBJson", "dynamodb.s3.prefix")})
+        assert (plain.prefix, plain.unnest) == ("", False)
+        assert (export_folder(request.prefix), export_folder(plain.prefix)) == ("dynamodb-exports/orders/AWSDynamoDB/", "AWSDynamoDB/")
+
+    def test_unnests_dynamodb_json_as_glue_documents(self) -> None:
+        from awsglue._dynamodb_export import unnest_line
+
+        line = {
+            "Item": {
+                "InvoiceNo": {"S": "536365"},
+                "UnitPrice": {"N": "12345678901234567890.125"},
+                "IsCancellation": {"BOOL": False},
+                "Nothing": {"NULL": True},
+                "Tags": {"SS": ["a", "b"]},
+                "Sizes": {"NS": ["1", "2.5"]},
+                "Raw": {"B": "3q0="},
+                "Tasks": {"L": [{"M": {"reward": {"N": "5"}}}, {"NULL": True}]},
+            }
+        }
+        assert unnest_line(line) == {
+            "InvoiceNo": "536365",
+            "UnitPrice": "12345678901234567890.125",
+            "IsCancellation": False,
+            "Nothing": None,
+            "Tags": ["a", "b"],
+            "Sizes": ["1", "2.5"],
+            "Raw": "3q0=",
+            "Tasks": [{"reward": "5"}, None],
+        }
+        with pytest.raises(ValueError, match="is not a DynamoDB JSON value"):
+            unnest_line({"Item": {"Quantity": {"S": "1", "N": "1"}}})
+        with pytest.raises(ValueError, match='a DynamoDB JSON export line is {"Item": {...}}'):
+            unnest_line({"InvoiceNo": {"S": "1"}})
 
 
 class TestJob:
@@ -137,6 +217,19 @@ class TestS3Mirror:
         assert (folder / "cdc" / "b.jsonl.gz").read_bytes() == b"b"
         assert not (folder / "curated" / "day=1").exists()
         assert not (folder / "curated" / "day=2" / ".part-0.parquet.crc").exists()
+
+
+    def test_pulls_an_empty_object(self, s3: Any, tmp_path: Path) -> None:
+        from s3_mirror import S3Mirror
+
+        # A DynamoDB export's _started is empty; boto3's download_file fails on one from s3rver.
+        bucket = f"mirror-{uuid.uuid4().hex[:8]}"
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="exports/AWSDynamoDB/01714560000000-0a1b2c3d/_started", Body=b"")
+        mirror = S3Mirror(tmp_path / "mirror", [bucket], s3)
+        assert mirror.pull().downloaded == 1
+        assert (mirror.folder(bucket) / "exports" / "AWSDynamoDB" / "01714560000000-0a1b2c3d" / "_started").read_bytes() == b""
+        assert (mirror.pull().downloaded, mirror.push().uploaded) == (0, 0)
 
 
 class TestDynamoDBWriter:

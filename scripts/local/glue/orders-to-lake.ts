@@ -2,18 +2,27 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ChangeRecord } from '../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../lambda/shared/errors';
+import { exportTableToPointInTime } from '../dynamodb-export';
 import { CURATED_ORDERS, queryColumns, storedColumns } from '../lake-tables';
 import { createChangesTable, NEWEST_FIRST, readChangeObjects } from './changes';
-import { copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
+import { readExportItems, type SourcedItems } from './dynamodb-export-source';
+import { copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
 import { type ChangeSource, pendingChanges } from './state';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFolder } from './s3-files';
 
 /**
- * The local twin of glue-scripts/orders_to_lake.py (MODE=incremental): merges the orders change
- * records that arrived since the last run into the curated orders table, rewriting only the
- * invoice_day partitions they touch. Latest change per key wins, REMOVE deletes, a MODIFY that
- * moves a row to another day takes it out of the old day; partitions left empty are deleted.
+ * The local twin of glue-scripts/orders_to_lake.py.
+ *
+ * MODE=incremental: merges the orders change records that arrived since the last run into the
+ * curated orders table, rewriting only the invoice_day partitions they touch. Latest change per
+ * key wins, REMOVE deletes, a MODIFY that moves a row to another day takes it out of the old day;
+ * partitions left empty are deleted.
+ *
+ * MODE=backfill: exports the orders table (DynamoDB's export emulated over the local DynamoDB,
+ * ../dynamodb-export.ts), reads the export as Glue's export connector does with unnestDDBJson
+ * (./dynamodb-export-source.ts), and rewrites the whole curated table from it, with the same
+ * conversions and refusals as a merge.
  */
 
 export const JOB = 'orders_to_lake';
@@ -179,8 +188,9 @@ export async function mergeOrders(current: readonly CuratedOrderRow[], changes: 
   });
 }
 
-/** What one run did. rowsWritten = rowsRead − rowsReplaced + upserts; nothing else leaves or enters. */
-export interface OrdersToLakeResult extends GlueTwinResult, MergeCounts {
+/** What one MODE=incremental run did. rowsWritten = rowsRead − rowsReplaced + upserts; nothing else leaves or enters. */
+export interface OrdersIncrementalResult extends GlueTwinResult, MergeCounts {
+  readonly mode: 'incremental';
   /** True when no change object was new: nothing was read or written. */
   readonly noop: boolean;
   /** New CDC objects this run read. */
@@ -200,24 +210,51 @@ function partitionDayOf(table: string, key: string): string | undefined {
   return new RegExp(`^${PARTITION}=([^/]+)/`).exec(key.slice(table.length))?.[1];
 }
 
+/** What one MODE=backfill run did: every item exported became one row (a refused item fails the run). */
+export interface OrdersBackfillResult extends GlueTwinResult {
+  readonly mode: 'backfill';
+  /** The key of the export's manifest-summary.json in EXPORT_BUCKET. */
+  readonly exportManifest: string;
+  /** Items in the export, all read. */
+  readonly itemsRead: number;
+  /** Curated rows written: as many as the items read. */
+  readonly rowsWritten: number;
+  /** Partitions the new table has. */
+  readonly partitions: number;
+  /** Parquet files written. */
+  readonly parquetFiles: number;
+  /** Objects of the old table deleted (those the new one did not overwrite in place). */
+  readonly objectsDeleted: number;
+}
+
+/** What one run did, by MODE. */
+export type OrdersToLakeResult = OrdersIncrementalResult | OrdersBackfillResult;
+
 /**
- * Runs orders_to_lake locally. Arguments as the Glue job's: LANDING_BUCKET, LAKE_BUCKET,
- * CDC_PREFIX, CURATED_PREFIX, STATE_PREFIX, MODE (incremental; backfill needs a DynamoDB export,
- * which the local DynamoDB cannot make).
+ * Runs orders_to_lake locally. Arguments as the Glue job's: MODE (incremental when not given, or
+ * backfill); for incremental LANDING_BUCKET, LAKE_BUCKET, CDC_PREFIX, CURATED_PREFIX, STATE_PREFIX;
+ * for backfill LAKE_BUCKET, CURATED_PREFIX, SOURCE_TABLE_ARN, EXPORT_BUCKET, EXPORT_PREFIX and a
+ * DynamoDB client in the context (see {@link runOrdersBackfill}).
  *
- * State: the change objects already merged, in the job's state object in the lake bucket
- * (./state.ts, the same object the PySpark job keeps), written only after the lake is. A crash
- * before it leaves the state as it was, and the rerun merges the same objects again, which gives
- * the same partitions (a merge is idempotent).
+ * State (incremental): the change objects already merged, in the job's state object in the lake
+ * bucket (./state.ts, the same object the PySpark job keeps), written only after the lake is. A
+ * crash before it leaves the state as it was, and the rerun merges the same objects again, which
+ * gives the same partitions (a merge is idempotent).
  */
+// Overloads: callers that name the mode get that mode's result type.
+export function runOrdersToLake(context: GlueTwinContext, args: JobArguments & { readonly MODE: 'backfill' }): Promise<OrdersBackfillResult>;
+export function runOrdersToLake(context: GlueTwinContext, args: JobArguments & { readonly MODE?: 'incremental' }): Promise<OrdersIncrementalResult>;
+export function runOrdersToLake(context: GlueTwinContext, args: JobArguments): Promise<OrdersToLakeResult>;
 export async function runOrdersToLake(context: GlueTwinContext, args: JobArguments): Promise<OrdersToLakeResult> {
+  const mode = args.MODE ?? 'incremental';
+  if (mode === 'backfill') return runOrdersBackfill(context, args);
+  if (mode !== 'incremental') throw new DynalakeError('BAD_INVOCATION', `${JOB}: MODE must be incremental or backfill, not ${JSON.stringify(mode)}`);
+  return runIncremental(context, args);
+}
+
+async function runIncremental(context: GlueTwinContext, args: JobArguments): Promise<OrdersIncrementalResult> {
   const log = jobLogger(context, JOB);
   const { LANDING_BUCKET, LAKE_BUCKET, CDC_PREFIX, CURATED_PREFIX, STATE_PREFIX } = requireArguments(JOB, args, ['LANDING_BUCKET', 'LAKE_BUCKET', 'CDC_PREFIX', 'CURATED_PREFIX', 'STATE_PREFIX']);
-  const mode = args.MODE ?? 'incremental';
-  if (mode === 'backfill') {
-    throw new DynalakeError('BAD_INVOCATION', `${JOB}: MODE=backfill reads a DynamoDB export (point-in-time recovery), which the local DynamoDB cannot make; locally, delete the job's state object and run MODE=incremental over the whole change history`);
-  }
-  if (mode !== 'incremental') throw new DynalakeError('BAD_INVOCATION', `${JOB}: MODE must be incremental or backfill, not ${JSON.stringify(mode)}`);
   const cdcPrefix = folderPrefix(CDC_PREFIX);
   const table = folderPrefix(CURATED_PREFIX);
   const source = `s3://${LANDING_BUCKET}/${cdcPrefix}`;
@@ -230,7 +267,7 @@ export async function runOrdersToLake(context: GlueTwinContext, args: JobArgumen
     await saveState(); // objects expired from cdc/ leave the state
     const summary = `no new change objects in ${source} since the last run (${count(listed.length)} merged before): nothing to do`;
     log(summary);
-    return { summary, noop: true, changeObjects: 0, ...empty, partitionsRewritten: 0, partitionsDeleted: 0, parquetFiles: 0, objectsDeleted: 0 };
+    return { mode: 'incremental', summary, noop: true, changeObjects: 0, ...empty, partitionsRewritten: 0, partitionsDeleted: 0, parquetFiles: 0, objectsDeleted: 0 };
   }
   log(`${count(fresh.length)} new change objects in ${source}`);
 
@@ -267,6 +304,7 @@ export async function runOrdersToLake(context: GlueTwinContext, args: JobArgumen
     counted(result.parquetFiles, 'Parquet file');
   log(summary);
   return {
+    mode: 'incremental',
     summary,
     noop: false,
     changeObjects: result.changeObjects,
@@ -276,4 +314,91 @@ export async function runOrdersToLake(context: GlueTwinContext, args: JobArgumen
     parquetFiles: result.parquetFiles,
     objectsDeleted: result.objectsDeleted,
   };
+}
+
+/**
+ * Creates `table` from export items, one row per item: read_order, source (the data file, named
+ * in errors), the key as text (invoice_no, line_no: what {@link WHAT} names) and the item as JSON
+ * in new_image, the column {@link curatedFromImage} reads. Batches are appended and let go.
+ * @returns the number of items
+ */
+async function createExportItemsTable(connection: DuckDBConnection, table: string, batches: AsyncIterable<SourcedItems>): Promise<number> {
+  await connection.run(`CREATE OR REPLACE TABLE ${sqlIdentifier(table)} (read_order BIGINT, source VARCHAR, invoice_no VARCHAR, line_no VARCHAR, new_image JSON)`);
+  const appender = await connection.createAppender(table);
+  const text = (value: unknown) => (value === undefined || value === null ? null : typeof value === 'string' ? value : JSON.stringify(value));
+  let readOrder = 0;
+  try {
+    for await (const { source, items } of batches) {
+      for (const item of items) {
+        appender.appendBigInt(BigInt(readOrder));
+        readOrder += 1;
+        appender.appendVarchar(source);
+        for (const key of [text(item.InvoiceNo), text(item.LineNo)]) {
+          if (key === null) appender.appendNull();
+          else appender.appendVarchar(key);
+        }
+        appender.appendVarchar(JSON.stringify(item));
+        appender.endRow();
+      }
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+  return readOrder;
+}
+
+/**
+ * MODE=backfill, as orders_to_lake._backfill does it on Glue: exports the orders table
+ * (SOURCE_TABLE_ARN; the table is its last segment) to s3://EXPORT_BUCKET/EXPORT_PREFIX through
+ * the emulated DynamoDB export, reads the export's items unnested (numbers as their exact text),
+ * converts each with the incremental merge's SQL (same conversions, same refusals: a value the
+ * lake cannot hold fails the run before the lake is touched), and rewrites the whole curated
+ * table, as Spark's static overwrite does: the new files first, then every other object under
+ * CURATED_PREFIX goes. The job's state object is left as it is: change objects merged stay
+ * merged, and the next incremental run merges the new ones over the backfilled table.
+ */
+export async function runOrdersBackfill(context: GlueTwinContext, args: JobArguments): Promise<OrdersBackfillResult> {
+  const log = jobLogger(context, JOB);
+  const { LAKE_BUCKET, CURATED_PREFIX, SOURCE_TABLE_ARN, EXPORT_BUCKET, EXPORT_PREFIX } = requireArguments(JOB, args, ['LAKE_BUCKET', 'CURATED_PREFIX', 'SOURCE_TABLE_ARN', 'EXPORT_BUCKET', 'EXPORT_PREFIX']);
+  const dynamodb = context.dynamodb;
+  if (dynamodb === undefined) throw new DynalakeError('BAD_INVOCATION', `${JOB}: MODE=backfill exports the orders table, and the twin was given no DynamoDB client (GlueTwinContext.dynamodb)`);
+  const table = folderPrefix(CURATED_PREFIX);
+
+  const exported = await exportTableToPointInTime(dynamodb, context.s3, { tableArn: SOURCE_TABLE_ARN, s3Bucket: EXPORT_BUCKET, s3Prefix: EXPORT_PREFIX });
+  const exportLocation = `s3://${EXPORT_BUCKET}/${exported.exportManifest}`;
+  log(`exported ${counted(exported.summary.itemCount, 'item')} of ${SOURCE_TABLE_ARN}: ${exportLocation}`);
+
+  const result = await withScratch(context, JOB, async (scratch) => {
+    const out = join(scratch, 'out');
+    const counts = await withDuckDB(
+      async (connection) => {
+        const itemsRead = await createExportItemsTable(connection, 'export_items', readExportItems(context.s3, EXPORT_BUCKET, exported.exportManifest));
+        await connection.run(`CREATE OR REPLACE TABLE merged AS SELECT ${selectColumns(COLUMNS)} FROM (SELECT ${curatedFromImage('new_image')} FROM export_items)`);
+        const rowsWritten = await readCount(connection, 'SELECT count(*) FROM merged');
+        if (rowsWritten !== itemsRead) throw new DynalakeError('LOAD_FAILED', `${JOB}: read ${count(itemsRead)} items from ${exportLocation} but made ${count(rowsWritten)} rows`);
+        const partitions = await readCount(connection, `SELECT count(DISTINCT ${PARTITION}) FROM merged`);
+        if (rowsWritten > 0) {
+          const columns = [...storedColumns(CURATED_ORDERS).map((column) => column.name), PARTITION].map(sqlIdentifier).join(', ');
+          await copyPartitioned(connection, `SELECT ${columns} FROM (${SORTED_MERGE})`, out, PARTITION);
+        }
+        return { itemsRead, rowsWritten, partitions };
+      },
+      { tempDirectory: join(scratch, 'duckdb') },
+    );
+    // Everything the old table held, whatever its objects are called (Spark's _SUCCESS included).
+    const before = await listObjects(context.s3, LAKE_BUCKET, table);
+    // New files first, then the old ones go: a crash in between leaves every new row readable.
+    const written = counts.rowsWritten > 0 ? await uploadFolder(context.s3, LAKE_BUCKET, table, out) : [];
+    const kept = new Set(written);
+    const stale = before.map((object) => object.key).filter((key) => !kept.has(key));
+    await deleteKeys(context.s3, LAKE_BUCKET, stale);
+    return { ...counts, parquetFiles: written.length, objectsDeleted: stale.length };
+  });
+
+  const summary =
+    `backfill from ${exportLocation}: read ${counted(result.itemsRead, 'item')}, wrote ${counted(result.rowsWritten, 'row')} (= items read) in ${counted(result.partitions, 'partition')}, ` +
+    `${counted(result.parquetFiles, 'Parquet file')}; ${count(result.objectsDeleted)} other objects of the old table deleted`;
+  log(summary);
+  return { mode: 'backfill', summary, exportManifest: exported.exportManifest, ...result };
 }

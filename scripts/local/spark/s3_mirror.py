@@ -75,11 +75,12 @@ class S3Mirror:
                     found[relative] = path.stat()
         return found
 
-    def _listing(self, bucket: str) -> dict[str, str]:
-        objects: dict[str, str] = {}
+    def _listing(self, bucket: str) -> dict[str, tuple[str, int]]:
+        """Each object's ETag and size."""
+        objects: dict[str, tuple[str, int]] = {}
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for item in page.get("Contents", []):
-                objects[item["Key"]] = item["ETag"]
+                objects[item["Key"]] = (item["ETag"], int(item.get("Size", 0)))
         return objects
 
     def pull(self) -> SyncCounts:
@@ -93,14 +94,19 @@ class S3Mirror:
             listing = self._listing(bucket)
             fetch = [
                 key
-                for key, etag in listing.items()
+                for key, (etag, _size) in listing.items()
                 if key not in local or manifest.get(key, [None])[0] != etag or manifest[key][1:] != [local[key].st_size, local[key].st_mtime_ns]
             ]
 
             def download(key: str) -> None:
                 path = folder / key
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self.client.download_file(bucket, key, str(path))
+                if listing[key][1] == 0:
+                    # An empty object (a DynamoDB export's _started, Spark's _SUCCESS): download_file
+                    # fails on one from s3rver ("0 read, but total bytes expected is 1").
+                    path.write_bytes(b"")
+                else:
+                    self.client.download_file(bucket, key, str(path))
 
             with ThreadPoolExecutor(_WORKERS) as pool:
                 list(pool.map(download, fetch))
@@ -110,7 +116,7 @@ class S3Mirror:
                     counts.deleted += 1
             _remove_checksums_and_empty_folders(folder)
             fresh = self._local_files(bucket)
-            self._save(bucket, {key: [etag, fresh[key].st_size, fresh[key].st_mtime_ns] for key, etag in listing.items() if key in fresh})
+            self._save(bucket, {key: [etag, fresh[key].st_size, fresh[key].st_mtime_ns] for key, (etag, _size) in listing.items() if key in fresh})
             counts.downloaded += len(fetch)
         return counts
 

@@ -1,23 +1,26 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, CreateTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ChangeRecord } from '../../../lambda/shared/cdc';
 import { lakeJobArguments } from '../../../lib/stacks/pipeline-stack';
 import { type LocalDynamoDB, startLocalDynamoDB } from '../../../scripts/local/dynamodb';
+import { dynamoDBJson } from '../../../scripts/local/dynamodb-export';
 import { runCampaignProgress } from '../../../scripts/local/glue/campaign-progress';
 import { runCsvToDynamoDB } from '../../../scripts/local/glue/csv-to-dynamodb';
-import type { JsonRow } from '../../../scripts/local/glue/duckdb';
+import { type JsonRow, textOf } from '../../../scripts/local/glue/duckdb';
 import type { GlueTwinContext, JobArguments } from '../../../scripts/local/glue/job';
 import { runOrdersToLake } from '../../../scripts/local/glue/orders-to-lake';
 import { runSalesStarSchema } from '../../../scripts/local/glue/sales-star-schema';
 import { LocalSpark, preparePython } from '../../../scripts/local/glue/spark';
 import { CAMPAIGN_PROGRESS, CURATED_ORDERS, type LakeTable, STAR_TABLES } from '../../../scripts/local/lake-tables';
 import { ensureBuckets, type LocalS3, startLocalS3 } from '../../../scripts/local/s3';
-import { scanAll } from '../../helpers/local-dynamodb';
-import { canonical, golden, orderInsert, putChangeObject, readLakeTable, writeLakeTable } from '../../helpers/local-lake';
+import { itemSet, readDocumentedExports } from '../../helpers/dynamodb-export';
+import { scanAll, tableDefinitions } from '../../helpers/local-dynamodb';
+import { canonical, golden, itemInserts, orderInsert, orderItem, putChangeObject, readLakeTable, writeLakeTable } from '../../helpers/local-lake';
+import { listKeys } from '../../helpers/local-s3';
 import { describeWithSpark } from '../../helpers/spark';
 
 /**
@@ -143,6 +146,87 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
       for (const engine of ENGINES) {
         expect([refusal.case, engine, errors[engine]]).toEqual([refusal.case, engine, expect.stringContaining(refusal.error)]);
         expect(errors[engine]).toContain('orders change 536370/1');
+      }
+    }
+  }, 180_000);
+
+  /** A fresh table shaped as the orders table, holding `items`; resolves to its ARN. */
+  async function ordersTable(name: string, items: readonly Record<string, AttributeValue>[]): Promise<string> {
+    await dynamodb.client.send(new CreateTableCommand({ ...tableDefinitions().orders, TableName: name }));
+    for (const item of items) await dynamodb.client.send(new PutItemCommand({ TableName: name, Item: item }));
+    return `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`;
+  }
+
+  /** orders_to_lake MODE=backfill of `tableArn` into `curated`, each engine exporting under its own prefix. */
+  const backfillArgs = (tableArn: string, curated: string) => (engine: Engine) => ({
+    ...stackArgs(engine).orders_to_lake,
+    MODE: 'backfill',
+    SOURCE_TABLE_ARN: tableArn,
+    CURATED_PREFIX: curated,
+    EXPORT_PREFIX: `${curated.replace(/\/$/, '')}-exports/${engine}/`,
+  });
+
+  const parquetKeys = async (engine: Engine, prefix: string) => (await listKeys(s3, LAKES[engine], prefix)).filter((key) => key.endsWith('.parquet'));
+
+  it('orders_to_lake MODE=backfill: an export of the table gives both engines the lake an incremental run gives, in place of a stale one', async () => {
+    const { input, expected } = golden('orders_to_lake') as { input: { current: JsonRow[] }; expected: { rows: JsonRow[] } };
+    const items = expected.rows.map(orderItem);
+    const tableArn = await ordersTable('backfill-golden', items);
+    // The reference: the same items' inserts, as the stream bridge writes them, merged by each engine.
+    await putChangeObject(s3, LANDING, 'cdc/backfill-reference/dt=2024-05-01/a.jsonl.gz', itemInserts(items));
+    const incremental = (engine: Engine) => ({ ...stackArgs(engine).orders_to_lake, CDC_PREFIX: 'cdc/backfill-reference/', CURATED_PREFIX: 'backfill/incremental/', STATE_PREFIX: 'backfill/state/' });
+    expect(await runBoth('orders_to_lake', runOrdersToLake, incremental)).toEqual({ duckdb: undefined, spark: undefined });
+    // The stale lake: the golden's older table, a day the table no longer has included.
+    for (const engine of ENGINES) await writeLakeTable(s3, LAKES[engine], { ...CURATED_ORDERS, prefix: 'backfill/orders/' }, input.current);
+
+    const args = backfillArgs(tableArn, 'backfill/orders/');
+    const twin = await runOrdersToLake(context(), { ...args('duckdb'), MODE: 'backfill' });
+    await spark.run('orders_to_lake', 'golden-orders_to_lake', args('spark'));
+    expect(twin.summary).toMatch(/read 8 items, wrote 8 rows \(= items read\)/);
+
+    const days = [...new Set(expected.rows.map((row) => textOf(row.invoice_day)))].sort();
+    for (const engine of ENGINES) {
+      const [backfilled, merged] = await Promise.all([readLakeTable(s3, LAKES[engine], CURATED_ORDERS, 'backfill/orders/'), readLakeTable(s3, LAKES[engine], CURATED_ORDERS, 'backfill/incremental/')]);
+      expect([engine, backfilled.types]).toEqual([engine, merged.types]);
+      expect([engine, canonical(backfilled.rows)]).toEqual([engine, canonical(merged.rows)]);
+      expect([engine, (await parquetKeys(engine, 'backfill/orders/')).map((key) => key.split('/')[2]).sort()]).toEqual([engine, days.map((day) => `invoice_day=${day}`)]);
+      // What each engine's export wrote, held to DynamoDB's documented layout.
+      const [exported, ...others] = await readDocumentedExports(s3, LANDING, `backfill/orders-exports/${engine}/`, tableArn);
+      expect(others).toEqual([]);
+      expect(itemSet(exported?.items ?? [])).toEqual(itemSet((await scanAll(dynamodb, 'backfill-golden')).map((item) => Object.fromEntries(Object.entries(item).map(([name, value]) => [name, dynamoDBJson(value)])))));
+    }
+    await expectSameTable({ ...CURATED_ORDERS, prefix: 'backfill/orders/' }, expected.rows);
+  }, 180_000);
+
+  it('orders_to_lake MODE=backfill of an empty table leaves both engines an empty lake', async () => {
+    const { input } = golden('orders_to_lake') as { input: { current: JsonRow[] } };
+    const tableArn = await ordersTable('backfill-empty', []);
+    for (const engine of ENGINES) await writeLakeTable(s3, LAKES[engine], { ...CURATED_ORDERS, prefix: 'backfill-empty/orders/' }, input.current);
+    expect(await runBoth('orders_to_lake', runOrdersToLake, backfillArgs(tableArn, 'backfill-empty/orders/'))).toEqual({ duckdb: undefined, spark: undefined });
+    for (const engine of ENGINES) expect([engine, await parquetKeys(engine, 'backfill-empty/orders/')]).toEqual([engine, []]);
+  }, 120_000);
+
+  it('orders_to_lake MODE=backfill refuses an item the lake cannot hold with the same words on both engines, and leaves the lake as it was', async () => {
+    const { input } = golden('orders_to_lake') as { input: { current: JsonRow[] } };
+    const refused = JSON.parse(readFileSync(join(__dirname, '..', '..', 'fixtures', 'etl', 'orders_to_lake', 'refused.json'), 'utf8')) as { cases: { case: string; record: ChangeRecord; error: string }[] };
+    const [good] = input.current;
+    if (!good) throw new Error('the golden has rows');
+    for (const [index, refusal] of refused.cases.filter((candidate) => candidate.case === 'a price it would round').entries()) {
+      const image = refusal.record.newImage ?? {};
+      // The item as the table would hold it: the price a number (N), the rest as the record has it.
+      const item = { ...marshall(image), UnitPrice: { N: String(image.UnitPrice) } };
+      const tableArn = await ordersTable(`backfill-refused-${String(index)}`, [orderItem(good), item]);
+      const curated = `backfill-refused-${String(index)}/orders/`;
+      for (const engine of ENGINES) await writeLakeTable(s3, LAKES[engine], { ...CURATED_ORDERS, prefix: curated }, input.current);
+      // The twin refuses before it writes. The job's static overwrite deletes the old table before
+      // its write runs, but the refusal is raised in the shuffle stage that adaptive query execution
+      // (on by default in Spark 3.5) runs first: with it off, the job would leave no table.
+      const errors = await runBoth('orders_to_lake', runOrdersToLake, backfillArgs(tableArn, curated));
+      for (const engine of ENGINES) {
+        expect([refusal.case, engine, errors[engine]]).toEqual([refusal.case, engine, expect.stringContaining(refusal.error)]);
+        expect(errors[engine]).toContain('orders change 536370/1');
+        const left = await readLakeTable(s3, LAKES[engine], CURATED_ORDERS, curated);
+        expect([refusal.case, engine, canonical(left.rows)]).toEqual([refusal.case, engine, canonical(input.current)]);
       }
     }
   }, 180_000);

@@ -6,7 +6,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { startLocalDynamoDB } from '../../../scripts/local/dynamodb';
 import type { SparkJobResult } from '../../../scripts/local/glue/spark';
 import { listObjects } from '../../../scripts/local/glue/s3-files';
-import { LAKE_TABLES } from '../../../scripts/local/lake-tables';
+import { CURATED_ORDERS, LAKE_TABLES } from '../../../scripts/local/lake-tables';
 import { type GlueEngine, type LocalPipelineReport, runLocalPipeline } from '../../../scripts/local/pipeline';
 import { startLocalS3 } from '../../../scripts/local/s3';
 import { runScript } from '../../helpers/cli';
@@ -121,4 +121,21 @@ describeWithSpark('the DuckDB twins and the PySpark jobs give the same lake (npm
     expect(job?.length).toBeGreaterThan(1000);
     expect(canonical(withoutTime(job))).toEqual(canonical(withoutTime(twin)));
   });
+
+  it('orders_to_lake MODE=backfill (npm run glue): an export of the orders table gives each engine’s state the lake its incremental runs gave', async () => {
+    // The twin backfills both states: over the Spark run's lake too, so the backfill is held to
+    // the PySpark jobs' incremental lake at the sample's scale. The PySpark backfill itself runs
+    // on the goldens (engines-goldens.test.ts), where a Spark session is already up.
+    const curated = (run: EngineRun) => withLake(run, (s3) => readLakeTable(s3, run.report.buckets.lake, CURATED_ORDERS));
+    const incremental = await Promise.all([duckdb, spark].map(curated));
+    const runs = await Promise.all([duckdb, spark].map((run) => glueCli('orders_to_lake', '--arg', 'MODE=backfill', '--state', run.stateDir)));
+    const backfilled = await Promise.all([duckdb, spark].map(curated));
+    for (const [index, state] of ['duckdb', 'spark'].entries()) {
+      expect([state, runs[index]?.status, runs[index]?.stderr]).toEqual([state, 0, expect.any(String) as unknown]);
+      expect(runs[index]?.stdout).toMatch(/^orders_to_lake: backfill from s3:\/\/\S+\/dynamodb-exports\/orders\/AWSDynamoDB\/\S+\/manifest-summary\.json: read ([\d,]+) items, wrote \1 rows \(= items read\)/m);
+      expect([state, backfilled[index]?.types]).toEqual([state, incremental[index]?.types]);
+      expect([state, backfilled[index]?.rows.length]).toEqual([state, incremental[index]?.rows.length]);
+      expect([state, canonical(backfilled[index]?.rows ?? [])]).toEqual([state, canonical(incremental[index]?.rows ?? [])]);
+    }
+  }, 120_000);
 });

@@ -9,8 +9,16 @@ What it reproduces of Glue, and only that (the calls the jobs make):
   to DynamoDB (`dynamodb.output.tableName`, `dynamodb.throughput.write.percent` in 0.1-1.5). AWS
   does not document whether that writer leaves a null field out or stores a NULL attribute, so the
   stand-in refuses an item with a null field: a job must drop them (DynamicFrame.map) to run here.
-  A DynamoDB export (MODE=backfill) needs point-in-time recovery, which the local DynamoDB
-  cannot make: asking for one fails with that reason.
+- `create_dynamic_frame.from_options(connection_type="dynamodb")`: the DynamoDB export connector
+  (`dynamodb.export` = `ddb`; orders_to_lake MODE=backfill), in awsglue/_dynamodb_export.py. The
+  options are checked as Glue documents them (`dynamodb.tableArn` required and a table ARN,
+  `dynamodb.export` ddb or s3, `dynamodb.unnestDDBJson` and `dynamodb.simplifyDDBJson` booleans,
+  not both); `dynamodb.s3.bucket` is required here (Glue would fall back to the job's --TempDir).
+  DynamoDB's ExportTableToPointInTime is emulated over the local DynamoDB: a consistent scan, now
+  (the local DynamoDB keeps no history), written through boto3 to the local S3 in DynamoDB's
+  documented export layout; the data files are read back with Spark and unnested (S, N, B as
+  strings, numbers keeping their exact text; M, L and sets as structs and arrays). Not here:
+  `dynamodb.export` = `s3` (a past export), `dynamodb.exportTime`, the ETL connector.
 - `awsglue.job.Job`: `init(name, args)` and `commit()`.
 - `awsglue.dynamicframe.DynamicFrame`: `fromDF`, `toDF` (refused while a choice is unresolved, as
   Glue refuses to act on one), `resolveChoice(choice="make_struct")` (one struct member per type,
@@ -19,5 +27,7 @@ What it reproduces of Glue, and only that (the calls the jobs make):
 
 Where AWS does not document a behaviour, the stand-in says so beside it.
 S3 paths (`s3://bucket/key`) reach the embedded S3 through a local mirror of its buckets
-(scripts/local/spark/local_glue.py), DynamoDB writes go to the embedded DynamoDB.
+(scripts/local/spark/local_glue.py; an export's data files are put in the mirror as they are
+written, since the runner fills it only before a run); DynamoDB reads and writes go to the
+embedded DynamoDB.
 """

@@ -9,6 +9,7 @@ from typing import Any
 from pyspark.context import SparkContext
 from pyspark.sql import Row, SparkSession
 
+from awsglue import _dynamodb_export
 from awsglue.dynamicframe import DynamicFrame, read_json_records
 
 # https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-connect-dynamodb-home.html:
@@ -23,12 +24,7 @@ class _DynamicFrameReader:
     def from_options(self, connection_type: str, connection_options: dict[str, Any], format: str | None = None, transformation_ctx: str = "", **_options: Any) -> DynamicFrame:  # noqa: A002 (Glue's name)
         name = transformation_ctx or "dynamic_frame"
         if connection_type == "dynamodb":
-            if connection_options.get("dynamodb.export"):
-                raise NotImplementedError(
-                    "a DynamoDB export (dynamodb.export) needs point-in-time recovery, which the local DynamoDB cannot make: "
-                    "locally, merge the whole change history instead (MODE=incremental with no state)"
-                )
-            raise NotImplementedError("the local stand-in reads DynamoDB only through an export, which it cannot make")
+            return self._from_dynamodb_export(connection_options, name)
         if connection_type != "s3" or format != "json":
             raise NotImplementedError(f"the local stand-in reads S3 JSON only, not connection_type={connection_type!r} format={format!r}")
         paths = list(connection_options.get("paths") or [])
@@ -40,6 +36,16 @@ class _DynamicFrameReader:
             # Glue reads an S3 prefix with no object as an empty frame, not as an error.
             return DynamicFrame(spark.createDataFrame([], "struct<>"), self._glue_context, name, ("struct", {}))
         return read_json_records(spark, existing, bool(connection_options.get("recurse", False)), name, self._glue_context)
+
+    def _from_dynamodb_export(self, connection_options: dict[str, Any], name: str) -> DynamicFrame:
+        """The export connector (awsglue/_dynamodb_export.py): a new export of the table to S3,
+        read back as Glue reads it, found through its manifests, unnested when asked."""
+        request = _dynamodb_export.export_request(connection_options)  # every option checked before anything is exported
+        spark = self._glue_context.spark_session
+        dynamodb, s3 = _dynamodb_export.clients()
+        exported = _dynamodb_export.export_table(dynamodb, s3, request, on_data_file=lambda key, body: _dynamodb_export.stage_for_spark(spark, request.bucket, key, body))
+        paths = [f"s3://{request.bucket}/{key}" for key in _dynamodb_export.data_keys_of(s3, request.bucket, exported.export_manifest)]
+        return read_json_records(spark, paths, False, name, self._glue_context, _dynamodb_export.unnest_line if request.unnest else None)
 
 
 def _exists(spark: SparkSession, path: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pyspark import cloudpickle
@@ -204,10 +204,15 @@ class DynamicFrame:
         return choice_paths(self._kind) if self._kind is not None else []
 
 
-def read_json_records(spark: SparkSession, paths: Iterable[str], recurse: bool, name: str, glue_ctx: Any) -> DynamicFrame:
-    """JSON-lines objects under `paths` (gzip by suffix) as a DynamicFrame with choice types."""
+def read_json_records(spark: SparkSession, paths: Iterable[str], recurse: bool, name: str, glue_ctx: Any, transform: Callable[[Any], Any] | None = None) -> DynamicFrame:
+    """JSON-lines objects under `paths` (gzip by suffix) as a DynamicFrame with choice types; each
+    parsed line goes through `transform` first when one is given (it runs in Spark's workers, so it
+    must travel by value: a function of a module registered with cloudpickle.register_pickle_by_value)."""
     lines = spark.read.option("recursiveFileLookup", str(bool(recurse)).lower()).text(list(paths)).rdd.map(lambda row: row.value)
-    records = lines.filter(lambda line: line.strip() != "").map(json.loads).cache()
+    records = lines.filter(lambda line: line.strip() != "").map(json.loads)
+    if transform is not None:
+        records = records.map(transform)
+    records = records.cache()
     kind = records.map(kind_of).fold(("struct", {}), merge_kinds) if not records.isEmpty() else ("struct", {})
     if kind[0] != "struct":
         raise ValueError(f"{name}: a JSON record is not an object")

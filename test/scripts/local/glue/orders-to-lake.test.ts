@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ChangeRecord } from '../../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../../lambda/shared/errors';
@@ -7,7 +8,9 @@ import { textOf } from '../../../../scripts/local/glue/duckdb';
 import { type CuratedOrderRow, mergeOrders, runOrdersToLake } from '../../../../scripts/local/glue/orders-to-lake';
 import { CURATED_ORDERS } from '../../../../scripts/local/lake-tables';
 import type { LocalS3 } from '../../../../scripts/local/s3';
-import { canonical, golden, orderInsert, putChangeObject, readLakeTable, twinContext, useTempDirs } from '../../../helpers/local-lake';
+import { readDocumentedExports } from '../../../helpers/dynamodb-export';
+import { createTable, useLocalDynamoDB } from '../../../helpers/local-dynamodb';
+import { canonical, golden, itemInserts, orderInsert, orderItem, putChangeObject, readLakeTable, twinContext, useTempDirs, writeLakeTable } from '../../../helpers/local-lake';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
 
 interface Input {
@@ -191,9 +194,81 @@ describe('runOrdersToLake (through a real s3rver)', () => {
     await expect(runOrdersToLake(twinContext(local, tempDir), args(landing, lake))).rejects.toThrow(`s3://${lake}/state/orders_to_lake/merged.json: not a format-1 state object of orders_to_lake`);
   });
 
-  it('names the missing arguments, and refuses MODE=backfill', async () => {
+  it('names the missing arguments of each mode, and refuses a MODE it does not know', async () => {
     const context = twinContext(s3(), tempDir);
     await expect(runOrdersToLake(context, { LANDING_BUCKET: 'x' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --LAKE_BUCKET, --CDC_PREFIX, --CURATED_PREFIX, --STATE_PREFIX'));
-    await expect(runOrdersToLake(context, { ...args('a', 'b'), MODE: 'backfill' })).rejects.toThrow(/DynamoDB export/);
+    await expect(runOrdersToLake(context, { LAKE_BUCKET: 'x', MODE: 'backfill' })).rejects.toThrow(
+      new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --CURATED_PREFIX, --SOURCE_TABLE_ARN, --EXPORT_BUCKET, --EXPORT_PREFIX'),
+    );
+    await expect(runOrdersToLake(context, { ...args('a', 'b'), MODE: 'full' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: MODE must be incremental or backfill, not "full"'));
+  });
+});
+
+describe('runOrdersToLake MODE=backfill (an export of a real dynalite table, through a real s3rver)', () => {
+  const s3 = useLocalS3();
+  const dynamodb = useLocalDynamoDB();
+  const tempDir = useTempDirs();
+
+  /** A fresh orders table holding `items`, its buckets, and the job's arguments over them. */
+  async function setUp(items: readonly Record<string, AttributeValue>[]) {
+    const local = s3();
+    const table = await createTable(dynamodb());
+    for (const item of items) await dynamodb().client.send(new PutItemCommand({ TableName: table, Item: item }));
+    const [landing, lake, assets] = [await createBucket(local, 'landing'), await createBucket(local, 'lake'), await createBucket(local, 'assets')];
+    const tableArn = `arn:aws:dynamodb:us-east-1:000000000000:table/${table}`;
+    const backfill = { LAKE_BUCKET: lake, CURATED_PREFIX: 'curated/orders/', MODE: 'backfill', SOURCE_TABLE_ARN: tableArn, EXPORT_BUCKET: assets, EXPORT_PREFIX: 'dynamodb-exports/orders/' } as const;
+    return { local, landing, lake, assets, tableArn, backfill, context: twinContext(local, tempDir, { dynamodb: dynamodb().client }) };
+  }
+
+  it('rewrites the whole table from an export: the rows an incremental run over the same items gives, the stale lake gone', async () => {
+    const items = expected.rows.map(orderItem);
+    const { local, landing, lake, assets, tableArn, backfill, context } = await setUp(items);
+    // The reference: the same items as the stream bridge would have written their inserts, merged.
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/a.jsonl.gz', itemInserts(items));
+    await runOrdersToLake(context, { LANDING_BUCKET: landing, LAKE_BUCKET: lake, CDC_PREFIX: 'cdc/orders/', CURATED_PREFIX: 'incremental/orders/', STATE_PREFIX: 'state/orders_to_lake/' });
+    // A stale lake: the golden's older table (with a day the table no longer has) and a Spark marker.
+    await writeLakeTable(local, lake, CURATED_ORDERS, input.current);
+    await local.client.send(new PutObjectCommand({ Bucket: lake, Key: 'curated/orders/_SUCCESS', Body: '' }));
+
+    const result = await runOrdersToLake(context, backfill);
+    expect(result).toMatchObject({ mode: 'backfill', itemsRead: 8, rowsWritten: 8, partitions: 6, parquetFiles: 6 });
+    expect(result.summary).toMatch(/^backfill from s3:\/\/assets-\S+\/dynamodb-exports\/orders\/AWSDynamoDB\/\d{14}-[0-9a-f]{8}\/manifest-summary\.json: read 8 items, wrote 8 rows \(= items read\) in 6 partitions, 6 Parquet files; 2 other objects of the old table deleted$/);
+
+    const [backfilled, incremental] = await Promise.all([readLakeTable(local, lake, CURATED_ORDERS), readLakeTable(local, lake, CURATED_ORDERS, 'incremental/orders/')]);
+    expect(backfilled.types).toEqual(incremental.types);
+    expect(canonical(backfilled.rows)).toEqual(canonical(incremental.rows));
+    expect(canonical(backfilled.rows)).toEqual(canonical(expected.rows));
+    const days = [...new Set(expected.rows.map((row) => textOf(row.invoice_day)))].sort();
+    expect(await listKeys(local, lake, 'curated/')).toEqual(days.map((day) => `curated/orders/invoice_day=${day}/part-0.parquet`));
+    const [exported, ...others] = await readDocumentedExports(local, assets, 'dynamodb-exports/orders/', tableArn);
+    expect(others).toEqual([]);
+    expect(exported?.items).toHaveLength(8);
+    expect(result.exportManifest).toBe(`dynamodb-exports/orders/AWSDynamoDB/${exported?.exportId ?? ''}/manifest-summary.json`);
+  });
+
+  it('gives an empty table an empty lake', async () => {
+    const { local, lake, backfill, context } = await setUp([]);
+    await writeLakeTable(local, lake, CURATED_ORDERS, input.current);
+    expect(await runOrdersToLake(context, backfill)).toMatchObject({ itemsRead: 0, rowsWritten: 0, partitions: 0, parquetFiles: 0, objectsDeleted: 3 });
+    expect(await listKeys(local, lake)).toEqual([]);
+  });
+
+  it('refuses an item the lake cannot hold, naming it and the export file, and leaves the lake as it was', async () => {
+    const [row] = expected.rows;
+    if (!row) throw new Error('the golden has rows');
+    const { local, lake, backfill, context } = await setUp([orderItem(row), { ...orderItem({ ...row, invoice_no: '536370' }), UnitPrice: { N: '0.0015' } }]);
+    await writeLakeTable(local, lake, CURATED_ORDERS, input.current);
+    const before = await listKeys(local, lake);
+    await expect(runOrdersToLake(context, backfill)).rejects.toThrow(/orders change 536370\/1 in s3:\/\/\S+\/data\/\w+\.json\.gz: UnitPrice 0\.0015 does not fit DECIMAL\(12,3\) exactly/);
+    expect(await listKeys(local, lake)).toEqual(before);
+    expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(input.current));
+  });
+
+  it('needs a DynamoDB client, and a table the local DynamoDB has', async () => {
+    const { backfill, context, tableArn } = await setUp([]);
+    await expect(runOrdersToLake(twinContext(s3(), tempDir), backfill)).rejects.toThrow(
+      new DynalakeError('BAD_INVOCATION', 'orders_to_lake: MODE=backfill exports the orders table, and the twin was given no DynamoDB client (GlueTwinContext.dynamodb)'),
+    );
+    await expect(runOrdersToLake(context, { ...backfill, SOURCE_TABLE_ARN: `${tableArn}-gone` })).rejects.toThrow(`cannot export ${tableArn}-gone: the local DynamoDB has no table`);
   });
 });
