@@ -174,12 +174,15 @@ function constructPaths(stack: string, ...templates: (Template | undefined)[]): 
   return paths;
 }
 
-/** Names another stack's output for a reader: `${dynalake-dev-storage/Buckets/Landing.Arn}`. */
-export type OutputNamer = (stack: string, output: string) => string | undefined;
+/**
+ * Names another stack's output for a reader, `${dynalake-dev-storage/Buckets/Landing.Arn}`: by
+ * stack and output (Fn::GetStackOutput), or by the export name an Fn::ImportValue imports.
+ */
+export type OutputNamer = (reference: { readonly stack: string; readonly output: string } | { readonly exportName: string }) => string | undefined;
 
-/** An OutputNamer over the given stacks, from their outputs' values and construct paths. */
+/** An OutputNamer over the given stacks, from their outputs' values, export names and construct paths. */
 export function outputNamer(...sides: ReadonlyMap<string, Template>[]): OutputNamer {
-  return (stack, output) => {
+  const byOutput = (stack: string, output: string): string | undefined => {
     for (const stacks of sides) {
       const template = stacks.get(stack);
       const outputs = template?.Outputs;
@@ -193,12 +196,27 @@ export function outputNamer(...sides: ReadonlyMap<string, Template>[]): OutputNa
     }
     return undefined;
   };
+  const byExport = (exportName: string): string | undefined => {
+    for (const stacks of sides) {
+      for (const [stack, template] of stacks) {
+        const outputs = isRecord(template.Outputs) ? template.Outputs : {};
+        for (const [output, declared] of Object.entries(outputs)) {
+          if (isRecord(declared) && isRecord(declared.Export) && declared.Export.Name === exportName) return byOutput(stack, output);
+        }
+      }
+    }
+    return undefined;
+  };
+  return (reference) => ('exportName' in reference ? byExport(reference.exportName) : byOutput(reference.stack, reference.output));
 }
 
 /**
  * `{"Fn::GetStackOutput":{"StackName":…,"OutputName":…}}`, a cross-stack reference as
  * cloudformation-diff renders it; inside a rendered condition its quotes are escaped (`\"`).
  */
+/** `{"Fn::ImportValue":"<export name>"}`, a strong cross-stack reference, quotes possibly escaped. */
+const IMPORT_VALUE = /\{(\\?)"Fn::ImportValue\1":\1"([^"\\]+)\1"\}/g;
+
 const STACK_OUTPUT = /\{(\\?)"Fn::GetStackOutput\1":\{(?:\1"[^"\\]*\1":\1"[^"\\]*\1",?)+\}\}/g;
 
 /**
@@ -210,8 +228,9 @@ function withPaths(text: string, paths: ReadonlyMap<string, string>, nameOutput:
     .replace(STACK_OUTPUT, (match) => {
       const reference = (JSON.parse(match.replace(/\\"/g, '"')) as { 'Fn::GetStackOutput': { StackName?: string; OutputName?: string } })['Fn::GetStackOutput'];
       if (reference.StackName === undefined || reference.OutputName === undefined) return match;
-      return nameOutput(reference.StackName, reference.OutputName) ?? `\${${reference.StackName}:${reference.OutputName}}`;
+      return nameOutput({ stack: reference.StackName, output: reference.OutputName }) ?? `\${${reference.StackName}:${reference.OutputName}}`;
     })
+    .replace(IMPORT_VALUE, (_match, _quote: string, exportName: string) => nameOutput({ exportName }) ?? `\${import:${exportName}}`)
     .replace(/\$\{([^}.:]+)((?:\.[^}]*)?)\}/g, (match, logicalId: string, attribute: string) => {
       const path = paths.get(logicalId);
       return path === undefined ? match : `\${${path}${attribute}}`;
@@ -281,8 +300,9 @@ function readable(value: Json, paths: ReadonlyMap<string, string>, nameOutput: O
       if (typeof logicalId === 'string' && typeof attribute === 'string') return `\${${path(logicalId)}.${attribute}}`;
     }
     if (key === 'Fn::GetStackOutput' && isRecord(argument) && typeof argument.StackName === 'string' && typeof argument.OutputName === 'string') {
-      return nameOutput(argument.StackName, argument.OutputName) ?? `\${${argument.StackName}:${argument.OutputName}}`;
+      return nameOutput({ stack: argument.StackName, output: argument.OutputName }) ?? `\${${argument.StackName}:${argument.OutputName}}`;
     }
+    if (key === 'Fn::ImportValue' && typeof argument === 'string') return nameOutput({ exportName: argument }) ?? `\${import:${argument}}`;
     if (key === 'Fn::Join' && Array.isArray(argument) && typeof argument[0] === 'string' && Array.isArray(argument[1])) {
       const parts = argument[1].map((part) => readable(part, paths, nameOutput));
       if (parts.every((part) => typeof part === 'string')) return parts.join(argument[0]);

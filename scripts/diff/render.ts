@@ -66,8 +66,8 @@ function impactWords(change: ResourceChange): string {
 function refusal(change: ResourceChange): string | undefined {
   const inUse = change.exportsInUse ?? [];
   if (inUse.length === 0) return undefined;
-  const stacks = [...new Set(inUse.flatMap((found) => found.importedBy))].join(', ');
-  return `CloudFormation will REFUSE this: ${stacks} import${inUse.length === 1 ? 's' : ''} its ${inUse.map((found) => found.value).join(', ')} (${inUse.map((found) => found.exportName).join(', ')}), and an export in use cannot change; the deploy fails and rolls back (README: "Changing a table's key")`;
+  const stacks = [...new Set(inUse.flatMap((found) => found.importedBy))];
+  return `CloudFormation will REFUSE this: ${stacks.join(', ')} import${stacks.length === 1 ? 's' : ''} its ${inUse.map((found) => found.value).join(', ')} (${inUse.map((found) => found.exportName).join(', ')}), and an export in use cannot change; the deploy fails and rolls back (README: "Changing a table's key")`;
 }
 
 /** What happens to the data of a stateful resource, in words. */
