@@ -282,7 +282,14 @@ def _backfill(glue_context, args: dict[str, str], table: str) -> None:
             "dynamodb.unnestDDBJson": True,
         },
     )
-    _write(curated_rows(items.resolveChoice(choice="make_struct").toDF()), table, "static")
+    rows = curated_rows(items.resolveChoice(choice="make_struct").toDF()).persist()
+    # Every item converted (a refused one fails the run here) before the static overwrite deletes
+    # the old table: a bad item never leaves the lake empty.
+    written = rows.count()
+    partitions = rows.select(PARTITION).distinct().count()
+    _write(rows, table, "static")
+    rows.unpersist()
+    print(f"backfill: read {written} items from the DynamoDB export of {args['SOURCE_TABLE_ARN']}, wrote {written} rows (= items read) in {partitions} partitions")
 
 
 def main() -> None:

@@ -218,9 +218,8 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
       const tableArn = await ordersTable(`backfill-refused-${String(index)}`, [orderItem(good), item]);
       const curated = `backfill-refused-${String(index)}/orders/`;
       for (const engine of ENGINES) await writeLakeTable(s3, LAKES[engine], { ...CURATED_ORDERS, prefix: curated }, input.current);
-      // The twin refuses before it writes. The job's static overwrite deletes the old table before
-      // its write runs, but the refusal is raised in the shuffle stage that adaptive query execution
-      // (on by default in Spark 3.5) runs first: with it off, the job would leave no table.
+      // Both refuse before they write: the twin converts every item first, the job counts its
+      // converted rows before the static overwrite deletes the old table.
       const errors = await runBoth('orders_to_lake', runOrdersToLake, backfillArgs(tableArn, curated));
       for (const engine of ENGINES) {
         expect([refusal.case, engine, errors[engine]]).toEqual([refusal.case, engine, expect.stringContaining(refusal.error)]);
