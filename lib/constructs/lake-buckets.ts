@@ -49,6 +49,12 @@ export interface LakeBucketsProps {
    */
   readonly athenaResultsExpiration?: Duration;
   /**
+   * How long DynamoDB exports live under the assets bucket's `dynamodb-exports/` prefix: each
+   * backfill leaves a full copy of its table there (Glue's export connector does not delete it).
+   * @default Duration.days(7)
+   */
+  readonly dynamoDbExportExpiration?: Duration;
+  /**
    * How long stream change records live under the landing bucket's `cdc/` prefix. The Glue jobs
    * tolerate their expiry; it must outlast the longest stop of the refresh workflow.
    * @default Duration.days(30)
@@ -103,7 +109,7 @@ export function secureBucketProps(options: SecureBucketOptions): BucketProps {
 
 /**
  * The pipeline's buckets: `landing` (raw uploads and change records), `lake` (curated and
- * warehouse Parquet), `assets` (Glue scripts, Glue temp, Athena results), and `accessLogs`,
+ * warehouse Parquet), `assets` (Glue scripts, Glue temp, Athena results, DynamoDB exports), and `accessLogs`,
  * which receives the server access logs of the other three.
  */
 export class LakeBuckets extends Construct {
@@ -111,6 +117,8 @@ export class LakeBuckets extends Construct {
   static readonly GLUE_TEMP_PREFIX = 'glue-temp/';
   /** Prefix of Athena query results in the assets bucket (expired by a lifecycle rule). */
   static readonly ATHENA_RESULTS_PREFIX = 'athena-results/';
+  /** Prefix of the DynamoDB exports of backfills in the assets bucket (expired by a lifecycle rule). */
+  static readonly DYNAMODB_EXPORTS_PREFIX = 'dynamodb-exports/';
   /** Prefix of the stream change records in the landing bucket (expired by a lifecycle rule). */
   static readonly CDC_PREFIX = 'cdc/';
 
@@ -118,7 +126,7 @@ export class LakeBuckets extends Construct {
   readonly landing: Bucket;
   /** Curated and warehouse Parquet. Versioned. */
   readonly lake: Bucket;
-  /** Glue scripts, Glue temporary files and Athena results. */
+  /** Glue scripts, Glue temporary files, Athena results and the DynamoDB exports of backfills. */
   readonly assets: Bucket;
   /** Server access logs of the other buckets. */
   readonly accessLogs: Bucket;
@@ -166,6 +174,7 @@ export class LakeBuckets extends Construct {
         prefix: LakeBuckets.ATHENA_RESULTS_PREFIX,
         expiration: props.athenaResultsExpiration ?? Duration.days(30),
       },
+      { id: 'expire-dynamodb-exports', prefix: LakeBuckets.DYNAMODB_EXPORTS_PREFIX, expiration: props.dynamoDbExportExpiration ?? Duration.days(7) },
     ]);
   }
 }

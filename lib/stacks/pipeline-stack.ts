@@ -19,6 +19,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
+import { LakeBuckets } from '../constructs/lake-buckets';
 import { LakeCatalog } from '../constructs/lake-catalog';
 import { LakeJob } from '../constructs/lake-job';
 import { RefreshWorkflow } from '../constructs/refresh-workflow';
@@ -36,7 +37,7 @@ export const LAKE_LAYOUT = {
   curatedOrdersPrefix: 'curated/orders/',
   curatedCampaignProgressPrefix: 'curated/campaign_progress/',
   warehousePrefix: 'warehouse/',
-  exportPrefix: 'dynamodb-exports/orders/',
+  exportPrefix: `${LakeBuckets.DYNAMODB_EXPORTS_PREFIX}orders/`,
   glueTempPrefix: 'glue-temp/',
   athenaResultsPrefix: 'athena-results/',
   /** A job's own incremental state in the lake bucket: which change objects it has merged. */

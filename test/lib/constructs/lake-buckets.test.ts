@@ -71,6 +71,7 @@ describe('LakeBuckets', () => {
       glueTempExpiration: Duration.days(1),
       athenaResultsExpiration: Duration.days(14),
       cdcExpiration: Duration.days(45),
+      dynamoDbExportExpiration: Duration.days(3),
     });
     expect(resourceOf(buckets.landing).Properties.LifecycleConfiguration).toEqual({
       Rules: [
@@ -84,6 +85,7 @@ describe('LakeBuckets', () => {
         { Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 }, Status: 'Enabled' },
         { Id: 'expire-glue-temp', Prefix: 'glue-temp/', ExpirationInDays: 1, Status: 'Enabled' },
         { Id: 'expire-athena-results', Prefix: 'athena-results/', ExpirationInDays: 14, Status: 'Enabled' },
+        { Id: 'expire-dynamodb-exports', Prefix: 'dynamodb-exports/', ExpirationInDays: 3, Status: 'Enabled' },
       ],
     });
   });

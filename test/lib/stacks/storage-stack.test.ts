@@ -200,11 +200,12 @@ describe('StorageStack with the default configuration', () => {
     }
   });
 
-  it('expires Glue temp files after 7 days and Athena results after 30 days in the assets bucket', () => {
+  it('expires Glue temp files and DynamoDB exports after 7 days and Athena results after 30 days in the assets bucket', () => {
     expect(resourceOf(storage.buckets.assets).Properties.LifecycleConfiguration).toMatchObject({
       Rules: expect.arrayContaining([
         { Id: 'expire-glue-temp', Prefix: 'glue-temp/', ExpirationInDays: 7, Status: 'Enabled' },
         { Id: 'expire-athena-results', Prefix: 'athena-results/', ExpirationInDays: 30, Status: 'Enabled' },
+        { Id: 'expire-dynamodb-exports', Prefix: 'dynamodb-exports/', ExpirationInDays: 7, Status: 'Enabled' },
       ]) as unknown,
     });
   });
