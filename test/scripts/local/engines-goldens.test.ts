@@ -135,6 +135,24 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
     expect((await readLakeTable(s3, LAKES.spark, dimCustomer, 'empty/warehouse/dim_customer/')).rows).toEqual([{ customer_key: 0, customer_id: null, country: null }]);
   }, 120_000);
 
+  it('a refresh with campaign changes only (no order yet) succeeds on both engines: campaigns curated, an empty star', async () => {
+    const { input, expected } = golden('campaign_progress') as { input: { user_campaign_changes: ChangeRecord[]; campaign_info_changes: ChangeRecord[] }; expected: { rows: JsonRow[] } };
+    const at = 'campaigns-only/';
+    await putChangeObject(s3, LANDING, `${at}cdc/user_Campaign/dt=2024-05-01/a.jsonl.gz`, input.user_campaign_changes);
+    await putChangeObject(s3, LANDING, `${at}cdc/campaignInfo/dt=2024-05-01/a.jsonl.gz`, input.campaign_info_changes);
+    const moved = (args: Record<string, string>) => Object.fromEntries(Object.entries(args).map(([name, value]) => [name, name.endsWith("_PREFIX") ? `${at}${value}` : value]));
+    // The refresh workflow's jobs in its order, each with the stack's arguments under `at`.
+    expect(await runBoth('orders_to_lake', runOrdersToLake, (engine) => moved(stackArgs(engine).orders_to_lake))).toEqual({ duckdb: undefined, spark: undefined });
+    expect(await runBoth('campaign_progress', runCampaignProgress, (engine) => moved(stackArgs(engine).campaign_progress))).toEqual({ duckdb: undefined, spark: undefined });
+    expect(await runBoth('sales_star_schema', runSalesStarSchema, (engine) => moved(stackArgs(engine).sales_star_schema))).toEqual({ duckdb: undefined, spark: undefined });
+    await expectSameTable({ ...CAMPAIGN_PROGRESS, prefix: `${at}${CAMPAIGN_PROGRESS.prefix}` }, expected.rows);
+    for (const table of STAR_TABLES) {
+      const [twin, job] = await Promise.all(ENGINES.map((engine) => readLakeTable(s3, LAKES[engine], table, `${at}warehouse/${table.name}/`)));
+      expect([table.name, canonical(job?.rows ?? []), job?.types]).toEqual([table.name, canonical(twin?.rows ?? []), twin?.types]);
+      if (table.name === 'fact_sales') expect(job?.rows).toEqual([]);
+    }
+  }, 180_000);
+
   it('refuses the same bad values on both engines, naming the record, the field and the value', async () => {
     const refused = (name: string) => JSON.parse(readFileSync(join(__dirname, '..', '..', 'fixtures', 'etl', name, 'refused.json'), 'utf8')) as { cases: { case: string; error: string }[] };
     const orders = refused('orders_to_lake').cases as { case: string; record: ChangeRecord; error: string }[];
