@@ -385,8 +385,8 @@ export class PipelineStack extends Stack {
       },
     };
     for (const [id, query] of Object.entries(queries)) {
-      const named = new CfnNamedQuery(this, id, { name: id, description: query.description, database, workGroup: this.workgroup.ref, queryString: query.sql });
-      named.node.addDependency(this.workgroup);
+      // WorkGroup is a Ref: CloudFormation creates the workgroup first without a DependsOn (cfn-lint W3005).
+      new CfnNamedQuery(this, id, { name: id, description: query.description, database, workGroup: this.workgroup.ref, queryString: query.sql });
     }
   }
 
