@@ -20,6 +20,15 @@ function field<T extends z.ZodType>(schema: T, description: string, invalid: str
 }
 
 const awsCron = z.string().refine(isAwsCronExpression);
+/** Whether the runtime's time-zone database knows `name`, the IANA database EventBridge Scheduler uses. */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return name.length > 0;
+  } catch {
+    return false;
+  }
+}
 const CRON_FORM = 'cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 * * * ? *)';
 /** The retention periods CloudWatch Logs accepts, in days. */
 const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -48,8 +57,13 @@ export const CONFIG_FIELDS = {
   ),
   refreshSchedule: field(
     awsCron.default('cron(0 * * * ? *)'),
-    'When the refresh workflow runs (UTC), besides on demand.',
+    'When the refresh workflow runs, in `refreshTimeZone` (an EventBridge Scheduler schedule), besides the stream bridge starting it after changes.',
     `is not an AWS cron expression (expected ${CRON_FORM})`,
+  ),
+  refreshTimeZone: field(
+    z.string().refine(isTimeZone).default('UTC'),
+    'The time zone of `refreshSchedule` (an IANA name such as `Europe/Paris`); EventBridge Scheduler follows its daylight saving time.',
+    'is not an IANA time zone (expected a name such as UTC or Europe/Paris)',
   ),
   catalogCrawlSchedule: field(
     awsCron.default('cron(0 8 * * ? *)'),

@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
 import { BridgeFunction } from './constructs/bridge-function';
+import { RefreshWorkflow } from './constructs/refresh-workflow';
 import { UploadToGlue } from './constructs/upload-to-glue';
 
 /**
@@ -91,8 +92,8 @@ export const PIPELINE_WILDCARD_REASONS: WildcardReasons = [
 ];
 
 /**
- * Acknowledges the findings of the Lambda bridges that stand by design: each on-failure queue is
- * itself a dead-letter queue (a DLQ of a DLQ would only move the problem; its depth raises an
+ * Acknowledges the findings of the Lambda bridges and the refresh schedule that stand by design:
+ * each on-failure or dead-letter queue is itself a dead-letter queue (a DLQ of a DLQ would only move the problem; its depth raises an
  * alarm), and CDK's bucket-notifications custom resource attaches the basic Lambda execution
  * policy to the role it runs under.
  */
@@ -102,6 +103,12 @@ export function acknowledgeBridgeFindings(scope: IConstruct): void {
       Validations.of(node.failureQueue).acknowledge({
         id: 'AwsSolutions-SQS3',
         reason: `${node.failureQueue.node.path}: the on-failure destination of ${node.node.path} is itself the dead-letter queue; an alarm watches its depth`,
+      });
+    }
+    if (node instanceof RefreshWorkflow) {
+      Validations.of(node.deadLetterQueue).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason: `${node.deadLetterQueue.node.path}: the dead-letter queue of the refresh schedule is itself the dead-letter queue; an alarm watches its depth`,
       });
     }
     if (node instanceof UploadToGlue) {

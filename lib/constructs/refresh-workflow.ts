@@ -1,5 +1,10 @@
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import type { CfnCrawler, CfnTrigger, ICrawlerRef, IJobRef } from 'aws-cdk-lib/aws-glue';
-import { Action, Condition, ConditionLogicalOperator, CrawlerState, JobState, PredicateLogical, TriggerSchedule, Workflow } from 'aws-cdk-lib/aws-glue';
+import { Action, Condition, ConditionLogicalOperator, CrawlerState, JobState, PredicateLogical, Workflow } from 'aws-cdk-lib/aws-glue';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { Universal } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** Something a trigger can start: a Glue job or a crawler. */
@@ -25,8 +30,25 @@ export class StartedNode {
 export interface RefreshWorkflowProps {
   /** Name of the workflow, as consoles and StartWorkflowRun use it. */
   readonly workflowName: string;
-  /** AWS cron expression of the start trigger, e.g. `cron(0 * * * ? *)`. */
+  /** Cron expression of the EventBridge Scheduler schedule that starts the workflow, e.g. `cron(0 * * * ? *)`. */
   readonly schedule: string;
+  /**
+   * IANA time zone the schedule runs in, daylight saving included.
+   * @default 'UTC'
+   */
+  readonly timeZone?: string;
+  /**
+   * How many times the scheduler retries a start Glue refused (ConcurrentRunsExceededException
+   * while a run is still going, throttling) before it gives the start to the dead-letter queue.
+   * @default 3
+   */
+  readonly scheduleRetryAttempts?: number;
+  /**
+   * How long a scheduled start may keep being retried: a later one is moot, the next schedule
+   * will run.
+   * @default Duration.hours(1)
+   */
+  readonly scheduleMaxEventAge?: Duration;
   /**
    * What the workflow does, for the console.
    * @default - none
@@ -41,40 +63,55 @@ export interface RefreshWorkflowProps {
 }
 
 /**
- * A Glue workflow built as a chain: one scheduled start trigger (which StartWorkflowRun can
- * also fire on demand), then conditional triggers that each wait for every node of the previous
- * step to succeed. Every trigger belongs to the workflow, is started on creation, and is created
- * after the trigger it follows.
+ * A Glue workflow built as a chain: one on-demand start trigger, then conditional triggers that
+ * each wait for every node of the previous step to succeed. Every conditional trigger belongs to
+ * the workflow, is started on creation, and is created after the trigger it follows.
+ *
+ * The schedule is an EventBridge Scheduler schedule calling glue:StartWorkflowRun, the call the
+ * stream bridge makes: AWS documents StartWorkflowRun for workflows whose start trigger is
+ * ON_DEMAND, and not for SCHEDULED ones (https://docs.aws.amazon.com/glue/latest/dg/workflows_overview.html).
+ * A start the scheduler cannot make goes, after its retries, to a dead-letter queue.
  */
 export class RefreshWorkflow extends Construct {
   /** The Glue workflow. */
   readonly workflow: Workflow;
   /** The triggers, in the order they fire. */
   readonly triggers: CfnTrigger[] = [];
-  private readonly schedule: string;
+  /** The EventBridge Scheduler schedule that starts the workflow. */
+  readonly schedule: Schedule;
+  /** Scheduled starts the scheduler gave up on. */
+  readonly deadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: RefreshWorkflowProps) {
     super(scope, id);
-    this.schedule = props.schedule;
     this.workflow = new Workflow(this, 'Workflow', {
       workflowName: props.workflowName,
       description: props.description,
       maxConcurrentRuns: props.maxConcurrentRuns ?? 1,
     });
+    this.deadLetterQueue = new Queue(this, 'ScheduleDeadLetters', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    const target = new Universal({
+      service: 'glue',
+      action: 'startWorkflowRun',
+      input: ScheduleTargetInput.fromObject({ Name: props.workflowName }),
+      // The role the target creates may start this workflow and nothing else.
+      policyStatements: [new PolicyStatement({ actions: ['glue:StartWorkflowRun'], resources: [Stack.of(this).formatArn({ service: 'glue', resource: 'workflow', resourceName: props.workflowName })] })],
+      retryAttempts: props.scheduleRetryAttempts ?? 3,
+      maxEventAge: props.scheduleMaxEventAge ?? Duration.hours(1),
+      deadLetterQueue: this.deadLetterQueue,
+    });
+    this.schedule = new Schedule(this, 'Schedule', {
+      description: `Starts the Glue workflow ${props.workflowName}`,
+      schedule: ScheduleExpression.expression(props.schedule, TimeZone.of(props.timeZone ?? 'UTC')),
+      target,
+    });
   }
 
-  /** The start trigger: runs `targets` on the schedule and on StartWorkflowRun. Call once, first. */
+  /** The start trigger: ON_DEMAND, so the schedule and the stream bridge start it with StartWorkflowRun. Call once, first. */
   start(targets: readonly WorkflowTarget[]): StartedNode[] {
     if (this.triggers.length > 0) throw new Error(`${this.node.path}: start() must be called once, before onSuccess()`);
-    this.addTrigger(
-      (id) =>
-        this.workflow.addScheduledTrigger(id, {
-          schedule: TriggerSchedule.expression(this.schedule),
-          startOnCreation: true,
-          actions: targets.map(actionOf),
-        }),
-      'Start',
-    );
+    // No StartOnCreation: Glue does not support it on ON_DEMAND triggers (CreateTrigger API).
+    this.addTrigger((id) => this.workflow.addOnDemandTrigger(id, { actions: targets.map(actionOf) }), 'Start');
     return targets.map((target) => new StartedNode(this, target));
   }
 

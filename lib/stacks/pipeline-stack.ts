@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
@@ -240,6 +242,7 @@ export class PipelineStack extends Stack {
     this.refresh = new RefreshWorkflow(this, 'Refresh', {
       workflowName: `${name}-refresh`,
       schedule: config.refreshSchedule,
+      timeZone: config.refreshTimeZone,
       description: 'Change records → curated → star schema → lake crawler',
     });
     const curated = this.refresh.start([{ job: orders_to_lake.job }, { job: campaign_progress.job }]);
@@ -263,6 +266,15 @@ export class PipelineStack extends Stack {
     this.addNamedQueries();
 
     this.alerts = this.alertTopic(name, config.alertEmail, removalPolicy);
+    // A scheduled start the scheduler gave up on is a refresh that never ran.
+    new Alarm(this, 'RefreshScheduleDeadLettersAlarm', {
+      metric: this.refresh.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'A scheduled start of the refresh workflow failed after its retries (see the schedule dead-letter queue)',
+    }).addAlarmAction(new SnsAction(this.alerts));
 
     const bridgeDefaults = { alarmTopic: this.alerts, logRetentionDays: config.logRetentionDays, removalPolicy };
     const streamed = { orders: tables.orders, user_Campaign: tables.userCampaign, campaignInfo: tables.campaignInfo } as const;

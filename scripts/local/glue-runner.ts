@@ -19,6 +19,12 @@ export interface LocalJob {
 
 /** A workflow: the jobs of each stage run after the previous stage succeeded (the conditional triggers). */
 export interface LocalWorkflow {
+  /**
+   * The type of its start trigger. StartWorkflowRun is documented for ON_DEMAND start triggers
+   * only (https://docs.aws.amazon.com/glue/latest/dg/workflows_overview.html), so the local Glue
+   * starts no other kind: what Glue may refuse is refused here.
+   */
+  readonly startTrigger: 'ON_DEMAND' | 'SCHEDULED' | 'EVENT';
   readonly stages: readonly (readonly string[])[];
 }
 
@@ -89,10 +95,13 @@ export class LocalGlueRunner {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
-  /** Starts a workflow run directly, as its scheduled trigger would. */
+  /** StartWorkflowRun, as the stream bridge and the refresh schedule call it. */
   startWorkflowRun(workflowName: string): LocalWorkflowRun {
     const workflow = this.workflows[workflowName];
     if (!workflow) throw new GlueError('EntityNotFoundException', `Workflow ${workflowName} not found`);
+    if (workflow.startTrigger !== 'ON_DEMAND') {
+      throw new GlueError('InvalidInputException', `Workflow ${workflowName} starts on a ${workflow.startTrigger} trigger: StartWorkflowRun is documented for ON_DEMAND start triggers only`);
+    }
     if (this.workflowRuns.some((run) => run.workflowName === workflowName && run.state === 'RUNNING')) {
       throw new GlueError('ConcurrentRunsExceededException', `Concurrent runs exceeded for workflow: ${workflowName}`);
     }

@@ -128,7 +128,8 @@ export function localGlue(config: PipelineConfig, context: GlueTwinContext, buck
     },
   };
   const workflowName = `${name}-refresh`;
-  const workflows = { [workflowName]: { stages: [[jobName('orders_to_lake'), jobName('campaign_progress')], [jobName('sales_star_schema')]] } };
+  // As RefreshWorkflow builds it: an ON_DEMAND start trigger, then one conditional trigger per stage.
+  const workflows = { [workflowName]: { startTrigger: 'ON_DEMAND' as const, stages: [[jobName('orders_to_lake'), jobName('campaign_progress')], [jobName('sales_star_schema')]] } };
   return { runner: new LocalGlueRunner(jobs, workflows), jobs, workflowName, csvJobName: jobName('csv_to_dynamodb') };
 }
 
@@ -290,7 +291,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
       }
     };
 
-    /** Waits for the runs the handlers started, then runs the workflow once more, as its schedule would. */
+    /** Waits for the runs the handlers started, then starts the workflow once more, as its EventBridge Scheduler schedule would. */
     const refresh = async (current: Stage) => {
       await glue.runner.idle();
       const scheduled = glue.runner.startWorkflowRun(glue.workflowName);

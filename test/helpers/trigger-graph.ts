@@ -1,7 +1,9 @@
 /**
  * Reads the Glue trigger graph of a synthesized template and checks the rules Glue enforces
  * silently: a conditional trigger only fires for nodes that a trigger of the same workflow
- * started, and a node nothing in the workflow can reach never runs.
+ * started, a node nothing in the workflow can reach never runs, and the start trigger is the one
+ * StartWorkflowRun is documented for (ON_DEMAND), without StartOnCreation, which Glue does not
+ * support on it (CreateTrigger API).
  */
 interface TriggerResource {
   readonly Type: string;
@@ -22,6 +24,7 @@ export interface TriggerEdge {
   readonly workflow: string;
   readonly waitsFor: readonly string[];
   readonly starts: readonly string[];
+  readonly startOnCreation: boolean;
 }
 
 // Names are often `{ Ref: <logical id> }` in a template: the logical id reads best.
@@ -45,6 +48,7 @@ export function triggerEdges(template: { Resources: Record<string, { Type: strin
         workflow: name(Properties.WorkflowName),
         waitsFor: (Properties.Predicate?.Conditions ?? []).map(nodeOf),
         starts: Properties.Actions.map(nodeOf),
+        startOnCreation: Properties.StartOnCreation === true,
       };
     });
 }
@@ -62,6 +66,11 @@ export function triggerGraphProblems(edges: readonly TriggerEdge[]): string[] {
     }
     const starts = own.filter((edge) => edge.type !== 'CONDITIONAL');
     if (starts.length !== 1) problems.push(`workflow ${workflow} has ${starts.length} start triggers, expected 1`);
+    for (const edge of starts) {
+      if (edge.type !== 'ON_DEMAND') problems.push(`${edge.id} starts workflow ${workflow} as ${edge.type}: StartWorkflowRun is documented for ON_DEMAND start triggers only`);
+      if (edge.type === 'ON_DEMAND' && edge.startOnCreation) problems.push(`${edge.id} is ON_DEMAND with StartOnCreation, which Glue does not support`);
+    }
+    for (const edge of own.filter((e) => e.type === 'CONDITIONAL' && !e.startOnCreation)) problems.push(`${edge.id} is not started on creation: it never fires`);
     // Walk from the start trigger: a conditional trigger fires once everything it waits for ran.
     const reached = new Set(starts.flatMap((edge) => edge.starts));
     let grew = true;
@@ -83,5 +92,5 @@ export function triggerGraphProblems(edges: readonly TriggerEdge[]): string[] {
 
 /** The graph as lines `start → a, b` / `a ∧ b → c`, for the test output and the README. */
 export function describeTriggerGraph(edges: readonly TriggerEdge[]): string {
-  return edges.map((edge) => `${edge.waitsFor.length === 0 ? `${edge.type.toLowerCase()} start` : edge.waitsFor.join(' ∧ ')} → ${edge.starts.join(', ')}`).join('\n');
+  return edges.map((edge) => `${edge.waitsFor.length === 0 ? `${edge.type.toLowerCase().replace('_', '-')} start` : edge.waitsFor.join(' ∧ ')} → ${edge.starts.join(', ')}`).join('\n');
 }

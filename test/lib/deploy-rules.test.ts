@@ -32,7 +32,7 @@ describe('the deploy rules', () => {
     for (const rule of DEPLOY_RULES) expect([rule.id, rule.check(templatesOf(stacks))]).toEqual([rule.id, []]);
   });
 
-  it('count every bridge alarm and every EventBridge rule as publishers of the alert topic', () => {
+  it('count every alarm (the 11 of the bridges, the refresh schedule dead letters) and every EventBridge rule as publishers of the alert topic', () => {
     const stacks = buildStacks();
     const withoutPolicies = templatesOf(stacks).map(({ stackName, template }) => ({
       stackName,
@@ -41,7 +41,8 @@ describe('the deploy rules', () => {
     const findings = TOPIC_PUBLISHERS_RULE.check(withoutPolicies);
     const alarms = stacks.pipeline.streamBridges.flatMap((bridge) => bridge.bridge.alarms).concat(stacks.pipeline.uploadBridge.bridge.alarms);
     expect(alarms).toHaveLength(11);
-    expect(findings.filter((finding) => finding.message.includes('as cloudwatch.amazonaws.com, but no topic policy'))).toHaveLength(11);
+    expect(findings.filter((finding) => finding.message.includes('as cloudwatch.amazonaws.com, but no topic policy'))).toHaveLength(12);
+    expect(findings.some((finding) => finding.message.startsWith('RefreshScheduleDeadLettersAlarm'))).toBe(true);
     expect(findings.filter((finding) => finding.message.includes('as events.amazonaws.com, but no topic policy'))).toHaveLength(3);
   });
 

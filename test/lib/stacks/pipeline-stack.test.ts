@@ -186,17 +186,22 @@ describe('PipelineStack with the default configuration', () => {
     });
   });
 
-  it('chains the refresh workflow: schedule → both curated jobs → star schema → lake crawler, every node reachable', () => {
+  it('chains the refresh workflow: on-demand start (scheduled by EventBridge Scheduler) → both curated jobs → star schema → lake crawler, every node reachable', () => {
     const edges = triggerEdges(template.toJSON() as { Resources: Record<string, { Type: string }> });
     expect(triggerGraphProblems(edges)).toEqual([]);
     console.log(`dynalake-dev-refresh trigger graph:\n${describeTriggerGraph(edges)}`);
     expect(edges.map((edge) => [edge.type, edge.waitsFor, edge.starts])).toEqual([
-      ['SCHEDULED', [], [`job:${job('orders_to_lake').logicalId}`, `job:${job('campaign_progress').logicalId}`]],
+      ['ON_DEMAND', [], [`job:${job('orders_to_lake').logicalId}`, `job:${job('campaign_progress').logicalId}`]],
       ['CONDITIONAL', [`job:${job('orders_to_lake').logicalId}`, `job:${job('campaign_progress').logicalId}`], [`job:${job('sales_star_schema').logicalId}`]],
       ['CONDITIONAL', [`job:${job('sales_star_schema').logicalId}`], [`crawler:${resourceOf(pipeline.crawlers.lake).logicalId}`]],
     ]);
     template.hasResourceProperties('AWS::Glue::Workflow', { Name: 'dynalake-dev-refresh', MaxConcurrentRuns: 1 });
-    template.hasResourceProperties('AWS::Glue::Trigger', { Type: 'SCHEDULED', Schedule: 'cron(0 * * * ? *)', StartOnCreation: true });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 * * * ? *)', ScheduleExpressionTimezone: 'UTC', Target: Match.objectLike({ Input: JSON.stringify({ Name: 'dynalake-dev-refresh' }) }) });
+    // A scheduled start the scheduler gave up on alerts.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [resourceOf(pipeline.refresh.deadLetterQueue).logicalId, 'QueueName'] } }],
+      AlarmActions: [{ Ref: resourceOf(pipeline.alerts).logicalId }],
+    });
   });
 
   it('writes Athena results encrypted to the assets bucket and enforces the workgroup settings', () => {
