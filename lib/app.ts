@@ -1,7 +1,7 @@
 import { type App, Tags } from 'aws-cdk-lib';
 import { configFromContext, type PipelineConfig } from './config';
 import { addDeployRules } from './deploy-rules';
-import { acknowledgeBridgeFindings, addComplianceChecks, PIPELINE_WILDCARD_REASONS, WildcardAcknowledgingSynthesizer } from './nag';
+import { acknowledgeBridgeFindings, acknowledgeCheckovFindings, addComplianceChecks, PIPELINE_WILDCARD_REASONS, WildcardAcknowledgingSynthesizer } from './nag';
 import { PipelineStack } from './stacks/pipeline-stack';
 import { StorageStack } from './stacks/storage-stack';
 
@@ -42,6 +42,7 @@ export function buildDynalakeApp(app: App): DynalakeStacks {
   });
 
   acknowledgeBridgeFindings(pipeline);
+  acknowledgeCheckovFindings(app);
   addComplianceChecks(app);
   addDeployRules(app);
   return { config, storage, pipeline };

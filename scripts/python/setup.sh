@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates the project's Python environment in .venv/ (ignored) with the pinned packages of
-# glue-scripts/requirements*.txt, and reuses it while those pins and the Python are unchanged.
+# glue-scripts/requirements*.txt (and Checkov's, in .venv/checkov/, from scripts/python/requirements-checkov.txt),
+# and reuses it while those pins and the Python are unchanged.
 #   bash scripts/python/setup.sh        # exit 0 when .venv/ is ready, non-zero with the reason
 # The Glue 5.0 runtime is Python 3.11 and Java 17; another Python is refused rather than tested
 # against, since the jobs would meet a different interpreter on Glue.
@@ -19,7 +20,7 @@ version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 command -v java >/dev/null || fail "no java on PATH: the local Spark needs Java 17 (the Glue 5.0 runtime)"
 
 want="python $("$python" -c 'import sys; print(sys.version)' | head -1)
-$(cat glue-scripts/requirements.txt glue-scripts/requirements-dev.txt | sha256sum)"
+$(cat glue-scripts/requirements.txt glue-scripts/requirements-dev.txt scripts/python/requirements-checkov.txt | sha256sum)"
 if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
@@ -29,5 +30,9 @@ rm -rf "$venv"
 "$python" -m venv "$venv" || fail "python -m venv failed (Debian: apt-get install python3-venv)"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --require-virtualenv \
   -r glue-scripts/requirements-dev.txt || { rm -rf "$venv"; fail "pip could not install glue-scripts/requirements-dev.txt (see above)"; }
+# Checkov in an environment of its own inside .venv/: its pins conflict with the project's.
+"$python" -m venv "$venv/checkov" || { rm -rf "$venv"; fail "python -m venv failed for Checkov"; }
+"$venv/checkov/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --require-virtualenv \
+  -r scripts/python/requirements-checkov.txt || { rm -rf "$venv"; fail "pip could not install scripts/python/requirements-checkov.txt (see above)"; }
 printf '%s\n' "$want" >"$stamp"
 echo "python setup: $venv ready" >&2
