@@ -64,6 +64,14 @@ export interface DeployRule {
 const asArray = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** Every resource of every template, with its stack and its template's resources (to resolve references). */
+function* eachResource(stacks: readonly StackTemplate[]): Generator<{ stackName: string; resources: Record<string, TemplateResource>; logicalId: string; resource: TemplateResource }> {
+  for (const { stackName, template } of stacks) {
+    const resources = template.Resources ?? {};
+    for (const [logicalId, resource] of Object.entries(resources)) yield { stackName, resources, logicalId, resource };
+  }
+}
+
 /** The logical id `value` points at when it is `{Ref: id}` or `{Fn::GetAtt: [id, …]}`. */
 function referencedId(value: unknown): string | undefined {
   if (!isRecord(value)) return undefined;
@@ -164,26 +172,23 @@ export const TOPIC_PUBLISHERS_RULE: DeployRule = {
   source: 'https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services ; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions',
   check(stacks) {
     const findings: DeployRuleFinding[] = [];
-    for (const { stackName, template } of stacks) {
-      const resources = template.Resources ?? {};
-      for (const [topicId, topic] of Object.entries(resources)) {
-        if (topic.Type !== 'AWS::SNS::Topic') continue;
-        const policies = Object.values(resources).filter((resource) => resource.Type === 'AWS::SNS::TopicPolicy' && asArray(resource.Properties?.Topics).some((ref) => referencedId(ref) === topicId));
-        const topicStatements = policies.flatMap((policy) => statementsOf(policy.Properties?.PolicyDocument));
-        const keyValue = topic.Properties?.KmsMasterKeyId;
-        const keyId = referencedId(keyValue);
-        const key = keyId === undefined ? undefined : resources[keyId];
-        const keyStatements = key?.Type === 'AWS::KMS::Key' ? statementsOf(key.Properties?.KeyPolicy) : undefined;
-        for (const publisher of topicPublishers(resources, topicId)) {
-          const where = `${publisher.logicalId} (${publisher.location}) publishes to ${topicId} as ${publisher.service}`;
-          if (!topicStatements.some((statement) => allowsService(statement, publisher.service, [/^sns:Publish$/i]))) {
-            findings.push({ stackName, logicalId: topicId, location: 'Properties', message: `${where}, but no topic policy allows ${publisher.service} sns:Publish: the messages are dropped` });
-          }
-          if (keyValue === 'alias/aws/sns') {
-            findings.push({ stackName, logicalId: topicId, location: 'Properties/KmsMasterKeyId', message: `${where}, but the topic uses the AWS-managed key alias/aws/sns, whose policy cannot let a service use it` });
-          } else if (keyStatements && !keyStatements.some((statement) => allowsService(statement, publisher.service, [/^kms:Decrypt$/, /^kms:GenerateDataKey\*$/]))) {
-            findings.push({ stackName, logicalId: keyId ?? topicId, location: 'Properties/KeyPolicy', message: `${where}, but the key policy of ${keyId} does not allow ${publisher.service} kms:Decrypt and kms:GenerateDataKey*: the messages are dropped` });
-          }
+    for (const { stackName, resources, logicalId: topicId, resource: topic } of eachResource(stacks)) {
+      if (topic.Type !== 'AWS::SNS::Topic') continue;
+      const policies = Object.values(resources).filter((resource) => resource.Type === 'AWS::SNS::TopicPolicy' && asArray(resource.Properties?.Topics).some((ref) => referencedId(ref) === topicId));
+      const topicStatements = policies.flatMap((policy) => statementsOf(policy.Properties?.PolicyDocument));
+      const keyValue = topic.Properties?.KmsMasterKeyId;
+      const keyId = referencedId(keyValue);
+      const key = keyId === undefined ? undefined : resources[keyId];
+      const keyStatements = key?.Type === 'AWS::KMS::Key' ? statementsOf(key.Properties?.KeyPolicy) : undefined;
+      for (const publisher of topicPublishers(resources, topicId)) {
+        const where = `${publisher.logicalId} (${publisher.location}) publishes to ${topicId} as ${publisher.service}`;
+        if (!topicStatements.some((statement) => allowsService(statement, publisher.service, [/^sns:Publish$/i]))) {
+          findings.push({ stackName, logicalId: topicId, location: 'Properties', message: `${where}, but no topic policy allows ${publisher.service} sns:Publish: the messages are dropped` });
+        }
+        if (keyValue === 'alias/aws/sns') {
+          findings.push({ stackName, logicalId: topicId, location: 'Properties/KmsMasterKeyId', message: `${where}, but the topic uses the AWS-managed key alias/aws/sns, whose policy cannot let a service use it` });
+        } else if (keyStatements && !keyStatements.some((statement) => allowsService(statement, publisher.service, [/^kms:Decrypt$/, /^kms:GenerateDataKey\*$/]))) {
+          findings.push({ stackName, logicalId: keyId ?? topicId, location: 'Properties/KeyPolicy', message: `${where}, but the key policy of ${keyId} does not allow ${publisher.service} kms:Decrypt and kms:GenerateDataKey*: the messages are dropped` });
         }
       }
     }
@@ -215,20 +220,17 @@ export const RETAINED_NAMES_RULE: DeployRule = {
   source: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html',
   check(stacks) {
     const findings: DeployRuleFinding[] = [];
-    for (const { stackName, template } of stacks) {
-      const resources = template.Resources ?? {};
-      for (const [logicalId, resource] of Object.entries(resources)) {
-        const policy = resource.DeletionPolicy;
-        if (policy === undefined || policy === 'Delete' || resource.Type in STATEFUL_TYPES) continue;
-        const name = physicalName(resource);
-        if (!name || dependsOnResource(name.value, resources)) continue;
-        findings.push({
-          stackName,
-          logicalId,
-          location: name.location,
-          message: `${logicalId} (${resource.Type}) is named ${JSON.stringify(flattenString(name.value))} and has DeletionPolicy ${policy}: once it outlives the stack, the next create fails with AlreadyExists; it holds no data, so let it go with the stack`,
-        });
-      }
+    for (const { stackName, resources, logicalId, resource } of eachResource(stacks)) {
+      const policy = resource.DeletionPolicy;
+      if (policy === undefined || policy === 'Delete' || resource.Type in STATEFUL_TYPES) continue;
+      const name = physicalName(resource);
+      if (!name || dependsOnResource(name.value, resources)) continue;
+      findings.push({
+        stackName,
+        logicalId,
+        location: name.location,
+        message: `${logicalId} (${resource.Type}) is named ${JSON.stringify(flattenString(name.value))} and has DeletionPolicy ${policy}: once it outlives the stack, the next create fails with AlreadyExists; it holds no data, so let it go with the stack`,
+      });
     }
     return findings;
   },
@@ -246,14 +248,12 @@ export const STRONG_REFERENCES_RULE: DeployRule = {
   source: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getstackoutput.html ; https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-importvalue.html',
   check(stacks) {
     const findings: DeployRuleFinding[] = [];
-    for (const { stackName, template } of stacks) {
-      for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
-        for (const node of nested(resource)) {
-          if (!isRecord(node) || !('Fn::GetStackOutput' in node)) continue;
-          const target = node['Fn::GetStackOutput'];
-          const output = isRecord(target) ? `${flattenString(target.StackName)}.${flattenString(target.OutputName)}` : 'another stack';
-          findings.push({ stackName, logicalId, location: 'Properties', message: `${logicalId} reads ${output} through Fn::GetStackOutput, resolved only when ${stackName} itself updates: it goes stale when that resource is replaced` });
-        }
+    for (const { stackName, logicalId, resource } of eachResource(stacks)) {
+      for (const node of nested(resource)) {
+        if (!isRecord(node) || !('Fn::GetStackOutput' in node)) continue;
+        const target = node['Fn::GetStackOutput'];
+        const output = isRecord(target) ? `${flattenString(target.StackName)}.${flattenString(target.OutputName)}` : 'another stack';
+        findings.push({ stackName, logicalId, location: 'Properties', message: `${logicalId} reads ${output} through Fn::GetStackOutput, resolved only when ${stackName} itself updates: it goes stale when that resource is replaced` });
       }
     }
     return findings;
@@ -272,24 +272,22 @@ export const GLUE_PYTHON_MODULES_RULE: DeployRule = {
   source: 'https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html',
   check(stacks) {
     const findings: DeployRuleFinding[] = [];
-    for (const { stackName, template } of stacks) {
-      for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
-        if (resource.Type !== 'AWS::Glue::Job') continue;
-        const defaults = resource.Properties?.DefaultArguments;
-        const files = isRecord(defaults) ? defaults['--extra-py-files'] : undefined;
-        if (files === undefined) continue;
-        for (const entry of flattenString(files).split(',')) {
-          const file = entry.trim().split('/').at(-1) ?? '';
-          if (/\.(zip|whl)$/.test(file)) continue;
-          const module = file.replace(/\.py$/, '');
-          if (file.endsWith('.py') && /^[A-Za-z_][A-Za-z0-9_]*$/.test(module) && !/^[0-9a-f]{32,}$/.test(module)) continue;
-          findings.push({
-            stackName,
-            logicalId,
-            location: 'Properties/DefaultArguments/--extra-py-files',
-            message: `${logicalId} adds ${entry.trim()} to the Python path: Glue imports a .py by its S3 file name, and ${JSON.stringify(file)} is not a module name anyone imports; ship the module in a .zip`,
-          });
-        }
+    for (const { stackName, logicalId, resource } of eachResource(stacks)) {
+      if (resource.Type !== 'AWS::Glue::Job') continue;
+      const defaults = resource.Properties?.DefaultArguments;
+      const files = isRecord(defaults) ? defaults['--extra-py-files'] : undefined;
+      if (files === undefined) continue;
+      for (const entry of flattenString(files).split(',')) {
+        const file = entry.trim().split('/').at(-1) ?? '';
+        if (/\.(zip|whl)$/.test(file)) continue;
+        const module = file.replace(/\.py$/, '');
+        if (file.endsWith('.py') && /^[A-Za-z_][A-Za-z0-9_]*$/.test(module) && !/^[0-9a-f]{32,}$/.test(module)) continue;
+        findings.push({
+          stackName,
+          logicalId,
+          location: 'Properties/DefaultArguments/--extra-py-files',
+          message: `${logicalId} adds ${entry.trim()} to the Python path: Glue imports a .py by its S3 file name, and ${JSON.stringify(file)} is not a module name anyone imports; ship the module in a .zip`,
+        });
       }
     }
     return findings;
