@@ -123,6 +123,43 @@ describe('upload-to-glue', () => {
     expect(records[0]).toMatchObject({ status: 'COMPLETED' });
   });
 
+  it('keeps the idempotency record for exactly 7 days: its expiration is the first write plus 604,800 seconds', async () => {
+    glueStartsRuns();
+    const { handle, tableName } = await handlerWith();
+    // The clock powertools reads for the expiry, fixed so the stored value is exact.
+    const firstWriteMs = Date.UTC(2026, 10, 2, 9, 30, 0);
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(firstWriteMs);
+    try {
+      await handle(eventOf(uploadRecords()[0]));
+    } finally {
+      clock.mockRestore();
+    }
+
+    const records = await idempotencyRecords(tableName);
+    expect(records.map((record) => record.expiration)).toEqual([firstWriteMs / 1000 + 604_800]);
+  });
+
+  it('answers a redelivery from the record until 7 days have passed, and starts a new run after', async () => {
+    glueStartsRuns();
+    const { handle } = await handlerWith();
+    const upload = uploadRecords()[0];
+    const firstWriteMs = Date.UTC(2026, 10, 2, 9, 30, 0);
+    const weekMs = 7 * 24 * 3600 * 1000;
+    let nowMs = firstWriteMs;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => nowMs);
+    try {
+      const first = await handle(eventOf(upload));
+      nowMs = firstWriteMs + weekMs - 1000;
+      const lastDayOfTheWeek = await handle(eventOf(upload));
+      nowMs = firstWriteMs + weekMs + 1000;
+      const afterTheWeek = await handle(eventOf(upload));
+
+      expect([first, lastDayOfTheWeek, afterTheWeek].map((result) => result.started.map((started) => started.jobRunId))).toEqual([['jr_1'], ['jr_1'], ['jr_2']]);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('starts one run when one event names the same object twice', async () => {
     glueStartsRuns();
     const { handle } = await handlerWith();
@@ -244,6 +281,30 @@ describe('upload-to-glue', () => {
     await expect(handle(eventOf(uploadRecords()[1]))).rejects.toBeInstanceOf(ThrottlingException);
     expect(glue.commandCalls(StartJobRunCommand)).toHaveLength(2);
     expect(sleeps).toEqual([500]);
+  });
+
+  it.each([
+    // Default policy: windows of 1, 2, 4, 8 and 16 seconds; each wait is floor(random() × window).
+    [0, [0, 0, 0, 0, 0]],
+    [0.5, [500, 1000, 2000, 4000, 8000]],
+    [0.999, [999, 1998, 3996, 7992, 15984]],
+  ])('with random() = %d waits that share of each window: %j ms (full jitter)', async (draw, expected) => {
+    glue.on(StartJobRunCommand).rejects(new ConcurrentRunsExceededException({ message: `Concurrent runs exceeded for ${JOB}`, $metadata: {} }));
+    const { handle } = await handlerWith({ random: () => draw });
+
+    await expect(handle(eventOf(uploadRecords()[0]))).rejects.toBeInstanceOf(ConcurrentRunsExceededException);
+    expect(sleeps).toEqual(expected);
+  });
+
+  it('draws a new random share for every wait, of the window capped at maxDelayMs', async () => {
+    glue.on(StartJobRunCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
+    const draws = [0.25, 0.75, 0.1, 0.9];
+    const { handle } = await handlerWith({ retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 3000 }, random: () => draws.shift() ?? Number.NaN });
+
+    await expect(handle(eventOf(uploadRecords()[1]))).rejects.toBeInstanceOf(ThrottlingException);
+    // Windows 1000, 2000, 3000 (4000 capped), 3000 (8000 capped).
+    expect(sleeps).toEqual([250, 1500, 300, 2700]);
+    expect(draws).toEqual([]);
   });
 
   it('does not retry a Glue error that waiting cannot fix', async () => {
