@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { parse } from 'yaml';
+import { conditionHolds, type RunState } from '../helpers/github-expression';
 
 const ROOT = join(__dirname, '..', '..');
 const SOURCE = readFileSync(join(ROOT, '.github', 'workflows', 'pull-request.yml'), 'utf8');
@@ -36,6 +37,63 @@ const deployed = workflow.jobs.deployed as Job;
 const steps = jobs.flatMap(([, job]) => job.steps);
 const runs = steps.flatMap((step) => (step.run === undefined ? [] : [step.run]));
 const checkStep = (predicate: (step: Step) => boolean) => check.steps.find(predicate);
+
+const THIS_REPOSITORY = 'dynalake-org/dynalake';
+const FORK = 'someone-else/dynalake';
+
+/** A pull-request run as the `if:` conditions see it. */
+interface Situation {
+  /** Where the pull request's head lives. */
+  readonly from: string;
+  readonly install?: 'success' | 'failure';
+  /** Steps after the install that failed (lint, test). */
+  readonly failedChecks?: readonly string[];
+  /** What the diff step wrote to $GITHUB_OUTPUT; undefined when it did not run. */
+  readonly diffExitCode?: string;
+  readonly cancelled?: boolean;
+  readonly diffRoleArn?: string;
+}
+
+function runState(situation: Situation): RunState {
+  const install = situation.install ?? 'success';
+  const steps: Record<string, unknown> = { install: { outcome: install, conclusion: install } };
+  if (situation.diffExitCode !== undefined) steps.diff = { outcome: 'success', conclusion: 'success', outputs: { 'exit-code': situation.diffExitCode } };
+  return {
+    contexts: {
+      github: { repository: THIS_REPOSITORY, base_ref: 'main', event: { pull_request: { number: 42, head: { repo: { full_name: situation.from } } } } },
+      vars: situation.diffRoleArn === undefined ? {} : { DYNALAKE_DIFF_ROLE_ARN: situation.diffRoleArn },
+      steps,
+    },
+    failed: install === 'failure' || (situation.failedChecks ?? []).length > 0,
+    cancelled: situation.cancelled ?? false,
+  };
+}
+
+/** Which of the situations a condition lets run, in order. */
+const runsIn = (condition: string | undefined, situations: readonly Situation[]) => situations.map((situation) => conditionHolds(condition, runState(situation)));
+
+describe('the condition evaluator these tests use', () => {
+  const state = (failed: boolean, cancelled: boolean, contexts: Record<string, unknown> = {}): RunState => ({ contexts, failed, cancelled });
+
+  it('adds success() to a condition without a status function, as GitHub does', () => {
+    expect([conditionHolds("'a' == 'a'", state(false, false)), conditionHolds("'a' == 'a'", state(true, false)), conditionHolds(undefined, state(true, false))]).toEqual([true, false, false]);
+  });
+
+  it('answers success(), failure(), cancelled(), always() and !cancelled() from the run state', () => {
+    const conditions = ['success()', 'failure()', 'cancelled()', 'always()', '${{ !cancelled() }}'];
+    expect([state(false, false), state(true, false), state(true, true)].map((run) => conditions.map((condition) => conditionHolds(condition, run)))).toEqual([
+      [true, false, false, true, true],
+      [false, true, false, true, true],
+      [false, false, true, true, false],
+    ]);
+  });
+
+  it("compares strings ignoring case, a missing property as null equal to '', and reads hyphenated names", () => {
+    const contexts = { steps: { diff: { outputs: { 'exit-code': '3' } } }, github: { repository: 'Org/Repo' } };
+    const conditions = ["github.repository == 'org/repo'", "steps.diff.outputs.exit-code != ''", "steps.nope.outputs.exit-code != ''", "vars.UNSET == ''", "always() && (steps.diff.outputs.exit-code == '0' || github.repository != 'x')"];
+    expect(conditions.map((condition) => conditionHolds(condition, state(false, false, contexts)))).toEqual([true, true, false, true, true]);
+  });
+});
 
 describe('the pull-request workflow', () => {
   it('runs on pull requests', () => {
@@ -76,6 +134,52 @@ describe('the pull-request workflow', () => {
     expect(comment?.if).toContain('!cancelled()');
     // github-script runs the script as the body of an async function: it must at least compile.
     expect(() => new Script(`(async () => {\n${script}\n})`)).not.toThrow();
+  });
+
+  it('synthesizes and diffs even when lint or tests failed (README), but not after a failed install or a cancelled run', () => {
+    const diff = checkStep((step) => step.id === 'diff');
+    const situations: Situation[] = [
+      { from: THIS_REPOSITORY },
+      { from: THIS_REPOSITORY, failedChecks: ['lint'] },
+      { from: THIS_REPOSITORY, failedChecks: ['test'] },
+      { from: THIS_REPOSITORY, failedChecks: ['lint', 'test'] },
+      { from: FORK, failedChecks: ['test'] },
+      { from: THIS_REPOSITORY, install: 'failure' },
+      { from: THIS_REPOSITORY, cancelled: true },
+    ];
+    expect(runsIn(diff?.if, situations)).toEqual([true, true, true, true, true, false, false]);
+  });
+
+  it('posts the comment whenever the diff ran, failed tests included, but never from a fork, whose token is read-only', () => {
+    const comment = checkStep((step) => step.uses?.startsWith('actions/github-script@') === true);
+    const situations: Situation[] = [
+      { from: THIS_REPOSITORY, diffExitCode: '0' },
+      { from: THIS_REPOSITORY, failedChecks: ['test'], diffExitCode: '3' },
+      { from: THIS_REPOSITORY, diffExitCode: '1' },
+      { from: FORK, diffExitCode: '0' },
+      { from: FORK, failedChecks: ['test'], diffExitCode: '3' },
+      { from: THIS_REPOSITORY, install: 'failure' },
+      { from: THIS_REPOSITORY, diffExitCode: '0', cancelled: true },
+    ];
+    expect(runsIn(comment?.if, situations)).toEqual([true, true, true, false, false, false, false]);
+  });
+
+  it('fails the check on a non-zero diff exit, forks included, and not when the diff did not run', () => {
+    const fail = check.steps.at(-1);
+    const situations: Situation[] = [
+      { from: THIS_REPOSITORY, diffExitCode: '0' },
+      { from: THIS_REPOSITORY, diffExitCode: '3' },
+      { from: THIS_REPOSITORY, failedChecks: ['test'], diffExitCode: '1' },
+      { from: FORK, diffExitCode: '3' },
+      { from: THIS_REPOSITORY, install: 'failure' },
+    ];
+    expect(runsIn(fail?.if, situations)).toEqual([false, true, true, true, false]);
+  });
+
+  it('diffs against the deployed stacks only with the role variable set, and never for a fork, which gets no OIDC token', () => {
+    const role = 'arn:aws:iam::123456789012:role/dynalake-diff';
+    const situations: Situation[] = [{ from: THIS_REPOSITORY, diffRoleArn: role }, { from: FORK, diffRoleArn: role }, { from: THIS_REPOSITORY, diffRoleArn: '' }, { from: THIS_REPOSITORY }];
+    expect(runsIn(deployed.if, situations)).toEqual([true, false, false, false]);
   });
 
   it('fails the job after posting when the diff exits non-zero', () => {
