@@ -2,6 +2,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { type CampaignInfoItem, generateCampaignInfo, generateUserCampaigns, type UserCampaignItem } from '../../lambda/shared/campaigns';
 import { startLocalDynamoDB } from '../../scripts/local/dynamodb';
 import { readCheckpoint } from '../../scripts/seed/checkpoint';
 import { scanAll } from '../helpers/local-dynamodb';
@@ -148,15 +150,33 @@ describe('npm run seed', () => {
     expect(await itemsIn(db)).toHaveLength(rows);
   }, 120_000);
 
-  it('writes generated campaigns to both campaign tables', async () => {
+  it('writes generated campaigns to both campaign tables, and reports what the tables hold', async () => {
     const db = join(workdir, 'db');
     const result = seed('--dataset', 'campaigns', '--users', '40', '--local', db, '--json');
     expect(result.status).toBe(0);
     const summary = JSON.parse(result.stdout) as Record<string, number>;
-    const campaigns = await itemsIn(db, 'dynalake-dev-campaign-info');
-    const userCampaigns = await itemsIn(db, 'dynalake-dev-user-campaign');
-    expect(campaigns).toHaveLength(summary.campaigns ?? -1);
-    expect(userCampaigns).toHaveLength(summary.userCampaigns ?? -1);
-    expect(userCampaigns.some((item) => item.progressDetails?.L?.length === 0)).toBe(true);
+    const campaigns = (await itemsIn(db, 'dynalake-dev-campaign-info')).map((item) => unmarshall(item) as CampaignInfoItem);
+    const userCampaigns = (await itemsIn(db, 'dynalake-dev-user-campaign')).map((item) => unmarshall(item) as UserCampaignItem);
+
+    // From the input alone: one campaign per 20 users but at least 3, so 3; each of the 40 users
+    // enrolled in 1 to 3 of them; 2 empty enrolments forced in each block of 20 users.
+    const campaignIds = ['CMP-0001', 'CMP-0002', 'CMP-0003'];
+    expect(campaigns.map((campaign) => campaign.campaignID).sort()).toEqual(campaignIds);
+    const enrolments = new Map<string, number>();
+    for (const userCampaign of userCampaigns) enrolments.set(userCampaign.userID, (enrolments.get(userCampaign.userID) ?? 0) + 1);
+    expect([...enrolments.keys()].sort()).toEqual(Array.from({ length: 40 }, (_, index) => `USR-${String(index + 1).padStart(6, '0')}`));
+    expect([...enrolments.values()].filter((count) => count < 1 || count > 3)).toEqual([]);
+    expect(userCampaigns.filter((userCampaign) => !campaignIds.includes(userCampaign.campaignID))).toEqual([]);
+    const emptyProgress = userCampaigns.filter((userCampaign) => userCampaign.progressDetails.length === 0).length;
+    expect(emptyProgress).toBeGreaterThanOrEqual(4);
+
+    // Item for item what the generator makes for 40 users and the default seed.
+    const byKey = (a: UserCampaignItem, b: UserCampaignItem) => `${a.userID}/${a.campaignID}`.localeCompare(`${b.userID}/${b.campaignID}`);
+    expect([...campaigns].sort((a, b) => a.campaignID.localeCompare(b.campaignID))).toEqual(generateCampaignInfo({ users: 40 }));
+    expect([...userCampaigns].sort(byKey)).toEqual([...generateUserCampaigns({ users: 40 })].sort(byKey));
+
+    // The summary counts what the tables hold.
+    const tasks = campaigns.reduce((sum, campaign) => sum + campaign.campaignTasks.length, 0);
+    expect(summary).toMatchObject({ campaigns: 3, tasks, userCampaigns: userCampaigns.length, emptyProgress, written: 3 + userCampaigns.length });
   });
 });
