@@ -4,6 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parentFolderMarkers } from '../../../lib/s3-grants';
 import { GLUE_SCRIPTS_DIR, type PipelineStack, RUN_ARGUMENTS } from '../../../lib/stacks/pipeline-stack';
 import { buildStacks, resourceOf } from '../../helpers/cdk-app';
+import { accessControls, templateValues } from '../../helpers/template-values';
 import { describeTriggerGraph, triggerEdges, triggerGraphProblems } from '../../helpers/trigger-graph';
 
 type JobName = keyof PipelineStack['jobs'];
@@ -19,8 +20,11 @@ function statements(template: Template) {
 }
 
 describe('PipelineStack with the default configuration', () => {
-  const { pipeline } = buildStacks();
+  const { pipeline, storage } = buildStacks();
   const template = Template.fromStack(pipeline);
+  // References read as construct paths: `${GlueKey.Arn}`, `${storage:Buckets/Assets}`.
+  const values = templateValues(pipeline, { storage });
+  const controls = accessControls(values);
   const job = (name: JobName) => resourceOf(pipeline.jobs[name].job);
 
   it('names the stack from prefix and stage, apart from the storage stack', () => {
@@ -53,6 +57,10 @@ describe('PipelineStack with the default configuration', () => {
     expect((job('campaign_progress').Properties.DefaultArguments as Record<string, string>)['--STATE_PREFIX']).toBe('state/campaign_progress/');
   });
 
+  it('lets csv_to_dynamodb use half the write capacity of the table by default', () => {
+    expect((job('csv_to_dynamodb').Properties.DefaultArguments as Record<string, string>)['--WRITE_PERCENT']).toBe('0.5');
+  });
+
   it('runs every job one at a time except csv_to_dynamodb, whose limit comes from config', () => {
     expect(Object.fromEntries(JOBS.map((name) => [name, (job(name).Properties.ExecutionProperty as { MaxConcurrentRuns: number }).MaxConcurrentRuns]))).toEqual({
       orders_to_lake: 1,
@@ -62,14 +70,32 @@ describe('PipelineStack with the default configuration', () => {
     });
   });
 
-  it('encrypts S3 output, CloudWatch logs and bookmarks in the security configuration', () => {
-    template.hasResourceProperties('AWS::Glue::SecurityConfiguration', {
+  it('encrypts S3 output, CloudWatch logs and bookmarks in the security configuration, logs and bookmarks with the Glue key', () => {
+    expect(values.resources.SecurityConfiguration?.Properties).toEqual({
+      Name: 'dynalake-dev-glue',
       EncryptionConfiguration: {
         S3Encryptions: [{ S3EncryptionMode: 'SSE-S3' }],
-        CloudWatchEncryption: { CloudWatchEncryptionMode: 'SSE-KMS', KmsKeyArn: Match.anyValue() },
-        JobBookmarksEncryption: { JobBookmarksEncryptionMode: 'CSE-KMS', KmsKeyArn: Match.anyValue() },
+        CloudWatchEncryption: { CloudWatchEncryptionMode: 'SSE-KMS', KmsKeyArn: '${GlueKey.Arn}' },
+        JobBookmarksEncryption: { JobBookmarksEncryptionMode: 'CSE-KMS', KmsKeyArn: '${GlueKey.Arn}' },
       },
     });
+  });
+
+  // Logs only writes an encrypted log group when the key policy lets the logs service use the key.
+  const LOGS_SERVICE_ON_GLUE_LOG_GROUPS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'].map(
+    (action) =>
+      `Allow Service:logs.\${AWS::Region}.amazonaws.com ${action} * if {"ArnLike":{"kms:EncryptionContext:aws:logs:arn":"arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws-glue/*"}}`,
+  );
+
+  it("lets the account administer the Glue key and the logs service use it for Glue's log groups only", () => {
+    expect(controls.keyPolicies.GlueKey).toEqual(['Allow AWS:arn:${AWS::Partition}:iam::${AWS::AccountId}:root kms:* *', ...LOGS_SERVICE_ON_GLUE_LOG_GROUPS]);
+  });
+
+  it('encrypts the CloudWatch logs of Glue with the very key whose policy lets the logs service use it', () => {
+    const encryption = (values.resources.SecurityConfiguration?.Properties.EncryptionConfiguration as { CloudWatchEncryption: { KmsKeyArn: string } }).CloudWatchEncryption;
+    const keyPath = /^\$\{(.+)\.Arn\}$/.exec(encryption.KmsKeyArn)?.[1] ?? '';
+    expect(values.resources[keyPath]?.Type).toBe('AWS::KMS::Key');
+    expect(controls.keyPolicies[keyPath]).toEqual(expect.arrayContaining(LOGS_SERVICE_ON_GLUE_LOG_GROUPS));
   });
 
   it('gives every role only its own statements: no AWS managed policy but the one CDK attaches to its bucket-notifications role', () => {
@@ -204,13 +230,24 @@ describe('PipelineStack with the default configuration', () => {
     });
   });
 
-  it('writes Athena results encrypted to the assets bucket and enforces the workgroup settings', () => {
-    expect(resourceOf(pipeline.workgroup).Properties).toMatchObject({
-      WorkGroupConfiguration: {
-        EnforceWorkGroupConfiguration: true,
-        ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_S3' }, OutputLocation: expect.anything() as unknown },
-      },
+  it('writes Athena results encrypted under athena-results/ of the assets bucket and enforces the workgroup settings', () => {
+    expect(values.resources.Workgroup?.Properties.WorkGroupConfiguration).toEqual({
+      EnforceWorkGroupConfiguration: true,
+      PublishCloudWatchMetricsEnabled: true,
+      ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_S3' }, OutputLocation: 's3://${storage:Buckets/Assets}/athena-results/' },
     });
+  });
+
+  it('has the assets bucket expire the Athena results 30 days after the query (and abort their incomplete uploads after 7)', () => {
+    const { OutputLocation } = (values.resources.Workgroup?.Properties.WorkGroupConfiguration as { ResultConfiguration: { OutputLocation: string } }).ResultConfiguration;
+    const location = /^s3:\/\/\$\{storage:Buckets\/Assets\}\/(.*)$/.exec(OutputLocation);
+    const resultsPrefix = location?.[1] ?? '';
+    const rules = (resourceOf(storage.buckets.assets).Properties.LifecycleConfiguration as { Rules: { Prefix?: string }[] }).Rules;
+    // Every rule that applies to the result objects: those without a prefix and those whose prefix they fall under.
+    expect(rules.filter((rule) => resultsPrefix.startsWith(rule.Prefix ?? ''))).toEqual([
+      { Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' },
+      { Id: 'expire-athena-results', Prefix: 'athena-results/', ExpirationInDays: 30, Status: 'Enabled' },
+    ]);
   });
 
   it('ships the four named queries', () => {
@@ -218,34 +255,81 @@ describe('PipelineStack with the default configuration', () => {
     expect(names.sort()).toEqual(['CampaignTaskCompletion', 'CancellationRate', 'RevenueByMonth', 'TopCountriesByRevenue']);
   });
 
-  it('sends Glue job, crawler and Athena failures to an encrypted, TLS-only topic', () => {
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
-    });
-    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ 'detail-type': ['Glue Job State Change'], detail: Match.objectLike({ state: ['FAILED', 'TIMEOUT', 'ERROR'] }) }) });
-    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ 'detail-type': ['Glue Crawler State Change'] }) });
-    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ 'detail-type': ['Athena Query State Change'] }) });
+  it('encrypts the alert topic with the alerts key, sends it nothing unencrypted and no e-mail by default', () => {
+    expect(values.resources.Alerts).toEqual({ Type: 'AWS::SNS::Topic', Properties: expect.objectContaining({ KmsMasterKeyId: '${AlertsKey.Arn}' }) as unknown });
+    expect(values.resources.AlertsKey?.Properties.Description).toBe('Encrypts the dynalake-dev alerts topic');
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  it('lets CloudWatch alarms of this account publish to the alert topic and use its key', () => {
-    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Allow',
-            Principal: { Service: 'cloudwatch.amazonaws.com' },
-            Action: 'sns:Publish',
-            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': Match.anyValue() } },
-          }),
-        ]),
+  it('lets EventBridge and CloudWatch alarms of this account publish to the alert topic over TLS, and nobody else', () => {
+    expect(controls.topicPolicies).toEqual({
+      'Alerts/Policy': {
+        topics: ['${Alerts}'],
+        allows: [
+          'Allow Service:cloudwatch.amazonaws.com sns:Publish ${Alerts} if {"StringEquals":{"aws:SourceAccount":"${AWS::AccountId}"},"ArnLike":{"aws:SourceArn":"arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}}',
+          'Allow Service:events.amazonaws.com sns:Publish ${Alerts}',
+          'Deny * sns:Publish ${Alerts} if {"Bool":{"aws:SecureTransport":"false"}}',
+        ],
       },
     });
-    template.hasResourceProperties('AWS::KMS::Key', {
-      Description: 'Encrypts the dynalake-dev alerts topic',
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { Service: Match.arrayWith(['cloudwatch.amazonaws.com']) }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+  });
+
+  it('lets EventBridge and CloudWatch use the alerts key, which both need to publish to the encrypted topic', () => {
+    expect(controls.keyPolicies.AlertsKey).toEqual([
+      'Allow AWS:arn:${AWS::Partition}:iam::${AWS::AccountId}:root kms:* *',
+      'Allow Service:cloudwatch.amazonaws.com kms:Decrypt *',
+      'Allow Service:cloudwatch.amazonaws.com kms:GenerateDataKey* *',
+      'Allow Service:events.amazonaws.com kms:Decrypt *',
+      'Allow Service:events.amazonaws.com kms:GenerateDataKey* *',
+    ]);
+  });
+
+  const toAlerts = [{ Arn: '${Alerts}', Id: 'Target0' }];
+
+  it('sends the failures, timeouts and errors of the four Glue jobs, and nothing else, to the alert topic', () => {
+    expect(controls.rules.GlueJobFailed).toEqual({
+      State: 'ENABLED',
+      EventPattern: {
+        source: ['aws.glue'],
+        'detail-type': ['Glue Job State Change'],
+        detail: { jobName: ['${OrdersToLake/Job}', '${CampaignProgress/Job}', '${CsvToDynamodb/Job}', '${SalesStarSchema/Job}'], state: ['FAILED', 'TIMEOUT', 'ERROR'] },
+      },
+      Targets: toAlerts,
     });
+  });
+
+  it('sends the failures of the two crawlers, and nothing else, to the alert topic', () => {
+    expect(controls.rules.GlueCrawlerFailed).toEqual({
+      State: 'ENABLED',
+      EventPattern: { source: ['aws.glue'], 'detail-type': ['Glue Crawler State Change'], detail: { crawlerName: ['${SourceCrawler}', '${LakeCrawler}'], state: ['Failed'] } },
+      Targets: toAlerts,
+    });
+  });
+
+  it('sends the failed queries of the pipeline workgroup, and nothing else, to the alert topic', () => {
+    expect(controls.rules.AthenaQueryFailed).toEqual({
+      State: 'ENABLED',
+      EventPattern: { source: ['aws.athena'], 'detail-type': ['Athena Query State Change'], detail: { workgroupName: ['${Workgroup}'], currentState: ['FAILED'] } },
+      Targets: toAlerts,
+    });
+    expect(Object.keys(controls.rules).sort()).toEqual(['AthenaQueryFailed', 'GlueCrawlerFailed', 'GlueJobFailed']);
+  });
+
+  it('exports the names users type and the alert topic, each under <prefix>-<stage>-…', () => {
+    expect(values.outputs).toEqual({
+      RefreshWorkflowName: { Value: '${Refresh/Workflow}', Export: { Name: 'dynalake-dev-refresh-workflow-name' } },
+      CsvToDynamoDbJobName: { Value: '${CsvToDynamodb/Job}', Export: { Name: 'dynalake-dev-csv-to-dynamodb-job-name' } },
+      GlueDatabaseName: { Value: '${Catalog/Database}', Export: { Name: 'dynalake-dev-glue-database-name' } },
+      AthenaWorkgroupName: { Value: '${Workgroup}', Export: { Name: 'dynalake-dev-athena-workgroup-name' } },
+      AlertTopicArn: { Value: '${Alerts}', Export: { Name: 'dynalake-dev-alert-topic-arn' } },
+    });
+    // What each reference names: the refresh workflow, the job, the database, the workgroup, the topic.
+    expect([values.resources['Refresh/Workflow']?.Properties.Name, values.resources['CsvToDynamodb/Job']?.Properties.Name, values.resources['Catalog/Database']?.Properties.DatabaseInput]).toEqual([
+      'dynalake-dev-refresh',
+      'dynalake-dev-csv-to-dynamodb',
+      { Name: 'dynalake_dev', Description: 'dynalake: curated and warehouse tables of the lake' },
+    ]);
+    expect([values.resources.Workgroup?.Type, values.resources.Workgroup?.Properties.Name, values.resources.Alerts?.Type]).toEqual(['AWS::Athena::WorkGroup', 'dynalake-dev', 'AWS::SNS::Topic']);
   });
 
   it('ships the helper module of every job in a zip, so `import dynalake_glue` finds it on Glue', () => {
@@ -272,6 +356,27 @@ describe('PipelineStack with alerts, KMS and bigger workers', () => {
   it('sizes the jobs from config', () => {
     expect(resourceOf(pipeline.jobs.orders_to_lake.job).Properties).toMatchObject({ WorkerType: 'G.2X', NumberOfWorkers: 10 });
     expect(resourceOf(pipeline.jobs.csv_to_dynamodb.job).Properties).toMatchObject({ ExecutionProperty: { MaxConcurrentRuns: 5 } });
+  });
+});
+
+describe('PipelineStack with a non-default schedule, job timeout and write percent', () => {
+  const { pipeline } = buildStacks({ refreshSchedule: 'cron(15 2 ? * MON-FRI *)', refreshTimeZone: 'Europe/Paris', glueJobTimeoutMinutes: 240, dynamoWritePercent: 1.2 });
+
+  it('starts the refresh workflow on the configured schedule, in the configured time zone', () => {
+    expect(resourceOf(pipeline.refresh.schedule).Properties).toMatchObject({ ScheduleExpression: 'cron(15 2 ? * MON-FRI *)', ScheduleExpressionTimezone: 'Europe/Paris' });
+  });
+
+  it('stops every job run after the configured timeout', () => {
+    expect(Object.fromEntries(JOBS.map((name) => [name, resourceOf(pipeline.jobs[name].job).Properties.Timeout]))).toEqual({
+      orders_to_lake: 240,
+      campaign_progress: 240,
+      csv_to_dynamodb: 240,
+      sales_star_schema: 240,
+    });
+  });
+
+  it('gives csv_to_dynamodb the configured share of the table write capacity', () => {
+    expect((resourceOf(pipeline.jobs.csv_to_dynamodb.job).Properties.DefaultArguments as Record<string, string>)['--WRITE_PERCENT']).toBe('1.2');
   });
 });
 
