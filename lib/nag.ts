@@ -23,9 +23,11 @@ export function addComplianceChecks(app: App): void {
 /**
  * Why a wildcard in a policy stands, by the finding it raises (`Action::…` / `Resource::…`) and,
  * optionally, the action of the statement that raises it (each action needs a reason): `Resource::*`
- * is justified for an API without resource-level permissions, not for any statement.
+ * is justified for an API without resource-level permissions, not for any statement. A reason may
+ * also be held to the policies whose construct path it matches: a prefix one role may use under a
+ * wildcard is not a reason for another role.
  */
-export type WildcardReasons = readonly (readonly [finding: RegExp, reason: string, actions?: RegExp])[];
+export type WildcardReasons = readonly (readonly [finding: RegExp, reason: string, actions?: RegExp, policyPath?: RegExp])[];
 
 interface PolicyStatementJson {
   readonly Effect?: string;
@@ -69,7 +71,10 @@ export function acknowledgeWildcards(scope: IConstruct, reasons: WildcardReasons
     const byFinding = new Map<string, (string | undefined)[]>();
     for (const { finding, actions } of wildcardFindings(policy)) {
       // Each action of the statement needs its reason (CDK merges statements that share resources).
-      const found = actions.map((action) => reasons.find(([pattern, , actionPattern]) => pattern.test(finding) && (actionPattern?.test(action) ?? true))?.[1]);
+      const found = actions.map(
+        (action) =>
+          reasons.find(([pattern, , actionPattern, policyPath]) => pattern.test(finding) && (actionPattern?.test(action) ?? true) && (policyPath?.test(policy.node.path) ?? true))?.[1],
+      );
       byFinding.set(finding, [...(byFinding.get(finding) ?? []), ...found]);
     }
     for (const [finding, found] of byFinding) {
@@ -79,7 +84,76 @@ export function acknowledgeWildcards(scope: IConstruct, reasons: WildcardReasons
   }
 }
 
-/** Wildcards of the pipeline stack: each is a prefix, a namespace or an API without resources. */
+/** The buckets of the storage stack, by the id their construct has under `Buckets`. */
+type LakeBucketId = 'Landing' | 'Lake' | 'Assets';
+
+/** What a role does under a prefix: the S3 actions a wildcard over its keys may carry. */
+const PREFIX_ACCESS = {
+  /** EMRFS reads (grantPrefixRead). */
+  read: /^s3:GetObject$/,
+  /** EMRFS reads, writes and its committers' multipart uploads (grantPrefixWrite). */
+  write: /^s3:(GetObject|PutObject|DeleteObject|AbortMultipartUpload|ListMultipartUploadParts)$/,
+  /** A DynamoDB export written with the caller's permissions, besides the job's own writes. */
+  export: /^s3:(GetObject|PutObject|PutObjectAcl|DeleteObject|AbortMultipartUpload|ListMultipartUploadParts)$/,
+  /** A stream bridge puts change objects, nothing else. */
+  put: /^s3:PutObject$/,
+} as const;
+
+/**
+ * The key patterns each role of the pipeline stack holds a wildcard over, in which bucket and for
+ * what (the README's "each job is held to its prefixes"), by the role's construct path in the
+ * stack. A wildcard over another role's prefix, or a write where the role only reads, has no
+ * reason: it fails the synth.
+ */
+const ROLE_PREFIXES: Readonly<Record<string, readonly (readonly [bucket: LakeBucketId, keys: string, access: keyof typeof PREFIX_ACCESS])[]>> = {
+  'OrdersToLake/Role': [
+    ['Landing', 'cdc/orders*', 'read'],
+    ['Lake', 'curated/orders*', 'write'],
+    ['Lake', 'state/orders_to_lake*', 'write'],
+    ['Assets', 'dynamodb-exports/orders*', 'export'],
+    ['Assets', 'glue-temp/orders_to_lake*', 'write'],
+  ],
+  'CampaignProgress/Role': [
+    ['Landing', 'cdc/user_Campaign*', 'read'],
+    ['Landing', 'cdc/campaignInfo*', 'read'],
+    ['Lake', 'curated/campaign_progress*', 'write'],
+    ['Lake', 'state/campaign_progress*', 'write'],
+    ['Assets', 'glue-temp/campaign_progress*', 'write'],
+  ],
+  'CsvToDynamodb/Role': [
+    ['Landing', 'raw*', 'read'],
+    ['Assets', 'glue-temp/csv_to_dynamodb*', 'write'],
+  ],
+  'SalesStarSchema/Role': [
+    ['Lake', 'curated/orders*', 'read'],
+    ['Lake', 'warehouse*', 'write'],
+    ['Assets', 'glue-temp/sales_star_schema*', 'write'],
+  ],
+  LakeCrawlerRole: [
+    ['Lake', 'curated/orders*', 'read'],
+    ['Lake', 'curated/campaign_progress*', 'read'],
+    ['Lake', 'warehouse*', 'read'],
+  ],
+  'OrdersStreamToLake/Bridge/Role': [['Landing', 'cdc/orders/*', 'put']],
+  'UserCampaignStreamToLake/Bridge/Role': [['Landing', 'cdc/user_Campaign/*', 'put']],
+  'CampaignInfoStreamToLake/Bridge/Role': [['Landing', 'cdc/campaignInfo/*', 'put']],
+};
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** One reason per role and prefix, held to that role's policy, that bucket and those actions. */
+function rolePrefixReasons(): WildcardReasons {
+  return Object.entries(ROLE_PREFIXES).flatMap(([role, prefixes]) =>
+    prefixes.map(([bucket, keys, access]) => {
+      // cdk-nag renders the bucket ARN imported from the storage stack by its export name: `…:ExportsOutputFnGetAttBucketsLake<hash>Arn<hash>`.
+      const finding = new RegExp(`^Resource::[^/]*:ExportsOutputFnGetAttBuckets${bucket}[0-9A-F]{8}Arn[0-9A-F]{8}/${escapeRegExp(keys)}$`);
+      const reason = `object keys under ${keys} of the ${bucket.toLowerCase()} bucket are data written at run time; ${role} is held to its own prefixes (${access})`;
+      return [finding, reason, PREFIX_ACCESS[access], new RegExp(`^[^/]+/${escapeRegExp(role)}/DefaultPolicy/Resource$`)] as const;
+    }),
+  );
+}
+
+/** Wildcards of the pipeline stack: each is a prefix of one role, a namespace or an API without resources. */
 export const PIPELINE_WILDCARD_REASONS: WildcardReasons = [
   [/^Action::s3:(GetObject|GetBucket|List)\*$/, "aws-cdk-lib's asset grant lets the Glue role read its own script and helper module from the CDK asset bucket; the action set is fixed by aws-cdk-lib"],
   [/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$/, 'asset objects are named by content hash at synth time, in the CDK bootstrap bucket; the grant covers the objects of that bucket'],
@@ -90,7 +164,7 @@ export const PIPELINE_WILDCARD_REASONS: WildcardReasons = [
   [/log-group:\/aws-glue\/crawlers\*$/, 'Glue creates the crawler log groups at run time under /aws-glue/crawlers'],
   [/\/export\/\*$/, 'DynamoDB export ARNs are created at run time by ExportTableToPointInTime on this one table'],
   [/:table\/.+\/ddb_\*>?$|table\/<.*>\/ddb_\*$/, 'the DynamoDB crawler creates and updates the ddb_ tables it discovers, only in this database'],
-  [/\/(raw|cdc\/[A-Za-z_]+|curated\/[a-z_]+|warehouse|glue-temp\/[a-z_]+|dynamodb-exports\/orders|state\/[a-z_]+)\/?\*$/, 'object keys under this prefix are data written at run time; the role is held to the prefix its job reads or writes'],
+  ...rolePrefixReasons(),
 ];
 
 /**
