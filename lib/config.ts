@@ -23,11 +23,11 @@ const awsCron = z.string().refine(isAwsCronExpression);
 /** Whether the runtime's time-zone database knows `name`, the IANA database EventBridge Scheduler uses. */
 function isTimeZone(name: string): boolean {
   try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return name.length > 0;
+    new Intl.DateTimeFormat('en', { timeZone: name }); // throws RangeError on an unknown name, '' included
   } catch {
     return false;
   }
+  return true;
 }
 const CRON_FORM = 'cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 * * * ? *)';
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -179,7 +179,8 @@ export function parseConfig(raw: unknown): PipelineConfig {
       );
     }
     const name = issue.path[0];
-    if (typeof name !== 'string' || !(name in CONFIG_FIELDS)) {
+    // A key the schema does not know is an unrecognized_keys issue (above): a string here is a field.
+    if (typeof name !== 'string') {
       return [`${CONFIG_CONTEXT_KEY}: ${JSON.stringify(input)} is not a configuration object (expected a JSON object)`];
     }
     // Cross-field rules carry their own phrase; everything else is the field's one form.
@@ -202,16 +203,18 @@ export interface ContextSource {
  * @throws ConfigError when the result is invalid.
  */
 export function configFromContext(context: ContextSource): PipelineConfig {
-  let base: unknown = context.tryGetContext(CONFIG_CONTEXT_KEY) ?? {};
+  let base: unknown = context.tryGetContext(CONFIG_CONTEXT_KEY);
   if (typeof base === 'string') {
-    // `--context dynalake='{"stage":"prod"}'` arrives as a string.
+    // `--context dynalake='{"stage":"prod"}'` arrives as a string. Text that is not JSON stays a
+    // string, which parseConfig refuses as not a configuration object.
     try {
       base = JSON.parse(base) as unknown;
     } catch {
-      throw new ConfigError([`${CONFIG_CONTEXT_KEY}: ${JSON.stringify(base)} is not a configuration object (expected a JSON object)`]);
+      // left as it is
     }
   }
-  if (typeof base !== 'object' || base === null || Array.isArray(base)) return parseConfig(base);
+  base ??= {}; // absent or null (`--context dynalake=null`): the defaults, overrides still on top
+  if (typeof base !== 'object' || Array.isArray(base)) return parseConfig(base);
   const overrides = Object.entries(context.getAllContext())
     .filter(([key]) => key.startsWith(`${CONFIG_CONTEXT_KEY}.`))
     .map(([key, value]) => [key.slice(CONFIG_CONTEXT_KEY.length + 1), value] as const);

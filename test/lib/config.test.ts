@@ -119,6 +119,17 @@ describe('parseConfig', () => {
     );
   });
 
+  it('throws a ConfigError that says what it is', () => {
+    let thrown: unknown;
+    try {
+      parseConfig({ stage: 'Prod' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect({ name: (thrown as ConfigError).name, code: (thrown as ConfigError).code }).toEqual({ name: 'ConfigError', code: 'CONFIG_INVALID' });
+  });
+
   it('puts every problem on its own line of the error message', () => {
     expect(() => parseConfig({ alertEmail: 'bob@', encryption: 'sse-c' })).toThrow(
       'Invalid dynalake configuration:\n  dynalake.alertEmail: "bob@" is not an e-mail address\n  dynalake.encryption: "sse-c" is not an encryption mode (expected "default" or "kms")',
@@ -144,6 +155,19 @@ describe('configFromContext', () => {
     expect(() => configFromContext(context({ dynalake: 'stage=qa' }))).toThrow(
       'dynalake: "stage=qa" is not a configuration object (expected a JSON object)',
     );
+  });
+
+  it.each([
+    [5, 'dynalake: 5 is not a configuration object (expected a JSON object)'],
+    ['[{"stage":"qa"}]', 'dynalake: [{"stage":"qa"}] is not a configuration object (expected a JSON object)'],
+    [['qa'], 'dynalake: ["qa"] is not a configuration object (expected a JSON object)'],
+  ])('rejects a dynalake context of %j, which is no object, even with overrides beside it', (value, message) => {
+    expect(() => configFromContext(context({ dynalake: value, 'dynalake.stage': 'qa' }))).toThrow(message);
+  });
+
+  it('takes a null dynalake context as none: the defaults, with the overrides on top', () => {
+    expect(configFromContext(context({ dynalake: 'null', 'dynalake.stage': 'qa' }))).toEqual(parseConfig({ stage: 'qa' }));
+    expect(configFromContext(context({ dynalake: null, 'dynalake.stage': 'qa' }))).toEqual(parseConfig({ stage: 'qa' }));
   });
 
   it('names an unknown --context dynalake.<key> override', () => {

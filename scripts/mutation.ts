@@ -1,0 +1,165 @@
+/**
+ * npm run test:mutation -- [module ...] [--full]
+ *
+ * Mutation testing (StrykerJS with its Jest runner) of the modules where a silent change costs
+ * data: each module is mutated alone and tested only by its own test files, so a run costs what
+ * those tests cost, not the whole suite. Incremental by default: Stryker's state per module is
+ * committed in test/mutation/<module>.incremental.json, and a run only tests the mutants whose
+ * code or covering tests changed since (commit the updated state with the change). --full
+ * ignores the state and tests every mutant again.
+ *
+ * Prints the score per module (killed and timed-out mutants over all valid ones) and each
+ * surviving mutant not listed in test/mutation/equivalent.json with the reason it is equivalent;
+ * fails when a module scores under its threshold.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DynalakeError } from '../lambda/shared/errors';
+import { parseCommandLine, runCli } from './lib/cli';
+import { textTable } from './lib/text-table';
+
+const ROOT = resolve(__dirname, '..');
+const STATE_DIR = join(ROOT, 'test', 'mutation');
+const REPORT_DIR = join(ROOT, 'reports', 'mutation');
+/** The score every module must reach (issue 15). */
+export const MINIMUM_SCORE = 80;
+
+export interface MutationModule {
+  readonly name: string;
+  /** Files Stryker mutates (globs from the repository root). */
+  readonly mutate: readonly string[];
+  /** The test files that run against each mutant (Jest testMatch globs). */
+  readonly tests: readonly string[];
+}
+
+export const MODULES: readonly MutationModule[] = [
+  { name: 'config', mutate: ['lib/config.ts'], tests: ['**/test/lib/config.test.ts'] },
+  { name: 'nag', mutate: ['lib/nag.ts'], tests: ['**/test/lib/compliance.test.ts'] },
+  { name: 'lambda', mutate: ['lambda/**/*.ts'], tests: ['**/test/lambda/**/*.test.ts'] },
+  { name: 'seed', mutate: ['scripts/seed/**/*.ts'], tests: ['**/test/scripts/seed/**/*.test.ts', '**/test/scripts/seed.test.ts'] },
+  {
+    name: 'local-glue',
+    mutate: ['scripts/local/glue/**/*.ts'],
+    // job-layout.test.ts runs the jobs on the local Spark of .venv/, which the sandbox does not copy.
+    tests: ['**/test/scripts/local/glue/*.test.ts', '!**/test/scripts/local/glue/job-layout.test.ts'],
+  },
+];
+
+interface EquivalentMutant {
+  readonly file: string;
+  readonly line: number;
+  readonly mutator: string;
+  readonly replacement: string;
+  readonly reason: string;
+}
+
+interface ReportMutant {
+  readonly mutatorName: string;
+  readonly replacement?: string;
+  readonly status: string;
+  readonly location: { readonly start: { readonly line: number } };
+}
+
+interface Report {
+  readonly files: Readonly<Record<string, { readonly mutants: readonly ReportMutant[] }>>;
+}
+
+export interface ModuleScore {
+  readonly module: string;
+  readonly killed: number;
+  readonly survived: number;
+  readonly noCoverage: number;
+  readonly timeout: number;
+  /** Detected (killed or timed out) over valid (detected, survived, not covered), in percent. */
+  readonly score: number;
+  readonly unexplained: readonly string[];
+}
+
+/** The Stryker options of one module's run. */
+export function strykerConfig(module: MutationModule, full: boolean): Record<string, unknown> {
+  const packageJest = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { jest: Record<string, unknown> }).jest;
+  return {
+    testRunner: 'jest',
+    jest: { projectType: 'custom', config: { ...packageJest, testMatch: module.tests, collectCoverageFrom: undefined, coverageThreshold: undefined } },
+    coverageAnalysis: 'perTest',
+    mutate: module.mutate,
+    incremental: true,
+    force: full,
+    incrementalFile: join(STATE_DIR, `${module.name}.incremental.json`),
+    ignorePatterns: ['.venv', '.tools', 'cdk.out', 'coverage', 'dist', '.dynalake', 'data/*.csv', 'reports'],
+    concurrency: 2,
+    reporters: ['progress', 'json'],
+    jsonReporter: { fileName: join(REPORT_DIR, `${module.name}.json`) },
+    tempDirName: '.stryker-tmp',
+    cleanTempDir: 'always',
+  };
+}
+
+/** One module's score from its Stryker JSON report; equivalent mutants listed with a reason are not survivors. */
+export function moduleScore(module: string, report: Report, equivalent: readonly EquivalentMutant[]): ModuleScore {
+  const counts = { Killed: 0, Survived: 0, NoCoverage: 0, Timeout: 0 };
+  const unexplained: string[] = [];
+  for (const [file, { mutants }] of Object.entries(report.files)) {
+    for (const mutant of mutants) {
+      const isEquivalent = equivalent.some(
+        (entry) => entry.file === file && entry.line === mutant.location.start.line && entry.mutator === mutant.mutatorName && entry.replacement === (mutant.replacement ?? ''),
+      );
+      if (mutant.status in counts) counts[mutant.status as keyof typeof counts] += isEquivalent && mutant.status === 'Survived' ? 0 : 1;
+      if ((mutant.status === 'Survived' || mutant.status === 'NoCoverage') && !isEquivalent) {
+        unexplained.push(`${file}:${mutant.location.start.line} ${mutant.mutatorName} → ${JSON.stringify(mutant.replacement ?? '')} (${mutant.status})`);
+      }
+    }
+  }
+  const detected = counts.Killed + counts.Timeout;
+  const valid = detected + counts.Survived + counts.NoCoverage;
+  return {
+    module,
+    killed: counts.Killed,
+    survived: counts.Survived,
+    noCoverage: counts.NoCoverage,
+    timeout: counts.Timeout,
+    score: valid === 0 ? 100 : Math.floor((detected / valid) * 10_000) / 100,
+    unexplained,
+  };
+}
+
+function main(): number {
+  const { values, positionals } = parseCommandLine('npm run test:mutation', () =>
+    parseArgs({ options: { full: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } }, allowPositionals: true }),
+  );
+  if (values.help) {
+    console.log(`npm run test:mutation -- [${MODULES.map((module) => module.name).join(' | ')} ...] [--full]`);
+    return 0;
+  }
+  const unknown = positionals.filter((name) => !MODULES.some((module) => module.name === name));
+  if (unknown.length > 0) throw new DynalakeError('BAD_INVOCATION', `no mutation module ${unknown.join(', ')}: one of ${MODULES.map((module) => module.name).join(', ')}`);
+  const selected = positionals.length === 0 ? MODULES : MODULES.filter((module) => positionals.includes(module.name));
+  const equivalent = JSON.parse(readFileSync(join(STATE_DIR, 'equivalent.json'), 'utf8')) as { mutants: EquivalentMutant[] };
+  mkdirSync(join(ROOT, '.stryker-tmp'), { recursive: true });
+  const scores: ModuleScore[] = [];
+  for (const module of selected) {
+    const configFile = join(ROOT, '.stryker-tmp', `${module.name}.config.json`);
+    writeFileSync(configFile, `${JSON.stringify(strykerConfig(module, values.full), null, 2)}\n`);
+    console.log(`\n::: mutation testing ${module.name} (${module.mutate.join(', ')})`);
+    const run = spawnSync('npx', ['--no-install', 'stryker', 'run', configFile], { cwd: ROOT, stdio: 'inherit' });
+    if (run.status !== 0) {
+      console.error(`stryker failed on ${module.name} (exit ${String(run.status)})`);
+      return 1;
+    }
+    scores.push(moduleScore(module.name, JSON.parse(readFileSync(join(REPORT_DIR, `${module.name}.json`), 'utf8')) as Report, equivalent.mutants));
+  }
+  console.log(`\n${textTable(['module', 'score %', 'killed', 'timeout', 'survived', 'noCoverage'], scores.map((score) => ({ ...score, 'score %': score.score.toFixed(2) })))}`);
+  for (const score of scores) {
+    if (score.unexplained.length > 0) console.log(`\n${score.module}: ${score.unexplained.length} surviving mutants neither killed nor listed as equivalent:\n  ${score.unexplained.join('\n  ')}`);
+  }
+  const under = scores.filter((score) => score.score < MINIMUM_SCORE);
+  if (under.length > 0) {
+    console.error(`mutation score under ${MINIMUM_SCORE}%: ${under.map((score) => `${score.module} ${score.score.toFixed(2)}%`).join(', ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+if (require.main === module) runCli(() => Promise.resolve().then(main));

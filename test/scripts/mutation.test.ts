@@ -1,0 +1,49 @@
+import { MODULES, moduleScore, strykerConfig } from '../../scripts/mutation';
+
+const mutant = (line: number, status: string, replacement = 'true') => ({ mutatorName: 'ConditionalExpression', replacement, status, location: { start: { line } } });
+
+describe('moduleScore', () => {
+  it('scores killed and timed-out mutants over every valid one, and names each unexplained survivor', () => {
+    const report = { files: { 'lib/config.ts': { mutants: [mutant(1, 'Killed'), mutant(2, 'Killed'), mutant(3, 'Timeout'), mutant(4, 'Survived'), mutant(5, 'NoCoverage'), mutant(6, 'CompileError')] } } };
+    expect(moduleScore('config', report, [])).toEqual({
+      module: 'config',
+      killed: 2,
+      timeout: 1,
+      survived: 1,
+      noCoverage: 1,
+      score: 60,
+      unexplained: ['lib/config.ts:4 ConditionalExpression → "true" (Survived)', 'lib/config.ts:5 ConditionalExpression → "true" (NoCoverage)'],
+    });
+  });
+
+  it('leaves out a survivor listed as equivalent only where file, line, mutator and replacement all match', () => {
+    const report = { files: { 'lib/config.ts': { mutants: [mutant(1, 'Killed'), mutant(7, 'Survived'), mutant(8, 'Survived', 'false')] } } };
+    const equivalent = [
+      { file: 'lib/config.ts', line: 7, mutator: 'ConditionalExpression', replacement: 'true', reason: 'same behaviour' },
+      { file: 'lib/config.ts', line: 8, mutator: 'ConditionalExpression', replacement: 'true', reason: 'another replacement' },
+    ];
+    const score = moduleScore('config', report, equivalent);
+    expect({ survived: score.survived, score: score.score, unexplained: score.unexplained }).toEqual({ survived: 1, score: 50, unexplained: ['lib/config.ts:8 ConditionalExpression → "false" (Survived)'] });
+  });
+});
+
+describe('strykerConfig', () => {
+  it('mutates each module alone, tests it with its own test files only, and keeps its incremental state in test/mutation/', () => {
+    const lambda = MODULES.find((module) => module.name === 'lambda');
+    if (!lambda) throw new Error('no lambda module');
+    const config = strykerConfig(lambda, false) as { mutate: string[]; incremental: boolean; force: boolean; incrementalFile: string; coverageAnalysis: string; jest: { config: { testMatch: string[] } } };
+    expect({ mutate: config.mutate, incremental: config.incremental, force: config.force, coverageAnalysis: config.coverageAnalysis, testMatch: config.jest.config.testMatch }).toEqual({
+      mutate: ['lambda/**/*.ts'],
+      incremental: true,
+      force: false,
+      coverageAnalysis: 'perTest',
+      testMatch: ['**/test/lambda/**/*.test.ts'],
+    });
+    expect(config.incrementalFile).toMatch(/\/test\/mutation\/lambda\.incremental\.json$/);
+    expect((strykerConfig(lambda, true) as { force: boolean }).force).toBe(true);
+  });
+
+  it('covers the modules issue 15 names', () => {
+    expect(MODULES.flatMap((module) => module.mutate)).toEqual(['lib/config.ts', 'lib/nag.ts', 'lambda/**/*.ts', 'scripts/seed/**/*.ts', 'scripts/local/glue/**/*.ts']);
+  });
+});
