@@ -26,8 +26,11 @@ ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "CDC_PREFIX", "CURATED
 PARTITION = "invoice_day"
 KEY = ["invoice_no", "line_no"]
 # Sequence numbers are decimal strings of up to ~40 digits, beyond any Spark integer type; padded
-# with zeros to one width they sort as text exactly as they do as numbers.
+# with zeros to one width they sort as text exactly as they do as numbers. The stream bridge's codec
+# (lambda/shared/cdc.ts) takes at most 64 digits; anything else is refused, never padded and
+# compared as text out of order.
 _SEQUENCE_WIDTH = 64
+_EVENTS = ("INSERT", "MODIFY", "REMOVE")
 
 
 def _attr(frame: DataFrame, image: str | None, name: str) -> tuple[Column, DataType]:
@@ -128,7 +131,12 @@ def _unit_price(column: Column, dtype: DataType, what: Column) -> Column:
         else:
             # Text, integers and decimals convert exactly at 18 decimals.
             unrounded = member.cast(DecimalType(38, 18))
-        oks.append(member.isNull() | (price.isNotNull() & (unrounded == price)))
+        fits = price.isNotNull() & (unrounded == price)
+        if isinstance(member_type, StringType):
+            # Decimals past the 18th are rounded away by that cast too: plain text with a non-zero
+            # digit past the column's scale does not fit, however far out (as in the twin).
+            fits = fits & ~member.rlike(rf"^\s*[+-]?[0-9]*\.[0-9]{{{scale}}}[0-9]*[1-9][0-9]*\s*$")
+        oks.append(member.isNull() | fits)
         values.append(price)
     value = F.coalesce(*values) if values else F.lit(None).cast(DecimalType(precision, scale))
     problem = F.concat(F.lit("UnitPrice "), _written(column, dtype), F.lit(f" does not fit DECIMAL({precision},{scale}) exactly"))
@@ -168,8 +176,9 @@ def curated_rows(items: DataFrame, image: str | None = None) -> DataFrame:
 
 
 def touched_days(changes: DataFrame) -> list[str]:
-    """The invoice_day partitions a batch of change records may change (dynalake_glue.touched_days
-    in Spark): the days of every new and old image, since a MODIFY can move a row between days."""
+    """The invoice_day partitions a batch of change records may change: the days of every new and
+    old image, since a MODIFY can move a row between days, and every record counts, not just the
+    latest of its key, so a key changed twice is found in whatever partition the lake holds it."""
     new_day = _cast(*_attr(changes, "newImage", "InvoiceDay"), "string")
     old_day = _cast(*_attr(changes, "oldImage", "InvoiceDay"), "string")
     summary = changes.agg(
@@ -198,20 +207,40 @@ def _is_date(day: str) -> bool:
     return True
 
 
+def _ordered_sequence(changes: DataFrame, what: Column) -> Column:
+    """A record's sequence number padded to sort as text as it does as a number; a sequence number
+    that is not a decimal string of at most _SEQUENCE_WIDTH digits (a JSON number, -1, 12a, or
+    longer, which padding would cut) fails the run, and so does an event the merge does not know."""
+    column, dtype = _attr(changes, None, "sequenceNumber")
+    members = _members(column, dtype)
+    texts = [member for member, member_type in members if isinstance(member_type, StringType)]
+    text = F.coalesce(*texts) if texts else F.lit(None).cast("string")
+    decimal_string = F.coalesce(text.rlike(f"^[0-9]{{1,{_SEQUENCE_WIDTH}}}$"), F.lit(False))
+    ok = _all([member.isNull() for member, member_type in members if not isinstance(member_type, StringType)] + [decimal_string])
+    sequence = _checked(F.lpad(text, _SEQUENCE_WIDTH, "0"), ok, what, F.concat(F.lit("sequenceNumber "), _written(column, dtype), F.lit(" is not a decimal string")))
+    event = _cast(*_attr(changes, None, "eventName"), "string")
+    known = F.coalesce(event.isin(*_EVENTS), F.lit(False))
+    return _checked(sequence, known, what, F.concat(F.lit("eventName "), F.coalesce(event, F.lit("null")), F.lit(f" is not {', '.join(_EVENTS[:-1])} or {_EVENTS[-1]}")))
+
+
 def latest_changes(changes: DataFrame) -> DataFrame:
-    """The last change of each key (dynalake_glue.latest_changes in Spark), with the key as
-    columns invoice_no and line_no. The greatest sequence number wins; a tie, which DynamoDB never
-    produces, goes to the record read later."""
+    """The last change of each key, with the key as columns invoice_no and line_no. The greatest
+    sequence number wins, compared as an integer; a tie, which DynamoDB never produces, goes to the
+    record read later. Input order does not matter otherwise (retried batches and parallel shards
+    arrive out of order)."""
+    invoice_no = _cast(*_attr(changes, "keys", "InvoiceNo"), "string")
+    line_no = _cast(*_attr(changes, "keys", "LineNo"), "int")
+    what = F.concat(F.lit("orders change "), F.coalesce(invoice_no, F.lit("?")), F.lit("/"), F.coalesce(line_no.cast("string"), F.lit("?")), F.lit(": "))
     keyed = changes.select(
         "*",
-        _cast(*_attr(changes, "keys", "InvoiceNo"), "string").alias("invoice_no"),
-        _cast(*_attr(changes, "keys", "LineNo"), "int").alias("line_no"),
+        invoice_no.alias("invoice_no"),
+        line_no.alias("line_no"),
+        # Checked here, where every record's is computed to sort them (see _ordered_sequence).
+        _ordered_sequence(changes, what).alias("_sequence"),
         F.monotonically_increasing_id().alias("_read_order"),
     )
-    newest_first = Window.partitionBy(*KEY).orderBy(
-        F.lpad(F.col("sequenceNumber").cast("string"), _SEQUENCE_WIDTH, "0").desc(), F.col("_read_order").desc()
-    )
-    return keyed.withColumn("_rank", F.row_number().over(newest_first)).where(F.col("_rank") == 1).drop("_rank", "_read_order")
+    newest_first = Window.partitionBy(*KEY).orderBy(F.col("_sequence").desc(), F.col("_read_order").desc())
+    return keyed.withColumn("_rank", F.row_number().over(newest_first)).where(F.col("_rank") == 1).drop("_rank", "_sequence", "_read_order")
 
 
 def transform_cdc(changes: DataFrame, current: DataFrame) -> tuple[DataFrame, list[str]]:

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import unittest
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,58 @@ CURATED_DTYPES = [
     ("is_cancellation", "boolean"),
     ("invoice_day", "string"),
 ]
+
+
+def order_item(**overrides: Any) -> dict[str, Any]:
+    """An orders item as the table holds it (numbers as JSON numbers, the price as text), with
+    `overrides`; an override of None leaves the attribute out, as DynamoDB leaves out empty ones."""
+    item: dict[str, Any] = {
+        "InvoiceNo": "536365",
+        "LineNo": 1,
+        "StockCode": "85123A",
+        "Description": "WHITE HANGING HEART T-LIGHT HOLDER",
+        "Quantity": 6,
+        "UnitPrice": "2.55",
+        "InvoiceDate": "2010-12-01T08:26:00",
+        "CustomerID": 17850,
+        "Country": "United Kingdom",
+        "IsCancellation": False,
+        "InvoiceDay": "2010-12-01",
+    }
+    item.update(overrides)
+    return {name: value for name, value in item.items() if value is not None}
+
+
+def change(event: str, sequence: Any, line_no: int = 1, old_day: str = "2010-12-01", **image: Any) -> dict[str, Any]:
+    """A change record of item 536365/`line_no`: a new image with `image` (none for a REMOVE) and
+    an old image on `old_day` (none for an INSERT). Keys written in the stream's order, not sorted."""
+    return {
+        "eventName": event,
+        "keys": {"LineNo": line_no, "InvoiceNo": "536365"},
+        "newImage": None if event == "REMOVE" else order_item(LineNo=line_no, **image),
+        "oldImage": None if event == "INSERT" else order_item(LineNo=line_no, InvoiceDay=old_day),
+        "sequenceNumber": sequence,
+        "approximateCreationTime": 1714564800,
+    }
+
+
+def curated_row(line_no: int, **overrides: Any) -> dict[str, Any]:
+    """order_item() as a curated row, in the goldens' form."""
+    row: dict[str, Any] = {
+        "invoice_no": "536365",
+        "line_no": line_no,
+        "stock_code": "85123A",
+        "description": "WHITE HANGING HEART T-LIGHT HOLDER",
+        "quantity": 6,
+        "unit_price": "2.550",
+        "invoice_ts": "2010-12-01T08:26:00",
+        "customer_id": 17850,
+        "country": "United Kingdom",
+        "is_cancellation": False,
+        "invoice_day": "2010-12-01",
+    }
+    row.update(overrides)
+    return row
 
 
 @unittest.skipUnless(HAVE_PYSPARK, SKIP_REASON)
@@ -91,6 +144,7 @@ class SparkJobsTest(unittest.TestCase):
         current = self.curated(given["current"])
         rows, days = orders_to_lake.transform_cdc(changes, current)
         self.assertEqual(days, expected["rewritten_partitions"])
+        self.assertTrue(expected["emptied_partitions"], "the golden must exercise a partition that a move leaves empty")
         self.assertEqual(rows.dtypes, CURATED_DTYPES)
         written = rows_as_json(rows)
         self.assertTrue(all(row["invoice_day"] in days for row in written))
@@ -125,15 +179,164 @@ class SparkJobsTest(unittest.TestCase):
         for row in rows_as_json(rows):
             self.assertEqual(row, by_key[(row["invoice_no"], row["line_no"])])
 
-    def test_orders_to_lake_refuses_a_price_it_would_round(self) -> None:
+    def read_records(self, name: str, records: list[dict[str, Any]]) -> Any:
+        """Records read as the jobs read JSON: each field's type is what its values have in common."""
+        return self.spark.read.json(self.write_json_lines(name, records))
+
+    def test_orders_to_lake_converts_numbers_exactly_whether_text_or_json_numbers(self) -> None:
         import orders_to_lake
 
-        for price in ("0.0015", 0.0015):
-            with self.subTest(price=price):
-                item = {"InvoiceNo": "1", "LineNo": 1, "StockCode": "X", "Quantity": 1, "UnitPrice": price, "InvoiceDate": "2010-12-01T08:26:00", "IsCancellation": False, "InvoiceDay": "2010-12-01"}
-                items = self.spark.read.json(self.write_json_lines(f"orders-bad-price-{type(price).__name__}", [item]))
-                with self.assertRaisesRegex(Exception, "does not fit"):
+        prices = {"0.001": "0.001", "-11062.06": "-11062.060", "38970": "38970.000", "2.1": "2.100", "999999999.999": "999999999.999"}
+        # As text, DynamoDB's own form: every number of these items is a string.
+        text = [
+            order_item(LineNo="1", Quantity="6", CustomerID="17850", UnitPrice="2.55"),
+            *(order_item(LineNo=str(line_no), Quantity="6", CustomerID="17850", UnitPrice=price) for line_no, price in enumerate(prices, start=2)),
+            order_item(LineNo="7", Quantity="-12", CustomerID="12583", UnitPrice="2.55"),
+            order_item(LineNo="8", Quantity="6.0", CustomerID="17850", UnitPrice="2.55"),
+            order_item(LineNo="9", Quantity="6", CustomerID=None, UnitPrice="2.55"),  # absent
+            {**order_item(LineNo="10", Quantity="6", UnitPrice="2.55"), "CustomerID": None},  # null
+            order_item(LineNo="11", Quantity="6", CustomerID="", UnitPrice="2.55"),
+            order_item(LineNo="12", Quantity="6", CustomerID="17850", UnitPrice="2.55", Description=None, Country=None),
+        ]
+        rows = orders_to_lake.curated_rows(self.read_records("orders-numbers-as-text", text))
+        self.assertEqual(rows.dtypes, CURATED_DTYPES)
+        by_line = {row["line_no"]: row for row in rows_as_json(rows)}
+        self.assertEqual(sorted(by_line), list(range(1, 13)))
+        self.assertEqual(by_line[1], curated_row(1))
+        for line_no, (written, expected) in enumerate(prices.items(), start=2):
+            with self.subTest(price=written):
+                self.assertEqual(by_line[line_no]["unit_price"], expected)
+        self.assertEqual((by_line[7]["quantity"], by_line[7]["customer_id"]), (-12, 12583))
+        self.assertEqual(by_line[8]["quantity"], 6)
+        for line_no in (9, 10, 11):
+            with self.subTest(customer=text[line_no - 1].get("CustomerID", "absent")):
+                self.assertIsNone(by_line[line_no]["customer_id"])
+        self.assertEqual((by_line[12]["description"], by_line[12]["country"]), (None, None))
+
+        # As JSON numbers the reader parses as binary (a double column): still the written decimals,
+        # never the binary value (2.1 is 2.100000000000000088817841970012523... as a double). No
+        # item has a CustomerID, Description or Country: the reader has no such column at all.
+        numbers = [
+            order_item(LineNo=line_no, Quantity=6.0 if line_no == 1 else 3, UnitPrice=float(price), CustomerID=None, Description=None, Country=None)
+            for line_no, price in enumerate(prices, start=1)
+        ]
+        items = self.read_records("orders-numbers-as-json-numbers", numbers)
+        self.assertEqual((dict(items.dtypes)["UnitPrice"], dict(items.dtypes)["Quantity"]), ("double", "double"))
+        self.assertFalse({"CustomerID", "Description", "Country"} & set(items.columns))
+        collected = {row["line_no"]: row for row in orders_to_lake.curated_rows(items).collect()}
+        for line_no, expected in enumerate(prices.values(), start=1):
+            with self.subTest(price=expected):
+                self.assertEqual(str(collected[line_no]["unit_price"]), expected)
+        self.assertEqual(collected[4]["unit_price"] * collected[4]["quantity"], Decimal("6.3"))
+        self.assertEqual(collected[1]["quantity"], 6)
+        self.assertEqual({(row["customer_id"], row["description"], row["country"]) for row in collected.values()}, {(None, None, None)})
+
+    def test_orders_to_lake_refuses_a_value_it_cannot_hold_as_written(self) -> None:
+        import orders_to_lake
+
+        cases = [
+            # Prices the column would round, or cannot hold.
+            ("UnitPrice", "0.0015", "UnitPrice 0.0015 does not fit DECIMAL(12,3) exactly"),
+            ("UnitPrice", 0.0015, "UnitPrice 0.0015 does not fit DECIMAL(12,3) exactly"),
+            # Text is compared exactly, never through a float (which would make both of these fit).
+            ("UnitPrice", "0.0010000000000000001", "UnitPrice 0.0010000000000000001 does not fit DECIMAL(12,3) exactly"),
+            ("UnitPrice", "1.0000000000000001E0", "UnitPrice 1.0000000000000001E0 does not fit DECIMAL(12,3) exactly"),
+            ("UnitPrice", "-1000000000", "UnitPrice -1000000000 does not fit DECIMAL(12,3) exactly"),
+            ("UnitPrice", "NaN", "UnitPrice NaN does not fit"),
+            ("UnitPrice", "Infinity", "UnitPrice Infinity does not fit"),
+            ("UnitPrice", "1_000", "UnitPrice 1_000 does not fit"),
+            ("UnitPrice", "", "UnitPrice  does not fit"),
+            ("UnitPrice", "two", "UnitPrice two does not fit"),
+            # A boolean is not a number.
+            ("UnitPrice", True, "UnitPrice true does not fit"),
+            ("Quantity", True, "Quantity true is not a whole number"),
+            # A whole number written with a fraction.
+            ("Quantity", "6.5", "Quantity 6.5 is not a whole number"),
+            # A day in another form (refused.json has 2010-12-3).
+            ("InvoiceDay", "20101201", "InvoiceDay 20101201 is not a day in the form YYYY-MM-DD"),
+        ]
+        for index, (field, value, error) in enumerate(cases):
+            with self.subTest(field=field, value=value):
+                items = self.read_records(f"orders-refused-value-{index}", [order_item(**{field: value})])
+                with self.assertRaises(Exception) as raised:
                     orders_to_lake.curated_rows(items).collect()
+                self.assertIn(f"orders change 536365/1: {error}", str(raised.exception))
+
+    def test_orders_to_lake_keeps_the_latest_change_of_each_key(self) -> None:
+        import orders_to_lake
+
+        current = self.curated([curated_row(line_no) for line_no in (1, 2, 3, 4, 5, 6, 9, 10)] + [curated_row(11, invoice_day="2010-12-02")])
+        changes = [
+            # Sequence numbers compared as integers: as text, 999... sorts after 1000....
+            change("MODIFY", "1000000000000000000000", 1, Quantity=8),
+            change("MODIFY", "999999999999999999999", 1, Quantity=12),
+            change("MODIFY", "999999999999999999999", 2, Quantity=12),
+            change("MODIFY", "1000000000000000000000", 2, Quantity=8),
+            # 40 digits, beyond any Spark integer type.
+            change("MODIFY", "1" + "0" * 39, 3, Quantity=8),
+            change("MODIFY", "9" * 38, 3, Quantity=12),
+            change("MODIFY", "100", 4, Quantity=8),
+            change("REMOVE", "200", 4),
+            change("MODIFY", "300", 5, Quantity=8),
+            change("INSERT", "250", 5, Quantity=6),
+            # A tie (DynamoDB never makes one) goes to the record read later.
+            change("MODIFY", "500", 6, Quantity=1),
+            change("MODIFY", "500", 6, Quantity=2),
+            change("INSERT", "1", 7, Quantity=5),
+            change("INSERT", "2", 8, Quantity=5),
+            change("MODIFY", "3", 7, Quantity=9),
+            # A move to another day; a removal from a day nothing else in the batch names.
+            change("MODIFY", "1", 10, InvoiceDate="2010-12-05T08:26:00", InvoiceDay="2010-12-05", Quantity=10),
+            change("REMOVE", "1", 11, old_day="2010-12-02"),
+        ]
+        rows, days = orders_to_lake.transform_cdc(self.read_records("orders-latest-wins", changes), current)
+        # The old and the new day of the move; the day of the removed row, left empty.
+        self.assertEqual(days, ["2010-12-01", "2010-12-02", "2010-12-05"])
+        written = rows_as_json(rows)
+        by_line = {row["line_no"]: row for row in written}
+        self.assertEqual(len(written), len(by_line), "one row per key")
+        self.assertEqual(rows.dtypes, CURATED_DTYPES)
+        expected = {
+            "greater sequence number read first": (1, 8),
+            "greater sequence number read last": (2, 8),
+            "40 digits": (3, 8),
+            "REMOVE after MODIFY deletes": (4, None),
+            "an INSERT with a lower sequence number than the MODIFY": (5, 8),
+            "a tie goes to the later record": (6, 2),
+            "inserted, then modified": (7, 9),
+            "inserted": (8, 5),
+            "a row the batch does not name, in a touched day": (9, 6),
+            "moved": (10, 10),
+            "removed": (11, None),
+        }
+        for case, (line_no, quantity) in expected.items():
+            with self.subTest(case=case):
+                self.assertEqual(by_line[line_no]["quantity"] if line_no in by_line else None, quantity)
+        self.assertEqual(by_line[10], curated_row(10, quantity=10, invoice_ts="2010-12-05T08:26:00", invoice_day="2010-12-05"))
+        self.assertEqual(by_line[9], curated_row(9))
+
+    def test_orders_to_lake_refuses_a_change_it_cannot_order_or_place(self) -> None:
+        import orders_to_lake
+
+        cases = [
+            # Sequence numbers are decimal strings of at most 64 digits (the stream bridge's codec);
+            # anything else would be padded and compared as text, out of order.
+            (change("MODIFY", "12a"), "orders change 536365/1: sequenceNumber 12a is not a decimal string"),
+            (change("MODIFY", ""), "orders change 536365/1: sequenceNumber  is not a decimal string"),
+            (change("MODIFY", "-1"), "orders change 536365/1: sequenceNumber -1 is not a decimal string"),
+            (change("MODIFY", 12), "orders change 536365/1: sequenceNumber 12 is not a decimal string"),
+            (change("MODIFY", "1" * 65), f"orders change 536365/1: sequenceNumber {'1' * 65} is not a decimal string"),
+            ({**change("MODIFY", "1"), "eventName": "TRUNCATE"}, "orders change 536365/1: eventName TRUNCATE is not INSERT, MODIFY or REMOVE"),
+            # Without its old image, a change cannot be placed in the partition that holds the row.
+            ({**change("REMOVE", "1"), "oldImage": None}, "have no old image: the stream must send NEW_AND_OLD_IMAGES"),
+        ]
+        for index, (record, error) in enumerate(cases):
+            with self.subTest(error=error):
+                changes = self.read_records(f"orders-refused-change-{index}", [record])
+                with self.assertRaises(Exception) as raised:
+                    rows, _days = orders_to_lake.transform_cdc(changes, self.curated([curated_row(1)]))
+                    rows.collect()
+                self.assertIn(error, str(raised.exception))
 
     def test_orders_to_lake_fails_on_every_value_the_twin_refuses(self) -> None:
         import orders_to_lake
