@@ -1,20 +1,20 @@
 """Pure decisions shared by the dynalake Glue jobs.
 
 Standard library only: shipped to Glue with --extra-py-files, imported by every job, and unit
-tested without Spark. Where the TypeScript side has a twin (lambda/shared/orders-csv.ts), the
-rules here are the same rules, character for character, so every path agrees on dates and ids.
+tested without Spark. Where the TypeScript side has a twin (lambda/shared/row-id.ts for row ids,
+scripts/local/glue/duckdb.ts for the star keys), the rules here are the same rules, character for
+character, so every path agrees on ids and keys.
 """
 
 from __future__ import annotations
 
-import calendar
 import json
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 # The eight columns of the Kaggle "E-Commerce Data" file, in the order row_id hashes them.
@@ -45,44 +45,15 @@ SPARK_SQL_CONF = {
 # strips \x1c-\x1f and \x85, and keeps \ufeff.
 _JS_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 
-# M/D/YYYY H:MM with optional :SS, as the Kaggle file writes it (12/1/2010 8:26). ASCII digits
-# only, like JavaScript's \d.
-_INVOICE_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}) ([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
 _DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
-_SEQUENCE_NUMBER = re.compile(r"[0-9]+")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _UNIT_SEPARATOR = "\x1f"
 # Hadoop reads these as glob syntax in a path; a backslash makes them literal.
 _GLOB_CHARACTERS = re.compile(r"([\\*?\[\]{}])")
 
-ChangeRecord = Mapping[str, Any]
-Key = tuple[Any, ...]
-
-
 def js_trim(text: str) -> str:
     """`text` without surrounding whitespace, as JavaScript's `trim()` defines it."""
     return text.strip(_JS_WHITESPACE)
-
-
-def parse_invoice_date(text: str) -> str | None:
-    """`12/1/2010 8:26` → `2010-12-01T08:26:00`, or None when it is not a real date and time.
-
-    Same rules as parseInvoiceDate in lambda/shared/orders-csv.ts.
-    """
-    match = _INVOICE_DATE.fullmatch(js_trim(text))
-    if match is None:
-        return None
-    month, day, year, hour, minute = (int(part) for part in match.groups()[:5])
-    second = int(match[6] or 0)
-    if not (1 <= month <= 12 and 1 <= day <= _days_in_month(year, month) and hour <= 23 and minute <= 59 and second <= 59):
-        return None
-    return f"{year}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
-
-
-def _days_in_month(year: int, month: int) -> int:
-    # The twin asks Date.UTC, which reads years 0-99 as 1900-1999; follow it so both agree.
-    calendar_year = year + 1900 if year < 100 else year
-    return calendar.monthrange(calendar_year, month)[1]
 
 
 def normalized_row(row: Mapping[str, str | None]) -> dict[str, str]:
@@ -105,74 +76,6 @@ def row_id(row: Mapping[str, str | None]) -> str:
     values = normalized_row(row)
     text = _UNIT_SEPARATOR.join(values[column] for column in ORDER_COLUMNS)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def change_key(record: ChangeRecord) -> Key:
-    """The item key of a change record: its key values in sorted key-name order."""
-    keys = record["keys"]
-    return tuple(keys[name] for name in sorted(keys))
-
-
-def sequence_number(record: ChangeRecord) -> int:
-    """A record's stream sequence number as an integer. They are decimal strings of up to ~40
-    digits: as strings, "900" would sort after "1000"."""
-    text = record["sequenceNumber"]
-    if not isinstance(text, str) or _SEQUENCE_NUMBER.fullmatch(text) is None:
-        raise ValueError(f"sequenceNumber {text!r} is not a decimal string")
-    return int(text)
-
-
-def latest_changes(records: Iterable[ChangeRecord]) -> dict[Key, ChangeRecord]:
-    """The CDC latest-wins decision: for each key, the record with the greatest sequence number.
-
-    Input order does not matter (retried batches and parallel shards arrive out of order), except
-    to settle a tie, which DynamoDB never produces: the later record wins, so the result is still
-    deterministic.
-    """
-    latest: dict[Key, tuple[int, ChangeRecord]] = {}
-    for record in records:
-        key = change_key(record)
-        number = sequence_number(record)
-        kept = latest.get(key)
-        if kept is None or number >= kept[0]:
-            latest[key] = (number, record)
-    return {key: record for key, (_number, record) in latest.items()}
-
-
-def apply_changes(current: Mapping[Key, Any], latest: Mapping[Key, ChangeRecord]) -> dict[Key, Any]:
-    """`current` (rows by key) after the latest changes: INSERT and MODIFY upsert the new image,
-    REMOVE deletes. `current` itself is left unchanged."""
-    merged = dict(current)
-    for key, record in latest.items():
-        event = record["eventName"]
-        if event == "REMOVE":
-            merged.pop(key, None)
-        elif event in ("INSERT", "MODIFY"):
-            merged[key] = record["newImage"]
-        else:
-            raise ValueError(f"change record for {key!r} has unknown eventName {event!r}")
-    return merged
-
-
-def touched_days(records: Iterable[ChangeRecord]) -> list[str]:
-    """The invoice_day partitions a batch of orders change records may change, sorted.
-
-    Both images count: a MODIFY that moves a row to another day must delete it from the old day,
-    which only the old image names. Every record counts, not just the latest per key, so a key
-    changed twice in the batch is found in whatever partition the lake holds it.
-    """
-    days: set[str] = set()
-    for record in records:
-        old_image = record.get("oldImage")
-        if record["eventName"] != "INSERT" and not old_image:
-            raise ValueError(
-                f"{record['eventName']} record for {change_key(record)!r} has no old image: "
-                "the stream must send NEW_AND_OLD_IMAGES to locate the row's partition"
-            )
-        for image in (record.get("newImage"), old_image):
-            if image:
-                days.add(image["InvoiceDay"])
-    return sorted(days)
 
 
 def exact_decimal(value: object) -> Decimal:
@@ -208,46 +111,6 @@ def exact_int(value: object) -> int:
     if number != number.to_integral_value():
         raise ValueError(f"{value!r} is not a whole number")
     return int(number)
-
-
-def fixed_decimal(value: object, precision: int, scale: int) -> Decimal:
-    """`value` as a DECIMAL(precision, scale), or ValueError when that would round or overflow:
-    curated money is never silently changed."""
-    number = exact_decimal(value)
-    try:
-        fixed = number.quantize(Decimal(1).scaleb(-scale))
-    except InvalidOperation as error:
-        raise ValueError(f"{value!r} does not fit DECIMAL({precision},{scale})") from error
-    if fixed != number or abs(fixed) >= Decimal(10) ** (precision - scale):
-        raise ValueError(f"{value!r} does not fit DECIMAL({precision},{scale}) exactly")
-    return fixed
-
-
-def curated_order(image: Mapping[str, Any]) -> dict[str, Any]:
-    """An orders item (plain JSON, attribute names as in the table) as a curated row.
-
-    Numbers may arrive as strings or as JSON numbers; both convert exactly (see exact_decimal).
-    Absent Description, CustomerID and Country (the item leaves out empty ones) become None.
-    """
-    customer = image.get("CustomerID")
-    cancellation = image["IsCancellation"]
-    if not isinstance(cancellation, bool):
-        raise ValueError(f"IsCancellation {cancellation!r} is not a boolean")
-    day = image["InvoiceDay"]
-    _parse_day(day)
-    return {
-        "invoice_no": image["InvoiceNo"],
-        "line_no": exact_int(image["LineNo"]),
-        "stock_code": image["StockCode"],
-        "description": image.get("Description"),
-        "quantity": exact_int(image["Quantity"]),
-        "unit_price": fixed_decimal(image["UnitPrice"], *UNIT_PRICE_PRECISION),
-        "invoice_ts": datetime.strptime(image["InvoiceDate"], "%Y-%m-%dT%H:%M:%S").isoformat(),
-        "customer_id": None if customer is None or customer == "" else exact_int(customer),
-        "country": image.get("Country"),
-        "is_cancellation": cancellation,
-        "invoice_day": day,
-    }
 
 
 # Star-schema keys.

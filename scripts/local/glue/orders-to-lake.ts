@@ -67,7 +67,7 @@ export interface MergeCounts {
 /** `what` for error messages: names the change record's key and its CDC object. */
 const WHAT = "'orders change ' || coalesce(invoice_no, '?') || '/' || coalesce(CAST(line_no AS VARCHAR), '?') || ' in ' || source || ': '";
 
-/** An orders item image (JSON) as a curated row: dynalake_glue.curated_order / curated_rows in SQL. */
+/** An orders item image (JSON) as a curated row: orders_to_lake.curated_rows in SQL. */
 function curatedFromImage(image: string): string {
   const attr = (name: string) => `(${image} ->> ${sqlLiteral(name)})`;
   const what = (name: string) => `${WHAT} || ${sqlLiteral(name)}`;
@@ -91,7 +91,7 @@ function curatedFromImage(image: string): string {
 
 /**
  * Step 1, over the `changes` table: keys the records (`change_keys`) and returns the partitions
- * the batch may change (dynalake_glue.touched_days): the days of every new and old image, since a
+ * the batch may change (orders_to_lake.touched_days): the days of every new and old image, since a
  * MODIFY can move a row between days; a MODIFY or REMOVE without its old image cannot be placed.
  */
 async function touchedDays(connection: DuckDBConnection): Promise<string[]> {
@@ -120,7 +120,7 @@ async function touchedDays(connection: DuckDBConnection): Promise<string[]> {
 /**
  * Step 2, over `change_keys` and `current_orders` (the rewritten partitions' rows, or more):
  * the latest change per key (`latest`), the curated upserts, and `merged`: the new content of
- * the rewritten partitions (dynalake_glue.latest_changes + apply_changes, orders_to_lake.transform_cdc).
+ * the rewritten partitions (orders_to_lake.latest_changes and transform_cdc).
  */
 async function mergeTables(connection: DuckDBConnection, days: readonly string[]): Promise<Omit<OrdersMerge, 'rows'>> {
   await connection.run('CREATE OR REPLACE TABLE touched (day VARCHAR)');
