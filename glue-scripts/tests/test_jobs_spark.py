@@ -1,7 +1,8 @@
 """Each job's Spark transformations on its golden fixture, with a local SparkSession.
 
-Runs with the pinned PySpark of .venv/ (npm test makes it). Where it cannot be installed the
-tests skip and say why; under CI=true a skip fails the run.
+Runs with the pinned PySpark of .venv/ (npm test makes it). Where it cannot be installed (a
+machine without Python 3.11 or Java) the tests skip and say why; under CI=true, as in CI, a skip
+fails the run, so they always run there.
 """
 
 from __future__ import annotations

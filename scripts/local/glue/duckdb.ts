@@ -70,9 +70,9 @@ const COMMON_MACROS = [
 
 /**
  * `text` as DECIMAL(precision, scale) when that is exact, or a SQL error naming `what`: curated
- * money is never silently rounded (dynalake_glue.fixed_decimal). Plain decimal text converts when
- * it has at most `scale` places (trailing zeros aside) and fits; exponent forms (JSON may write
- * 1e-7) are checked at 18 decimals, as the PySpark job checks every value.
+ * money is never silently rounded (the Spark job's orders_to_lake._unit_price). Plain decimal
+ * text converts when it has at most `scale` places (trailing zeros aside) and fits; exponent forms
+ * (JSON may write 1e-7) are checked at 18 decimals, as the PySpark job checks every value.
  */
 export function exactDecimalSql(expression: string, precision: number, scale: number, what: string): string {
   // Parenthesized: `->>` binds more loosely than `||`.
