@@ -57,6 +57,7 @@ interface EquivalentMutant {
 
 interface ReportMutant {
   readonly mutatorName: string;
+  readonly statusReason?: string;
   readonly replacement?: string;
   readonly status: string;
   readonly location: { readonly start: { readonly line: number } };
@@ -87,7 +88,7 @@ export function strykerConfig(module: MutationModule, full: boolean): Record<str
     mutate: module.mutate,
     incremental: true,
     force: full,
-    incrementalFile: join(STATE_DIR, `${module.name}.incremental.json`),
+    incrementalFile: join(STATE_DIR, `${module.name}.incremental.json`), // compacted after the run (compactIncrementalState)
     ignorePatterns: ['.venv', '.tools', 'cdk.out', 'coverage', 'dist', '.dynalake', 'data/*.csv', 'reports'],
     concurrency: 2,
     reporters: ['progress', 'json'],
@@ -95,6 +96,26 @@ export function strykerConfig(module: MutationModule, full: boolean): Record<str
     tempDirName: '.stryker-tmp',
     cleanTempDir: 'always',
   };
+}
+
+/**
+ * Stryker's incremental state with each mutant's statusReason cut to its first line: the failure
+ * messages (whole diffs and stacks) are nine tenths of the file and the next run does not need
+ * them; the JSON report under reports/mutation/ keeps them whole.
+ */
+export function compactIncrementalState(state: Report): Report {
+  const files = Object.fromEntries(
+    Object.entries(state.files).map(([file, entry]) => [
+      file,
+      { ...entry, mutants: entry.mutants.map((mutant) => (mutant.statusReason === undefined ? mutant : { ...mutant, statusReason: firstLine(mutant.statusReason) })) },
+    ]),
+  );
+  return { ...state, files };
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
 /** One module's score from its Stryker JSON report; equivalent mutants listed with a reason are not survivors. */
@@ -148,6 +169,8 @@ function main(): number {
       console.error(`stryker failed on ${module.name} (exit ${String(run.status)})`);
       return 1;
     }
+    const stateFile = join(STATE_DIR, `${module.name}.incremental.json`);
+    writeFileSync(stateFile, `${JSON.stringify(compactIncrementalState(JSON.parse(readFileSync(stateFile, 'utf8')) as Report), null, 2)}\n`);
     scores.push(moduleScore(module.name, JSON.parse(readFileSync(join(REPORT_DIR, `${module.name}.json`), 'utf8')) as Report, equivalent.mutants));
   }
   console.log(`\n${textTable(['module', 'score %', 'killed', 'timeout', 'survived', 'noCoverage'], scores.map((score) => ({ ...score, 'score %': score.score.toFixed(2) })))}`);

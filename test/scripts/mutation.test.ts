@@ -1,4 +1,4 @@
-import { MODULES, moduleScore, strykerConfig } from '../../scripts/mutation';
+import { compactIncrementalState, MODULES, moduleScore, strykerConfig } from '../../scripts/mutation';
 
 const mutant = (line: number, status: string, replacement = 'true') => ({ mutatorName: 'ConditionalExpression', replacement, status, location: { start: { line } } });
 
@@ -45,5 +45,36 @@ describe('strykerConfig', () => {
 
   it('covers the modules issue 15 names', () => {
     expect(MODULES.flatMap((module) => module.mutate)).toEqual(['lib/config.ts', 'lib/nag.ts', 'lambda/**/*.ts', 'scripts/seed/**/*.ts', 'scripts/local/glue/**/*.ts']);
+  });
+});
+
+describe('compactIncrementalState', () => {
+  it("cuts each mutant's statusReason to its first line and keeps everything else", () => {
+    const state = {
+      schemaVersion: '2',
+      files: {
+        'lib/config.ts': {
+          source: 'export const a = 1;',
+          mutants: [
+            { ...mutant(1, 'Killed'), statusReason: 'Error: expect(received).toEqual(expected)\n\n- Expected\n+ Received\n    at toEqual (test.ts:1:1)', killedBy: ['3'] },
+            { ...mutant(2, 'Killed'), statusReason: `Error: ${'x'.repeat(300)}` },
+            mutant(3, 'NoCoverage'),
+          ],
+        },
+      },
+    };
+    expect(compactIncrementalState(state)).toEqual({
+      schemaVersion: '2',
+      files: {
+        'lib/config.ts': {
+          source: 'export const a = 1;',
+          mutants: [
+            { ...mutant(1, 'Killed'), statusReason: 'Error: expect(received).toEqual(expected)', killedBy: ['3'] },
+            { ...mutant(2, 'Killed'), statusReason: `Error: ${'x'.repeat(192)}…` },
+            mutant(3, 'NoCoverage'),
+          ],
+        },
+      },
+    });
   });
 });
