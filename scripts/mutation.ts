@@ -36,7 +36,7 @@ export interface MutationModule {
 
 export const MODULES: readonly MutationModule[] = [
   { name: 'config', mutate: ['lib/config.ts'], tests: ['**/test/lib/config.test.ts'] },
-  { name: 'nag', mutate: ['lib/nag.ts'], tests: ['**/test/lib/compliance.test.ts'] },
+  { name: 'nag', mutate: ['lib/nag.ts'], tests: ['**/test/lib/compliance.test.ts', '**/test/lib/stacks/pipeline-nag.test.ts'] },
   { name: 'lambda', mutate: ['lambda/**/*.ts'], tests: ['**/test/lambda/**/*.test.ts'] },
   { name: 'seed', mutate: ['scripts/seed/**/*.ts'], tests: ['**/test/scripts/seed/**/*.test.ts', '**/test/scripts/seed.test.ts'] },
   {
