@@ -26,11 +26,12 @@ import { LakeCatalog } from '../constructs/lake-catalog';
 import { LakeJob } from '../constructs/lake-job';
 import { RefreshWorkflow } from '../constructs/refresh-workflow';
 import { StreamToLake } from '../constructs/stream-to-lake';
+import { packageRoot } from '../package-root';
 import { grantPrefixRead, grantPrefixWrite, prefixPattern } from '../s3-grants';
 import { UploadToGlue } from '../constructs/upload-to-glue';
 
-/** Where the PySpark scripts live; deployed as assets. */
-export const GLUE_SCRIPTS_DIR = join(__dirname, '..', '..', 'glue-scripts');
+/** Where the PySpark scripts live (shipped in the package, `files`); deployed as assets. */
+export const GLUE_SCRIPTS_DIR = join(packageRoot(), 'glue-scripts');
 
 /** Object-key layout of the buckets, shared by the jobs' arguments and their grants. */
 export const LAKE_LAYOUT = {
