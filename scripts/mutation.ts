@@ -8,12 +8,16 @@
  * code or covering tests changed since (commit the updated state with the change). --full
  * ignores the state and tests every mutant again.
  *
+ * --mutate <file> narrows a run to one file of a module (a quick check while killing its
+ * survivors): it starts from the module's committed state but keeps its own, so the committed state
+ * is only ever written by whole-module runs.
+ *
  * Prints the score per module (killed and timed-out mutants over all valid ones) and each
  * surviving mutant not listed in test/mutation/equivalent.json with the reason it is equivalent;
  * fails when a module scores under its threshold.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynalakeError } from '../lambda/shared/errors';
@@ -79,7 +83,7 @@ export interface ModuleScore {
 }
 
 /** The Stryker options of one module's run. */
-export function strykerConfig(module: MutationModule, full: boolean): Record<string, unknown> {
+export function strykerConfig(module: MutationModule, full: boolean, incrementalFile = join(STATE_DIR, `${module.name}.incremental.json`)): Record<string, unknown> {
   const packageJest = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { jest: Record<string, unknown> }).jest;
   return {
     testRunner: 'jest',
@@ -88,7 +92,7 @@ export function strykerConfig(module: MutationModule, full: boolean): Record<str
     mutate: module.mutate,
     incremental: true,
     force: full,
-    incrementalFile: join(STATE_DIR, `${module.name}.incremental.json`), // compacted after the run (compactIncrementalState)
+    incrementalFile, // compacted after the run (compactIncrementalState)
     ignorePatterns: ['.venv', '.tools', 'cdk.out', 'coverage', 'dist', '.dynalake', 'data/*.csv', 'reports'],
     concurrency: 2,
     reporters: ['progress', 'json'],
@@ -148,28 +152,36 @@ export function moduleScore(module: string, report: Report, equivalent: readonly
 
 function main(): number {
   const { values, positionals } = parseCommandLine('npm run test:mutation', () =>
-    parseArgs({ options: { full: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } }, allowPositionals: true }),
+    parseArgs({
+      options: { full: { type: 'boolean', default: false }, mutate: { type: 'string' }, help: { type: 'boolean', default: false } },
+      allowPositionals: true,
+    }),
   );
   if (values.help) {
-    console.log(`npm run test:mutation -- [${MODULES.map((module) => module.name).join(' | ')} ...] [--full]`);
+    console.log(`npm run test:mutation -- [${MODULES.map((module) => module.name).join(' | ')} ...] [--full] [--mutate <file of one module>]`);
     return 0;
   }
   const unknown = positionals.filter((name) => !MODULES.some((module) => module.name === name));
   if (unknown.length > 0) throw new DynalakeError('BAD_INVOCATION', `no mutation module ${unknown.join(', ')}: one of ${MODULES.map((module) => module.name).join(', ')}`);
-  const selected = positionals.length === 0 ? MODULES : MODULES.filter((module) => positionals.includes(module.name));
+  const named = positionals.length === 0 ? MODULES : MODULES.filter((module) => positionals.includes(module.name));
+  const narrowed = values.mutate;
+  if (narrowed !== undefined && named.length !== 1) throw new DynalakeError('BAD_INVOCATION', '--mutate narrows the run of one module: name that module');
+  const selected = narrowed === undefined ? named : named.map((module) => ({ ...module, mutate: [narrowed] }));
   const equivalent = JSON.parse(readFileSync(join(STATE_DIR, 'equivalent.json'), 'utf8')) as { mutants: EquivalentMutant[] };
   mkdirSync(join(ROOT, '.stryker-tmp'), { recursive: true });
+  mkdirSync(REPORT_DIR, { recursive: true });
   const scores: ModuleScore[] = [];
   for (const module of selected) {
     const configFile = join(ROOT, '.stryker-tmp', `${module.name}.config.json`);
-    writeFileSync(configFile, `${JSON.stringify(strykerConfig(module, values.full), null, 2)}\n`);
+    const stateFile = narrowed === undefined ? join(STATE_DIR, `${module.name}.incremental.json`) : join(REPORT_DIR, `${module.name}.narrowed.incremental.json`);
+    if (narrowed !== undefined) copyFileSync(join(STATE_DIR, `${module.name}.incremental.json`), stateFile);
+    writeFileSync(configFile, `${JSON.stringify(strykerConfig(module, values.full, stateFile), null, 2)}\n`);
     console.log(`\n::: mutation testing ${module.name} (${module.mutate.join(', ')})`);
     const run = spawnSync('npx', ['--no-install', 'stryker', 'run', configFile], { cwd: ROOT, stdio: 'inherit' });
     if (run.status !== 0) {
       console.error(`stryker failed on ${module.name} (exit ${String(run.status)})`);
       return 1;
     }
-    const stateFile = join(STATE_DIR, `${module.name}.incremental.json`);
     writeFileSync(stateFile, `${JSON.stringify(compactIncrementalState(JSON.parse(readFileSync(stateFile, 'utf8')) as Report), null, 2)}\n`);
     scores.push(moduleScore(module.name, JSON.parse(readFileSync(join(REPORT_DIR, `${module.name}.json`), 'utf8')) as Report, equivalent.mutants));
   }
