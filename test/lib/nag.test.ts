@@ -1,0 +1,350 @@
+import { type App, CfnResource, Fn, Stack } from 'aws-cdk-lib';
+import { CfnPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Construct, type IConstruct } from 'constructs';
+import {
+  acknowledgeCheckov,
+  acknowledgeWildcards,
+  addComplianceChecks,
+  PIPELINE_WILDCARD_REASONS,
+  WildcardAcknowledgingSynthesizer,
+  type WildcardReasons,
+  wildcardFindings,
+} from '../../lib/nag';
+import { buildStacks, testApp } from '../helpers/cdk-app';
+
+/**
+ * The acknowledgement rules of lib/nag.ts on small constructs, without a synth where none is
+ * needed: which wildcard has which reason, for which role and action, and which Checkov checks are
+ * skipped beside which resource. compliance.test.ts and pipeline-nag.test.ts prove on the whole app
+ * that what is not acknowledged fails the synth.
+ */
+
+const ACKNOWLEDGED = 'aws:cdk:acknowledged-rules';
+
+/** The rules acknowledged on a construct, by id (aws-cdk-lib prefixes ids it does not know with `Annotation::`). */
+function acknowledgedRules(construct: IConstruct): Record<string, string> {
+  const entries = construct.node.metadata.filter((entry) => entry.type === ACKNOWLEDGED).flatMap((entry) => Object.entries(entry.data as Record<string, string>));
+  return Object.fromEntries(entries.map(([id, reason]) => [id.replace(/^Annotation::/, ''), reason]));
+}
+
+interface StatementJson {
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+
+/** A CfnPolicy at `path` (construct ids separated by `/`, the last one the policy's) in a fresh stack. */
+function policyAt(stack: Stack, path: string, statements: readonly StatementJson[]): CfnPolicy {
+  const ids = path.split('/');
+  const policyId = ids.pop() ?? 'Resource';
+  const scope = ids.reduce<Construct>((parent, id) => {
+    const existing = parent.node.tryFindChild(id);
+    return existing instanceof Construct ? existing : new Construct(parent, id);
+  }, stack);
+  return new CfnPolicy(scope, policyId, { policyName: policyId, roles: ['role'], policyDocument: { Version: '2012-10-17', Statement: statements } });
+}
+
+const allow = (Action: string | string[], Resource: unknown): StatementJson => ({ Effect: 'Allow', Action, Resource });
+
+describe('wildcardFindings', () => {
+  it('names each wildcard action and resource of each Allow statement as cdk-nag does, with the statement actions', () => {
+    const stack = new Stack();
+    const policy = policyAt(stack, 'Role/DefaultPolicy/Resource', [
+      allow('s3:Get*', 'arn:aws:s3:::bucket/key'),
+      allow(['s3:GetObject', 's3:List*'], ['arn:aws:s3:::bucket', 'arn:aws:s3:::bucket/*', '*']),
+      { Effect: 'Deny', Action: '*', Resource: '*' },
+      allow('sqs:SendMessage', Fn.join('', [Fn.importValue('other-stack:QueueArn'), '/*'])),
+      allow('sqs:SendMessage', 'arn:aws:sqs:eu-west-1:123456789012:queue'),
+    ]);
+    expect(wildcardFindings(policy)).toEqual([
+      { finding: 'Action::s3:Get*', actions: ['s3:Get*'] },
+      { finding: 'Action::s3:List*', actions: ['s3:GetObject', 's3:List*'] },
+      { finding: 'Resource::arn:aws:s3:::bucket/*', actions: ['s3:GetObject', 's3:List*'] },
+      { finding: 'Resource::*', actions: ['s3:GetObject', 's3:List*'] },
+      { finding: 'Resource::other-stack:QueueArn/*', actions: ['sqs:SendMessage'] },
+    ]);
+  });
+
+  it('names a finding once per statement, and finds none in a policy without statements', () => {
+    const stack = new Stack();
+    expect(wildcardFindings(policyAt(stack, 'A/Resource', [allow(['s3:Get*', 's3:Get*'], ['*', '*'])]))).toEqual([
+      { finding: 'Action::s3:Get*', actions: ['s3:Get*', 's3:Get*'] },
+      { finding: 'Resource::*', actions: ['s3:Get*', 's3:Get*'] },
+    ]);
+    expect(wildcardFindings(new CfnPolicy(stack, 'Empty', { policyName: 'empty', roles: ['role'], policyDocument: {} }))).toEqual([]);
+  });
+});
+
+describe('acknowledgeWildcards', () => {
+  const reasons: WildcardReasons = [
+    [/^Resource::\*$/, 'metrics have no resource-level permissions', /^cloudwatch:PutMetricData$/],
+    [/^Resource::\*$/, 'traces have no resource-level permissions', /^xray:PutTraceSegments$/],
+    [/^Resource::arn:aws:s3:::bucket\/\*$/, 'the objects of the one bucket'],
+    [/^Resource::arn:aws:s3:::held\/\*$/, 'only the reader may read these', undefined, /\/Reader\/DefaultPolicy\/Resource$/],
+  ];
+
+  it('acknowledges a finding whose every action has a reason, naming the policy and each distinct reason once', () => {
+    const stack = new Stack(undefined, 'Stack');
+    const policy = policyAt(stack, 'Role/DefaultPolicy/Resource', [
+      allow(['cloudwatch:PutMetricData', 'xray:PutTraceSegments'], '*'),
+      allow(['s3:GetObject', 's3:PutObject'], 'arn:aws:s3:::bucket/*'),
+    ]);
+    acknowledgeWildcards(stack, reasons);
+    expect(acknowledgedRules(policy)).toEqual({
+      'AwsSolutions-IAM5[Resource::*]': 'Stack/Role/DefaultPolicy/Resource: metrics have no resource-level permissions; traces have no resource-level permissions',
+      'AwsSolutions-IAM5[Resource::arn:aws:s3:::bucket/*]': 'Stack/Role/DefaultPolicy/Resource: the objects of the one bucket',
+    });
+  });
+
+  it('leaves a finding unacknowledged when one action of its statement has no reason, even when another statement raising it has one', () => {
+    const stack = new Stack(undefined, 'Stack');
+    const merged = policyAt(stack, 'Merged/DefaultPolicy/Resource', [allow(['cloudwatch:PutMetricData', 'dynamodb:GetRecords'], '*')]);
+    const split = policyAt(stack, 'Split/DefaultPolicy/Resource', [allow('cloudwatch:PutMetricData', '*'), allow('dynamodb:GetRecords', '*')]);
+    acknowledgeWildcards(stack, reasons);
+    expect(acknowledgedRules(merged)).toEqual({});
+    expect(acknowledgedRules(split)).toEqual({});
+  });
+
+  it('holds a reason to the policies whose path it matches', () => {
+    const stack = new Stack(undefined, 'Stack');
+    const reader = policyAt(stack, 'Reader/DefaultPolicy/Resource', [allow('s3:GetObject', 'arn:aws:s3:::held/*')]);
+    const writer = policyAt(stack, 'Writer/DefaultPolicy/Resource', [allow('s3:GetObject', 'arn:aws:s3:::held/*')]);
+    acknowledgeWildcards(stack, reasons);
+    expect(acknowledgedRules(reader)).toEqual({ 'AwsSolutions-IAM5[Resource::arn:aws:s3:::held/*]': 'Stack/Reader/DefaultPolicy/Resource: only the reader may read these' });
+    expect(acknowledgedRules(writer)).toEqual({});
+  });
+
+  it('acknowledges only the policies under the scope it is given', () => {
+    const stack = new Stack(undefined, 'Stack');
+    const inside = policyAt(stack, 'Inside/Role/DefaultPolicy/Resource', [allow('xray:PutTraceSegments', '*')]);
+    const outside = policyAt(stack, 'Outside/Role/DefaultPolicy/Resource', [allow('xray:PutTraceSegments', '*')]);
+    acknowledgeWildcards(stack.node.findChild('Inside'), reasons);
+    expect(Object.keys(acknowledgedRules(inside))).toEqual(['AwsSolutions-IAM5[Resource::*]']);
+    expect(acknowledgedRules(outside)).toEqual({});
+  });
+});
+
+/** Whether PIPELINE_WILDCARD_REASONS acknowledges `resource` for `action` in the policy of `role` (its path in the pipeline stack). */
+function pipelineAcknowledges(role: string, action: string, resource: unknown): string | undefined {
+  const stack = new Stack(undefined, 'dynalake-dev-pipeline');
+  const policy = policyAt(stack, `${role}/DefaultPolicy/Resource`, [allow(action, resource)]);
+  acknowledgeWildcards(stack, PIPELINE_WILDCARD_REASONS);
+  const [reason, ...more] = Object.values(acknowledgedRules(policy));
+  expect(more).toEqual([]);
+  return reason;
+}
+
+/** A key pattern of a storage bucket as the pipeline stack imports it (cdk-nag renders the import by its export name). */
+const storageObjects = (bucket: string, keys: string) => Fn.join('', [Fn.importValue(`dynalake-dev-storage:ExportsOutputFnGetAttBuckets${bucket}1A2B3C4DArn5E6F7A8B`), `/${keys}`]);
+
+describe('PIPELINE_WILDCARD_REASONS: each role of the pipeline stack is held to its prefixes', () => {
+  const READ = ['s3:GetObject'];
+  const WRITE = [...READ, 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+  const EXPORT = [...WRITE, 's3:PutObjectAcl'];
+  const PUT = ['s3:PutObject'];
+  // The README's "each job is held to its prefixes", role by role: [bucket, keys, the actions a wildcard over them may carry].
+  const HELD: Record<string, readonly (readonly [string, string, readonly string[]])[]> = {
+    'OrdersToLake/Role': [
+      ['Landing', 'cdc/orders*', READ],
+      ['Lake', 'curated/orders*', WRITE],
+      ['Lake', 'state/orders_to_lake*', WRITE],
+      ['Assets', 'dynamodb-exports/orders*', EXPORT],
+      ['Assets', 'glue-temp/orders_to_lake*', WRITE],
+    ],
+    'CampaignProgress/Role': [
+      ['Landing', 'cdc/user_Campaign*', READ],
+      ['Landing', 'cdc/campaignInfo*', READ],
+      ['Lake', 'curated/campaign_progress*', WRITE],
+      ['Lake', 'state/campaign_progress*', WRITE],
+      ['Assets', 'glue-temp/campaign_progress*', WRITE],
+    ],
+    'CsvToDynamodb/Role': [
+      ['Landing', 'raw*', READ],
+      ['Assets', 'glue-temp/csv_to_dynamodb*', WRITE],
+    ],
+    'SalesStarSchema/Role': [
+      ['Lake', 'curated/orders*', READ],
+      ['Lake', 'warehouse*', WRITE],
+      ['Assets', 'glue-temp/sales_star_schema*', WRITE],
+    ],
+    LakeCrawlerRole: [
+      ['Lake', 'curated/orders*', READ],
+      ['Lake', 'curated/campaign_progress*', READ],
+      ['Lake', 'warehouse*', READ],
+    ],
+    'OrdersStreamToLake/Bridge/Role': [['Landing', 'cdc/orders/*', PUT]],
+    'UserCampaignStreamToLake/Bridge/Role': [['Landing', 'cdc/user_Campaign/*', PUT]],
+    'CampaignInfoStreamToLake/Bridge/Role': [['Landing', 'cdc/campaignInfo/*', PUT]],
+  };
+  const allKeys = [...new Set(Object.values(HELD).flatMap((prefixes) => prefixes.map(([, keys]) => keys)))];
+  const cases = Object.entries(HELD).flatMap(([role, prefixes]) =>
+    ['Landing', 'Lake', 'Assets'].flatMap((bucket) =>
+      allKeys.flatMap((keys) =>
+        EXPORT.map((action) => {
+          const held = prefixes.find(([heldBucket, heldKeys]) => heldBucket === bucket && heldKeys === keys);
+          return { role, bucket, keys, action, acknowledged: held?.[2].includes(action) ?? false };
+        }),
+      ),
+    ),
+  );
+
+  it(`acknowledges exactly the (role, bucket, prefix, action) wildcards of the table, and none of the other ${String(cases.filter((c) => !c.acknowledged).length)}`, () => {
+    const outcome = cases.map(({ role, bucket, keys, action }) => ({ role, bucket, keys, action, acknowledged: pipelineAcknowledges(role, action, storageObjects(bucket, keys)) !== undefined }));
+    expect(outcome).toEqual(cases);
+  });
+
+  it('gives each held prefix its reason, naming the prefix, bucket, role and access', () => {
+    expect(pipelineAcknowledges('SalesStarSchema/Role', 's3:PutObject', storageObjects('Lake', 'warehouse*'))).toBe(
+      'dynalake-dev-pipeline/SalesStarSchema/Role/DefaultPolicy/Resource: object keys under warehouse* of the lake bucket are data written at run time; SalesStarSchema/Role is held to its own prefixes (write)',
+    );
+    expect(pipelineAcknowledges('OrdersToLake/Role', 's3:PutObjectAcl', storageObjects('Assets', 'dynamodb-exports/orders*'))).toMatch(/dynamodb-exports\/orders\* of the assets bucket .* \(export\)$/);
+    expect(pipelineAcknowledges('LakeCrawlerRole', 's3:GetObject', storageObjects('Lake', 'warehouse*'))).toMatch(/LakeCrawlerRole is held to its own prefixes \(read\)$/);
+    expect(pipelineAcknowledges('OrdersStreamToLake/Bridge/Role', 's3:PutObject', storageObjects('Landing', 'cdc/orders/*'))).toMatch(/\(put\)$/);
+  });
+
+  it('takes a prefix literally: no other key pattern, bucket export or stack path matches it', () => {
+    expect(pipelineAcknowledges('OrdersToLake/Role', 's3:GetObject', storageObjects('Lake', 'curated/ordersX'))).toBeUndefined();
+    expect(pipelineAcknowledges('OrdersToLake/Role', 's3:GetObject', storageObjects('Lake', 'curated/orders*/more'))).toBeUndefined();
+    expect(pipelineAcknowledges('OrdersToLake/Role', 's3:GetObject', storageObjects('Lake', 'xcurated/orders*'))).toBeUndefined();
+    expect(pipelineAcknowledges('OrdersToLake/Role', 's3:GetObject', Fn.join('', [Fn.importValue('dynalake-dev-storage:ExportsOutputFnGetAttBucketsLake1A2B3C4DArn5E6F7A8'), '/curated/orders*']))).toBeUndefined();
+    expect(pipelineAcknowledges('Nested/OrdersToLake/Role', 's3:GetObject', storageObjects('Lake', 'curated/orders*'))).toBeUndefined();
+    expect(pipelineAcknowledges('OrdersToLake/RoleX', 's3:GetObject', storageObjects('Lake', 'curated/orders*'))).toBeUndefined();
+  });
+});
+
+describe('PIPELINE_WILDCARD_REASONS: wildcards that are not a prefix of one role', () => {
+  const ROLE = 'AnyJob/Role';
+  it.each<[string, unknown, RegExp]>([
+    ['s3:GetObject*', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1/script.py', /asset grant .* fixed by aws-cdk-lib/],
+    ['s3:GetBucket*', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1', /asset grant/],
+    ['s3:List*', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1', /asset grant/],
+    ['s3:GetObject', Fn.join('', ['arn:', Fn.ref('AWS::Partition'), ':s3:::cdk-hnb659fds-assets-', Fn.ref('AWS::AccountId'), '-', Fn.ref('AWS::Region'), '/*']), /objects are named by content hash/],
+    ['cloudwatch:PutMetricData', '*', /PutMetricData has no resource-level permissions; a condition limits it to the Glue namespace/],
+    ['xray:PutTraceSegments', '*', /X-Ray .* no resource-level permissions/],
+    ['xray:PutTelemetryRecords', '*', /X-Ray .* no resource-level permissions/],
+    ['dynamodb:ListStreams', '*', /ListStreams has no resource-level permissions/],
+    ['logs:CreateLogStream', 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/*', /log groups of an encrypted job/],
+    ['logs:CreateLogStream', 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/crawlers*', /crawler log groups/],
+    ['dynamodb:DescribeExport', 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/*', /export ARNs are created at run time/],
+    ['glue:UpdateTable', 'arn:aws:glue:eu-west-1:123456789012:table/dynalake_dev/ddb_*', /ddb_ tables it discovers/],
+    ['glue:UpdateTable', Fn.join('', ['arn:aws:glue:eu-west-1:123456789012:table/', Fn.ref('Database'), '/ddb_*']), /ddb_ tables it discovers/],
+  ])('acknowledges %s on %j', (action, resource, reason) => {
+    expect(pipelineAcknowledges(ROLE, action, resource)).toMatch(reason);
+  });
+
+  it.each<[string, unknown]>([
+    ['s3:Put*', 'arn:aws:s3:::bucket'],
+    ['s3:GetObject', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1/*'],
+    ['dynamodb:GetRecords', '*'],
+    ['cloudwatch:PutMetricAlarm', '*'],
+    ['logs:CreateLogStream', 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/other/*'],
+    ['logs:CreateLogStream', 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/*/more'],
+    ['dynamodb:DescribeExport', 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/*/more'],
+    ['glue:UpdateTable', 'arn:aws:glue:eu-west-1:123456789012:table/dynalake_dev/other_*'],
+  ])('does not acknowledge %s on %j', (action, resource) => {
+    expect(pipelineAcknowledges(ROLE, action, resource)).toBeUndefined();
+  });
+});
+
+describe('the synth-time acknowledgement of wildcards (WildcardAcknowledgingSynthesizer with addComplianceChecks)', () => {
+  function appWithWildcard(reasons: WildcardReasons): App {
+    const app = testApp();
+    const stack = new Stack(app, 'Small', { synthesizer: new WildcardAcknowledgingSynthesizer(reasons) });
+    const role = new Role(stack, 'Role', { assumedBy: new ServicePrincipal('glue.amazonaws.com') });
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bucket/*'] }));
+    addComplianceChecks(app);
+    return app;
+  }
+
+  it('passes when every wildcard has a reason', () => {
+    expect(() => appWithWildcard([[/^Resource::arn:aws:s3:::bucket\/\*$/, 'the objects of the one bucket']]).synth()).not.toThrow();
+  });
+
+  it('fails on a wildcard without one', () => {
+    expect(() => appWithWildcard([]).synth()).toThrow(/AwsSolutions-IAM5\[Resource::arn:aws:s3:::bucket\/\*\]/);
+  });
+});
+
+describe('Checkov acknowledgements', () => {
+  const checkovSkips = (construct: IConstruct) => (CfnResource.isCfnResource(construct) ? (construct.getMetadata('checkov') as { skip?: { id: string; comment: string }[] } | undefined)?.skip : undefined);
+
+  it('records a skip with the resource path and reason, replacing an earlier one of the same check', () => {
+    const stack = new Stack(undefined, 'Stack');
+    const resource = new CfnResource(stack, 'Queue', { type: 'AWS::SQS::Queue' });
+    acknowledgeCheckov(resource, 'CKV_AWS_27', 'first');
+    acknowledgeCheckov(resource, 'CKV_AWS_999', 'other');
+    acknowledgeCheckov(resource, 'CKV_AWS_27', 'second');
+    expect(checkovSkips(resource)).toEqual([
+      { id: 'CKV_AWS_999', comment: 'Stack/Queue: other' },
+      { id: 'CKV_AWS_27', comment: 'Stack/Queue: second' },
+    ]);
+  });
+
+  it('refuses a construct without a CloudFormation resource', () => {
+    const stack = new Stack(undefined, 'Stack');
+    expect(() => acknowledgeCheckov(new Construct(stack, 'Bare'), 'CKV_AWS_27', 'reason')).toThrow('Stack/Bare is not backed by a CloudFormation resource');
+  });
+
+  /** Every Checkov skip and cdk-nag acknowledgement of an app, as `path check-id` lines, each reason checked to start with its path. */
+  function acknowledgements(app: App): string[] {
+    const lines: string[] = [];
+    for (const node of app.node.findAll()) {
+      for (const { id, comment } of checkovSkips(node) ?? []) {
+        const path = comment.slice(0, comment.indexOf(': '));
+        expect(comment.slice(path.length + 2).length).toBeGreaterThan(40);
+        lines.push(`${path} ${id}`);
+      }
+      for (const [id, reason] of Object.entries(acknowledgedRules(node))) {
+        expect(reason.startsWith(`${node.node.path}: `)).toBe(true);
+        expect(reason.length).toBeGreaterThan(node.node.path.length + 40);
+        lines.push(`${node.node.path} ${id}`);
+      }
+    }
+    return lines.sort();
+  }
+
+  const bridge = (name: string) => [
+    `dynalake-dev-pipeline/${name}/Bridge/FailureQueue AwsSolutions-SQS3`,
+    `dynalake-dev-pipeline/${name}/Bridge/FailureQueue CKV_AWS_27`,
+    `dynalake-dev-pipeline/${name}/Bridge/Function CKV_AWS_115`,
+    `dynalake-dev-pipeline/${name}/Bridge/Function CKV_AWS_116`,
+    `dynalake-dev-pipeline/${name}/Bridge/Function CKV_AWS_117`,
+    `dynalake-dev-pipeline/${name}/Bridge/Function CKV_AWS_173`,
+    `dynalake-dev-pipeline/${name}/Bridge/Logs CKV_AWS_158`,
+  ];
+  const common = [
+    ...bridge('OrdersStreamToLake'),
+    ...bridge('UserCampaignStreamToLake'),
+    ...bridge('CampaignInfoStreamToLake'),
+    ...bridge('UploadToGlue'),
+    'dynalake-dev-pipeline/Refresh/ScheduleDeadLetters AwsSolutions-SQS3',
+    'dynalake-dev-pipeline/Refresh/ScheduleDeadLetters CKV_AWS_27',
+    'dynalake-dev-pipeline/UploadToGlue/Idempotency CKV_AWS_119',
+    'dynalake-dev-pipeline/UploadToGlue/NotificationsRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    'dynalake-dev-storage/Buckets/AccessLogs CKV_AWS_18',
+    'dynalake-dev-storage/Buckets/AccessLogs CKV_AWS_21',
+    'dynalake-dev-storage/Buckets/Assets CKV_AWS_21',
+  ];
+  const awsCdkHandlers = (names: readonly string[]) => names.flatMap((path) => ['CKV_AWS_115', 'CKV_AWS_116', 'CKV_AWS_117'].map((id) => `${path} ${id}`));
+
+  it('acknowledges exactly these checks in the default app, each with its path and a reason', () => {
+    const { app } = buildStacks();
+    const handlers = app.node
+      .findAll()
+      .filter((node) => CfnResource.isCfnResource(node) && node.cfnResourceType === 'AWS::Lambda::Function' && /BucketNotificationsHandler|AutoDeleteObjects/.test(node.node.path))
+      .map((node) => node.node.path);
+    expect(handlers).toHaveLength(1);
+    const tables = ['Orders', 'UserCampaign', 'CampaignInfo', 'Uploads'].map((table) => `dynalake-dev-storage/${table}/Table CKV_AWS_119`);
+    expect(acknowledgements(app)).toEqual([...common, ...tables, ...awsCdkHandlers(handlers)].sort());
+  });
+
+  it('acknowledges no AWS-owned-key finding on tables under a customer-managed key', () => {
+    const { app } = buildStacks({ stage: 'sandbox', encryption: 'kms', removalPolicy: 'destroy' });
+    const handlers = app.node
+      .findAll()
+      .filter((node) => CfnResource.isCfnResource(node) && node.cfnResourceType === 'AWS::Lambda::Function' && /BucketNotificationsHandler|AutoDeleteObjects/.test(node.node.path))
+      .map((node) => node.node.path);
+    expect(handlers).toHaveLength(2);
+    expect(acknowledgements(app)).toEqual([...common.map((line) => line.replace('-dev-', '-sandbox-')), ...awsCdkHandlers(handlers)].sort());
+  });
+});
