@@ -96,6 +96,9 @@ export function strykerConfig(module: MutationModule, full: boolean, incremental
     incrementalFile, // compacted after the run (compactIncrementalState)
     ignorePatterns: ['.venv', '.tools', 'cdk.out', 'coverage', 'dist', '.dynalake', 'data/*.csv', 'reports'],
     concurrency: 2,
+    // Generous, so that a mutant slowed by a busy machine is not counted as detected (a timeout counts as killed).
+    timeoutMS: 15_000,
+    timeoutFactor: 3,
     reporters: ['progress', 'json'],
     jsonReporter: { fileName: join(REPORT_DIR, `${module.name}.json`) },
     tempDirName: '.stryker-tmp',
