@@ -1,5 +1,5 @@
 import { type App, CfnResource, DefaultStackSynthesizer, type DefaultStackSynthesizerProps, type ISynthesisSession, Stack, Validations } from 'aws-cdk-lib';
-import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
+import { CfnManagedPolicy, CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 // cdk-nag's own rendering of a resource in a finding id, so the ids here match its findings.
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
@@ -42,7 +42,7 @@ export interface WildcardFinding {
 }
 
 /** The AwsSolutions-IAM5 findings a policy raises, statement by statement. */
-export function wildcardFindings(policy: CfnPolicy): WildcardFinding[] {
+export function wildcardFindings(policy: CfnPolicy | CfnManagedPolicy): WildcardFinding[] {
   const document = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: PolicyStatementJson[] };
   const findings: WildcardFinding[] = [];
   const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
@@ -61,13 +61,15 @@ export function wildcardFindings(policy: CfnPolicy): WildcardFinding[] {
 }
 
 /**
- * Acknowledges every wildcard finding of the IAM policies under `scope` when every action of every
+ * Acknowledges every wildcard finding of the IAM policies under `scope` (inline policies, and the
+ * managed policies a role's statements overflow into when they outgrow its inline policy, as they
+ * do without the `@aws-cdk/aws-iam:minimizePolicies` flag) when every action of every
  * statement raising it has a reason (the first entry that matches); the reasons are joined. A wildcard no
  * entry explains is not acknowledged: it fails the synth, as a new one should. Call it once the
  * policies are complete.
  */
 export function acknowledgeWildcards(scope: IConstruct, reasons: WildcardReasons): void {
-  for (const policy of scope.node.findAll().filter((node): node is CfnPolicy => node instanceof CfnPolicy)) {
+  for (const policy of scope.node.findAll().filter((node) => node instanceof CfnPolicy || node instanceof CfnManagedPolicy)) {
     const byFinding = new Map<string, (string | undefined)[]>();
     for (const { finding, actions } of wildcardFindings(policy)) {
       // Each action of the statement needs its reason (CDK merges statements that share resources).
@@ -148,7 +150,7 @@ function rolePrefixReasons(): WildcardReasons {
       // cdk-nag renders the bucket ARN imported from the storage stack by its export name: `…:ExportsOutputFnGetAttBucketsLake<hash>Arn<hash>`.
       const finding = new RegExp(`^Resource::[^/]*:ExportsOutputFnGetAttBuckets${bucket}[0-9A-F]{8}Arn[0-9A-F]{8}/${escapeRegExp(keys)}$`);
       const reason = `object keys under ${keys} of the ${bucket.toLowerCase()} bucket are data written at run time; ${role} is held to its own prefixes (${access})`;
-      return [finding, reason, PREFIX_ACCESS[access], new RegExp(`^[^/]+/${escapeRegExp(role)}/DefaultPolicy/Resource$`)] as const;
+      return [finding, reason, PREFIX_ACCESS[access], new RegExp(`^[^/]+/${escapeRegExp(role)}/(DefaultPolicy|OverflowPolicy[0-9]+)/Resource$`)] as const;
     }),
   );
 }

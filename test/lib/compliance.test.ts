@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CfnResource } from 'aws-cdk-lib';
+import { App, CfnResource } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { buildDynalakeApp } from '../../lib/app';
 import type { PipelineConfigInput } from '../../lib/config';
 import { buildStacks } from '../helpers/cdk-app';
 
@@ -20,6 +22,17 @@ describe('compliance at synth (cdk-nag AwsSolutions and CloudFormation validatio
     const assembly = app.synth();
     const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as ValidationReport;
     expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([]);
+  });
+
+  it("synthesizes with no finding in an app without cdk.json's feature flags (a consumer's app, or node dist/bin/app.js)", () => {
+    // Without @aws-cdk/aws-iam:minimizePolicies, the statements of the orders job's role overflow into a managed policy.
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'dynalake-bare-app-')), context: { dynalake: { stage: 'dev' } } });
+    const { pipeline } = buildDynalakeApp(app);
+    const assembly = app.synth();
+    expect(pipeline.jobs.orders_to_lake.role.node.tryFindChild('OverflowPolicy1')).toBeDefined();
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as ValidationReport;
+    expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([]);
+    rmSync(assembly.directory, { recursive: true, force: true });
   });
 
   it('fails synth on a cdk-nag finding nobody acknowledged', () => {

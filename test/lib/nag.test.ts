@@ -1,5 +1,5 @@
 import { type App, CfnResource, Fn, Stack } from 'aws-cdk-lib';
-import { CfnPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { CfnManagedPolicy, CfnPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
 import {
   acknowledgeCheckov,
@@ -200,6 +200,20 @@ describe('PIPELINE_WILDCARD_REASONS: each role of the pipeline stack is held to 
     expect(pipelineAcknowledges('OrdersToLake/Role', 's3:PutObjectAcl', storageObjects('Assets', 'dynamodb-exports/orders*'))).toMatch(/dynamodb-exports\/orders\* of the assets bucket .* \(export\)$/);
     expect(pipelineAcknowledges('LakeCrawlerRole', 's3:GetObject', storageObjects('Lake', 'warehouse*'))).toMatch(/LakeCrawlerRole is held to its own prefixes \(read\)$/);
     expect(pipelineAcknowledges('OrdersStreamToLake/Bridge/Role', 's3:PutObject', storageObjects('Landing', 'cdc/orders/*'))).toMatch(/\(put\)$/);
+  });
+
+  it("holds a role to its prefixes in the managed policies its statements overflow into, as in its inline policy", () => {
+    const stack = new Stack(undefined, 'dynalake-dev-pipeline');
+    const role = new Construct(new Construct(stack, 'OrdersToLake'), 'Role');
+    const overflow = (id: string, keys: string) =>
+      new CfnManagedPolicy(new Construct(role, id), 'Resource', { policyDocument: { Version: '2012-10-17', Statement: [allow('s3:PutObject', storageObjects('Lake', keys))] } });
+    const own = overflow('OverflowPolicy1', 'curated/orders*');
+    const other = overflow('OverflowPolicy2', 'warehouse*');
+    const misnamed = overflow('OverflowPolicyA', 'curated/orders*');
+    acknowledgeWildcards(stack, PIPELINE_WILDCARD_REASONS);
+    expect(Object.values(acknowledgedRules(own))).toEqual([expect.stringMatching(/^dynalake-dev-pipeline\/OrdersToLake\/Role\/OverflowPolicy1\/Resource: object keys under curated\/orders\*/)]);
+    expect(acknowledgedRules(other)).toEqual({});
+    expect(acknowledgedRules(misnamed)).toEqual({});
   });
 
   it('takes a prefix literally: no other key pattern, bucket export or stack path matches it', () => {
