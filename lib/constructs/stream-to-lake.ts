@@ -7,6 +7,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { CDC_TABLES } from '../../lambda/shared/cdc';
 import { BridgeFunction } from './bridge-function';
 
 /** Properties of a {@link StreamToLake}. */
@@ -53,7 +54,11 @@ export class StreamToLake extends Construct {
   constructor(scope: Construct, id: string, props: StreamToLakeProps) {
     super(scope, id);
     const streamArn = props.table.tableStreamArn;
-    if (streamArn === undefined) throw new Error(`StreamToLake ${id}: the table has no stream`);
+    if (streamArn === undefined) throw new Error(`${this.node.path}: the table has no stream (give it one with NEW_AND_OLD_IMAGES)`);
+    // The handler refuses any other dataset when it starts; refusing it here fails the synth instead of every invocation.
+    if (!(CDC_TABLES as readonly string[]).includes(props.cdcTable)) {
+      throw new Error(`${this.node.path}: cdcTable ${JSON.stringify(props.cdcTable)} is not one of ${CDC_TABLES.join(', ')}, the datasets the stream-to-lake handler encodes`);
+    }
     this.bridge = new BridgeFunction(this, 'Bridge', {
       handlerName: 'stream-to-lake',
       description: `Writes ${props.cdcTable} stream batches to cdc/${props.cdcTable}/ and starts the refresh workflow`,
