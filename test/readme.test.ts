@@ -23,6 +23,12 @@ describe('README', () => {
     for (const command of commands) expect(packageJson.scripts).toHaveProperty([command]);
   });
 
+  it("shows the consumer app that npm run test:package installs the packed package into, as it is", () => {
+    const section = readme.slice(readme.indexOf('## Use as a library\n'));
+    const [, firstBlock] = /```ts\n([\s\S]*?)```/.exec(section) ?? [];
+    expect(firstBlock).toBe(readFileSync(join(root, 'test', 'package', 'consumer', 'bin', 'app.ts'), 'utf8'));
+  });
+
   it('is what CI runs: .ci/run installs with npm ci and runs the README test command', () => {
     const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
     expect(ci).toMatch(/^npm ci\b/m);
