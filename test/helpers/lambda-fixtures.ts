@@ -50,10 +50,10 @@ export function lambdaContext(functionName: string): Context {
 }
 
 /** The JSON lines that Powertools loggers print to stdout while `action` runs (kept off the test output). */
-export function printedLogs(action: () => void): Record<string, unknown>[] {
+export async function printedLogs(action: () => unknown): Promise<Record<string, unknown>[]> {
   const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
-    action();
+    await action();
     return write.mock.calls.map(([chunk]) => JSON.parse(String(chunk)) as Record<string, unknown>);
   } finally {
     write.mockRestore();

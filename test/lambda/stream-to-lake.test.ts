@@ -313,12 +313,12 @@ describe('streamToLakeDependenciesFromEnvironment', () => {
     );
   });
 
-  it('builds the dependencies from a complete environment', () => {
+  it('builds the dependencies from a complete environment', async () => {
     const built = streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, CDC_TABLE: 'campaignInfo' });
     try {
       expect(built).toMatchObject({ landingBucket: 'landing', workflowName: WORKFLOW, table: 'campaignInfo' });
       // Its logs name the function's service.
-      expect(printedLogs(() => built.logger.info('probe'))).toEqual([expect.objectContaining({ level: 'INFO', message: 'probe', service: 'dynalake-stream-to-lake' })]);
+      expect(await printedLogs(() => built.logger.info('probe'))).toEqual([expect.objectContaining({ level: 'INFO', message: 'probe', service: 'dynalake-stream-to-lake' })]);
     } finally {
       built.s3.destroy();
       built.glue.destroy();
