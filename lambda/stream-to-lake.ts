@@ -70,7 +70,8 @@ export async function processStreamBatch(dependencies: StreamToLakeDependencies,
     });
   }
   const response: DynamoDBBatchResponse = { batchItemFailures: failedFrom === undefined ? [] : [{ itemIdentifier: failedFrom }] };
-  if (changes.length === 0) return { response, recordsWritten: 0, workflow: { skipped: 'no-records' } };
+  const [first] = changes;
+  if (first === undefined) return { response, recordsWritten: 0, workflow: { skipped: 'no-records' } };
 
   const objectKey = changeObjectKey(table, streamLabel(records[0]?.eventSourceARN), changes);
   try {
@@ -80,8 +81,8 @@ export async function processStreamBatch(dependencies: StreamToLakeDependencies,
   } catch (error) {
     if (!isPreconditionFailed(error)) {
       logger.error('writing the change object failed: the whole batch will be retried', { objectKey, error: error as Error });
-      const first = records[0]?.dynamodb?.SequenceNumber;
-      return { response: { batchItemFailures: first === undefined ? [] : [{ itemIdentifier: first }] }, objectKey, recordsWritten: 0, workflow: { skipped: 'write-failed' } };
+      // The valid records start at record 0, so the first change is the first record.
+      return { response: { batchItemFailures: [{ itemIdentifier: first.sequenceNumber }] }, objectKey, recordsWritten: 0, workflow: { skipped: 'write-failed' } };
     }
     logger.info('change object already written by an earlier attempt', { objectKey });
   }

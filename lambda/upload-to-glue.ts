@@ -2,7 +2,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ConcurrentRunsExceededException, GlueClient, StartJobRunCommand, ThrottlingException } from '@aws-sdk/client-glue';
+import { ConcurrentRunsExceededException, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
 import type { Context, S3Event } from 'aws-lambda';
 import { requiredEnvironment } from './shared/environment';
 import { type CreatedObject, createdObject, type SkipReason } from './shared/s3-event';
@@ -53,8 +53,9 @@ export interface UploadEventResult {
 
 const sleepFor = (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds));
 
+/** Throttling by name: Glue's ThrottlingException has that name, and so has a throttling error that is no instance of it. */
 function isRetryable(error: unknown): boolean {
-  return error instanceof ConcurrentRunsExceededException || error instanceof ThrottlingException || (error as { name?: string }).name === 'ThrottlingException';
+  return error instanceof ConcurrentRunsExceededException || (error as { name?: string }).name === 'ThrottlingException';
 }
 
 /** StartJobRun, retried with full-jitter backoff while Glue is at its concurrency limit or throttling. */

@@ -63,12 +63,19 @@ function jsonValue(value: unknown): unknown {
     return Number.isFinite(asNumber) && String(asNumber) === text ? asNumber : text;
   }
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (value instanceof Set) return [...value].map(jsonValue).sort((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
+  // sort() without a comparator orders by String(element), code unit by code unit: one order
+  // whatever order the stream sent.
+  if (value instanceof Set) return [...value].map(jsonValue).sort();
   if (Array.isArray(value)) return value.map(jsonValue);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([name, inner]) => [name, jsonValue(inner)]));
   }
   return value;
+}
+
+/** A sequence number: a decimal string. Not a number, which the pattern would take as its text. */
+function isSequenceNumber(value: unknown): value is string {
+  return typeof value === 'string' && SEQUENCE_NUMBER.test(value);
 }
 
 function imageOf(attributes: Record<string, AttributeValue | object> | undefined, where: string, field: string): Image | null {
@@ -90,29 +97,30 @@ function imageOf(attributes: Record<string, AttributeValue | object> | undefined
  * NEW_AND_OLD_IMAGES).
  */
 export function changeRecordFromStream(record: StreamRecordInput): ChangeRecord {
-  const stream = record.dynamodb;
-  const sequenceNumber = stream?.SequenceNumber;
+  const stream: NonNullable<StreamRecordInput['dynamodb']> = record.dynamodb ?? {};
+  const sequenceNumber = stream.SequenceNumber;
   const where = `stream record ${sequenceNumber ?? '(no SequenceNumber)'}`;
-  if (sequenceNumber === undefined || !SEQUENCE_NUMBER.test(sequenceNumber)) {
+  if (!isSequenceNumber(sequenceNumber)) {
     throw new DynalakeError('BAD_INPUT', `${where}: dynamodb.SequenceNumber must be a decimal string`);
   }
   const eventName = record.eventName;
   if (!CHANGE_EVENT_NAMES.includes(eventName as ChangeEventName)) {
     throw new DynalakeError('BAD_INPUT', `${where}: eventName ${JSON.stringify(eventName)} is not INSERT, MODIFY or REMOVE`);
   }
-  const keys = imageOf(stream?.Keys, where, 'dynamodb.Keys');
+  const keys = imageOf(stream.Keys, where, 'dynamodb.Keys');
   if (keys === null || Object.keys(keys).length === 0) throw new DynalakeError('BAD_INPUT', `${where}: dynamodb.Keys is missing`);
-  const newImage = imageOf(stream?.NewImage, where, 'dynamodb.NewImage');
-  const oldImage = imageOf(stream?.OldImage, where, 'dynamodb.OldImage');
+  const newImage = imageOf(stream.NewImage, where, 'dynamodb.NewImage');
+  const oldImage = imageOf(stream.OldImage, where, 'dynamodb.OldImage');
   if (eventName !== 'REMOVE' && newImage === null) {
     throw new DynalakeError('BAD_INPUT', `${where}: ${String(eventName)} without dynamodb.NewImage (the stream must send NEW_AND_OLD_IMAGES)`);
   }
   if (eventName !== 'INSERT' && oldImage === null) {
     throw new DynalakeError('BAD_INPUT', `${where}: ${String(eventName)} without dynamodb.OldImage (the stream must send NEW_AND_OLD_IMAGES)`);
   }
-  const created = stream?.ApproximateCreationDateTime;
-  const approximateCreationTime = created instanceof Date ? created.getTime() / 1000 : created;
-  if (approximateCreationTime === undefined || !Number.isFinite(approximateCreationTime)) {
+  const created = stream.ApproximateCreationDateTime;
+  // NaN stands for "missing": Number.isFinite then rejects a missing, NaN or infinite time alike.
+  const approximateCreationTime = created instanceof Date ? created.getTime() / 1000 : (created ?? Number.NaN);
+  if (!Number.isFinite(approximateCreationTime)) {
     throw new DynalakeError('BAD_INPUT', `${where}: dynamodb.ApproximateCreationDateTime is missing`);
   }
   return {
@@ -199,7 +207,7 @@ export function decodeChangeObject(body: Uint8Array, source = 'CDC object'): Cha
     const { eventName, keys, newImage, oldImage, sequenceNumber, approximateCreationTime } = parsed;
     if (!CHANGE_EVENT_NAMES.includes(eventName as ChangeEventName)) throw new DynalakeError('BAD_INPUT', `${where}: field eventName is ${JSON.stringify(eventName)}`);
     if (!isImage(keys)) throw new DynalakeError('BAD_INPUT', `${where}: field keys is not an object`);
-    if (typeof sequenceNumber !== 'string' || !SEQUENCE_NUMBER.test(sequenceNumber)) throw new DynalakeError('BAD_INPUT', `${where}: field sequenceNumber is not a decimal string`);
+    if (!isSequenceNumber(sequenceNumber)) throw new DynalakeError('BAD_INPUT', `${where}: field sequenceNumber is not a decimal string`);
     if (typeof approximateCreationTime !== 'number') throw new DynalakeError('BAD_INPUT', `${where}: field approximateCreationTime is not a number`);
     if (newImage !== null && !isImage(newImage)) throw new DynalakeError('BAD_INPUT', `${where}: field newImage is not an object or null`);
     if (oldImage !== null && !isImage(oldImage)) throw new DynalakeError('BAD_INPUT', `${where}: field oldImage is not an object or null`);

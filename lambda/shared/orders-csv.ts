@@ -59,8 +59,9 @@ export interface LoadContext {
  * @returns the layout, or the names of the missing columns.
  */
 export function resolveColumns(header: readonly string[]): { readonly layout: ColumnLayout } | { readonly missing: readonly OrderColumn[] } {
-  // Tolerate a stray BOM or spaces around names; match names exactly otherwise.
-  const names = header.map((name) => name.replace(/^\uFEFF/, '').trim());
+  // Tolerate a stray BOM or spaces around names (trim() strips both: U+FEFF is white space to
+  // it); match names exactly otherwise.
+  const names = header.map((name) => name.trim());
   const missing = ORDER_COLUMNS.filter((column) => !names.includes(column));
   if (missing.length > 0) return { missing };
   const index = Object.fromEntries(ORDER_COLUMNS.map((column) => [column, names.indexOf(column)])) as Record<OrderColumn, number>;

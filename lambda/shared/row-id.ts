@@ -14,5 +14,6 @@ export function rowId(row: Readonly<Partial<Record<OrderColumn, string | undefin
     const value = row[column] ?? '';
     return column === 'Description' ? value : value.trim();
   }).join('\u001f');
-  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 32);
+  // update() hashes a string as its UTF-8 bytes.
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }

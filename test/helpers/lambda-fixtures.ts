@@ -48,3 +48,14 @@ export function lambdaContext(functionName: string): Context {
   };
   return context as Context;
 }
+
+/** The JSON lines that Powertools loggers print to stdout while `action` runs (kept off the test output). */
+export async function printedLogs(action: () => unknown): Promise<Record<string, unknown>[]> {
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    await action();
+    return write.mock.calls.map(([chunk]) => JSON.parse(String(chunk)) as Record<string, unknown>);
+  } finally {
+    write.mockRestore();
+  }
+}

@@ -4,8 +4,8 @@ import { ConcurrentRunsExceededException, EntityNotFoundException, GlueClient, S
 import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { decodeChangeObject } from '../../lambda/shared/cdc';
-import { createStreamToLakeHandler, processStreamBatch, type StreamToLakeDependencies, streamToLakeDependenciesFromEnvironment } from '../../lambda/stream-to-lake';
-import { expectedChanges, lambdaContext, streamBatch } from '../helpers/lambda-fixtures';
+import { createStreamToLakeHandler, handler, processStreamBatch, type StreamToLakeDependencies, streamToLakeDependenciesFromEnvironment } from '../../lambda/stream-to-lake';
+import { expectedChanges, lambdaContext, printedLogs, streamBatch } from '../helpers/lambda-fixtures';
 import { createBucket, getObjectBytes, listKeys, useLocalS3 } from '../helpers/local-s3';
 
 const WORKFLOW = 'dynalake-dev-refresh';
@@ -39,10 +39,17 @@ describe('stream-to-lake on the orders batch', () => {
     const bucket = await createBucket(local(), 'landing');
     glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0001' });
     const batch = streamBatch('orders-batch');
+    const info = jest.spyOn(logger, 'info');
+    const error = jest.spyOn(logger, 'error');
 
     const result = await processStreamBatch(dependencies(bucket), batch, lambdaContext('stream-to-lake'));
 
     expect(result).toEqual({ response: { batchItemFailures: [] }, objectKey: ORDERS_KEY, recordsWritten: 8, workflow: { runId: 'wr_0001' } });
+    expect(info.mock.calls).toEqual([
+      ['change object written', { objectKey: ORDERS_KEY, records: 8 }],
+      ['refresh workflow started', { workflowName: WORKFLOW, runId: 'wr_0001' }],
+    ]);
+    expect(error).not.toHaveBeenCalled();
     expect(await listKeys(local(), bucket)).toEqual([ORDERS_KEY]);
     const records = await objectRecords(bucket, ORDERS_KEY);
     expect(records).toStrictEqual(expectedChanges('orders-batch'));
@@ -65,6 +72,25 @@ describe('stream-to-lake on the orders batch', () => {
 
     expect(glue.calls()).toHaveLength(1);
     expect(glue.commandCalls(StartWorkflowRunCommand)[0]?.args[0].input).toEqual({ Name: WORKFLOW });
+  });
+
+  it('adds the Lambda context to the logger when the handler gets one', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    const addContext = jest.spyOn(logger, 'addContext');
+    const handle = createStreamToLakeHandler(dependencies(bucket));
+
+    await handle({ Records: [] });
+    expect(addContext).not.toHaveBeenCalled();
+    const context = lambdaContext('stream-to-lake');
+    await handle({ Records: [] }, context);
+    expect(addContext.mock.calls).toEqual([[context]]);
+  });
+
+  it('reports a run id of "" when Glue starts the workflow without returning one', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({});
+    const result = await processStreamBatch(dependencies(bucket), streamBatch('orders-batch'));
+    expect(result.workflow).toEqual({ runId: '' });
   });
 
   it('lands a redelivered batch on the same object with the same bytes', async () => {
@@ -150,6 +176,18 @@ describe('stream-to-lake on the orders batch', () => {
     expect(glue.calls()).toHaveLength(1);
   });
 
+  it('reports a batch whose every record is malformed failed from its first record, without throwing', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    const batch = streamBatch('orders-batch');
+    for (const record of batch.Records) record.eventName = 'UPDATE' as 'MODIFY';
+
+    const result = await processStreamBatch(dependencies(bucket), batch);
+
+    expect(result).toEqual({ response: { batchItemFailures: [{ itemIdentifier: FIRST_SEQUENCE }] }, recordsWritten: 0, workflow: { skipped: 'no-records' } });
+    expect(await listKeys(local(), bucket)).toEqual([]);
+    expect(glue.calls()).toHaveLength(0);
+  });
+
   it('writes nothing and starts nothing when the first record is malformed', async () => {
     const bucket = await createBucket(local(), 'landing');
     const batch = streamBatch('orders-batch');
@@ -175,14 +213,35 @@ describe('stream-to-lake on the orders batch', () => {
     expect(result.recordsWritten).toBe(2);
   });
 
-  it('treats an object already written (PreconditionFailed on If-None-Match) as success and still starts the workflow', async () => {
-    // The one mocked S3 call: s3rver ignores If-None-Match and overwrites, so only a mock can answer 412.
+  it('fails the whole batch too when the malformed record has no dynamodb part at all', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0004' });
+    const error = jest.spyOn(logger, 'error');
+    const batch = streamBatch('orders-batch');
+    if (batch.Records[1]) delete batch.Records[1].dynamodb;
+
+    const result = await processStreamBatch(dependencies(bucket), batch);
+
+    expect(result.response).toEqual({ batchItemFailures: [{ itemIdentifier: '' }] });
+    expect(result.recordsWritten).toBe(1);
+    expect(error).toHaveBeenCalledWith('malformed stream records: retrying from the first', {
+      firstFailedSequenceNumber: '',
+      failures: ['stream record (no SequenceNumber): dynamodb.SequenceNumber must be a decimal string'],
+    });
+  });
+
+  const preconditionFailed = 'At least one of the pre-conditions you specified did not hold';
+  it.each([
+    ['PreconditionFailed, status 412', new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: preconditionFailed })],
+    ['PreconditionFailed with no status', new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: {}, message: preconditionFailed })],
+    // A 412 whose error body the SDK could not read.
+    ['status 412 under another name', new S3ServiceException({ name: 'Unknown', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'UnknownError' })],
+  ])('treats an object already written (%s on If-None-Match) as success and still starts the workflow', async (_case, refusal) => {
+    // The mocked S3 calls: s3rver ignores If-None-Match and overwrites, so only a mock can answer 412.
     const s3 = new S3Client({ region: 'eu-west-1' });
     const s3Mock = mockClient(s3);
     try {
-      s3Mock.on(PutObjectCommand).rejects(
-        new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'At least one of the pre-conditions you specified did not hold' }),
-      );
+      s3Mock.on(PutObjectCommand).rejects(refusal);
       glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0005' });
       const info = jest.spyOn(logger, 'info');
 
@@ -192,6 +251,22 @@ describe('stream-to-lake on the orders batch', () => {
       expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({ Bucket: 'dynalake-dev-landing', Key: ORDERS_KEY, IfNoneMatch: '*', ContentType: 'application/gzip' });
       expect(info).toHaveBeenCalledWith('change object already written by an earlier attempt', { objectKey: ORDERS_KEY });
       expect(glue.commandCalls(StartWorkflowRunCommand)).toHaveLength(1);
+    } finally {
+      s3Mock.restore();
+    }
+  });
+
+  it('fails the batch on a write error that carries no HTTP metadata (a dropped connection)', async () => {
+    const s3 = new S3Client({ region: 'eu-west-1' });
+    const s3Mock = mockClient(s3);
+    try {
+      const dropped = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      s3Mock.on(PutObjectCommand).rejects(dropped);
+
+      const result = await processStreamBatch(dependencies('dynalake-dev-landing', { s3 }), streamBatch('orders-batch'));
+
+      expect(result).toEqual({ response: { batchItemFailures: [{ itemIdentifier: FIRST_SEQUENCE }] }, objectKey: ORDERS_KEY, recordsWritten: 0, workflow: { skipped: 'write-failed' } });
+      expect(glue.calls()).toHaveLength(0);
     } finally {
       s3Mock.restore();
     }
@@ -238,13 +313,35 @@ describe('streamToLakeDependenciesFromEnvironment', () => {
     );
   });
 
-  it('builds the dependencies from a complete environment', () => {
+  it('builds the dependencies from a complete environment', async () => {
     const built = streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, CDC_TABLE: 'campaignInfo' });
     try {
       expect(built).toMatchObject({ landingBucket: 'landing', workflowName: WORKFLOW, table: 'campaignInfo' });
+      // Its logs name the function's service.
+      expect(await printedLogs(() => built.logger.info('probe'))).toEqual([expect.objectContaining({ level: 'INFO', message: 'probe', service: 'dynalake-stream-to-lake' })]);
     } finally {
       built.s3.destroy();
       built.glue.destroy();
     }
+  });
+});
+
+describe('handler (the Lambda entry)', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('reads the environment on the first event that finds it complete, and keeps those dependencies for the container\'s life', async () => {
+    delete process.env.LANDING_BUCKET;
+    delete process.env.WORKFLOW_NAME;
+    delete process.env.CDC_TABLE;
+    expect(() => handler({ Records: [] }, lambdaContext('stream-to-lake'))).toThrow(new Error('missing environment variables: LANDING_BUCKET, WORKFLOW_NAME, CDC_TABLE'));
+
+    Object.assign(process.env, { LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, CDC_TABLE: 'orders' });
+    expect(await handler({ Records: [] }, lambdaContext('stream-to-lake'))).toEqual({ batchItemFailures: [] });
+    // Built once: a later event does not read the environment again.
+    delete process.env.LANDING_BUCKET;
+    expect(await handler({ Records: [] }, lambdaContext('stream-to-lake'))).toEqual({ batchItemFailures: [] });
   });
 });

@@ -7,8 +7,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createUploadToGlueHandler, DEFAULT_START_RETRY, type UploadToGlueDependencies, uploadToGlueDependenciesFromEnvironment } from '../../lambda/upload-to-glue';
-import { lambdaContext, uploadRecords } from '../helpers/lambda-fixtures';
+import { createUploadToGlueHandler, DEFAULT_START_RETRY, handler, type UploadToGlueDependencies, uploadToGlueDependenciesFromEnvironment } from '../../lambda/upload-to-glue';
+import { lambdaContext, printedLogs, uploadRecords } from '../helpers/lambda-fixtures';
 import { useLocalDynamoDB } from '../helpers/local-dynamodb';
 import { createBucket, getObjectBytes, useLocalS3 } from '../helpers/local-s3';
 
@@ -105,6 +105,44 @@ describe('upload-to-glue', () => {
 
     expect(glue.commandCalls(StartJobRunCommand).map((call) => call.args[0].input)).toEqual([{ JobName: JOB, Arguments: { '--S3_BUCKET': BUCKET, '--S3_KEY': key, '--DYNAMODB_TABLE': TABLE } }]);
     expect(result).toEqual({ started: [{ bucket: BUCKET, key, version: expect.any(String) as string, jobRunId: 'jr_1' }], skipped: [] });
+  });
+
+  it('logs each run it starts, with the Lambda context added to its logs', async () => {
+    glueStartsRuns();
+    const { handle } = await handlerWith();
+    const info = jest.spyOn(logger, 'info');
+    const addContext = jest.spyOn(logger, 'addContext');
+
+    const result = await handle(eventOf(uploadRecords()[1]));
+
+    const version = result.started[0]?.version;
+    expect(info.mock.calls).toEqual([['csv_to_dynamodb run for the upload', { bucket: BUCKET, key: 'raw/a+b.csv', version, jobRunId: 'jr_1' }]]);
+    expect(addContext.mock.calls).toEqual([[expect.objectContaining({ functionName: 'upload-to-glue', awsRequestId: lambdaContext('upload-to-glue').awsRequestId })]]);
+  });
+
+  it('runs without a Lambda context too (the local runtime), adding none to its logs', async () => {
+    glueStartsRuns();
+    const tableName = await idempotencyTable();
+    const addContext = jest.spyOn(logger, 'addContext');
+    const handle = createUploadToGlueHandler({
+      glue: new GlueClient({ region: 'eu-west-1' }),
+      logger,
+      persistenceStore: new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: dynamodb().client }),
+      jobName: JOB,
+      targetTableName: TABLE,
+    });
+
+    const result = await handle(eventOf(uploadRecords()[0]));
+
+    expect(result.started).toEqual([expect.objectContaining({ key: 'raw/my file.csv', jobRunId: 'jr_1' })]);
+    expect(addContext).not.toHaveBeenCalled();
+  });
+
+  it('does nothing for the test event S3 sends when a notification is set up (it has no Records)', async () => {
+    const { handle } = await handlerWith();
+    const testEvent = { Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-11-02T10:00:00.000Z', Bucket: BUCKET, RequestId: '5582815E1AEA5ADF', HostId: '8cLeGAmw' };
+    expect(await handle(testEvent as unknown as S3Event)).toEqual({ started: [], skipped: [] });
+    expect(glue.calls()).toHaveLength(0);
   });
 
   it('starts one run for a notification delivered twice, and answers the second with the first run id', async () => {
@@ -274,6 +312,44 @@ describe('upload-to-glue', () => {
     expect(sleeps).toEqual([1000]);
   });
 
+  it('retries a throttling error by its name, from whichever client class it comes', async () => {
+    // Not an instance of the Glue client's ThrottlingException: as another copy of the SDK would throw it.
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    glue.on(StartJobRunCommand).rejectsOnce(throttled).resolves({ JobRunId: 'jr_after_throttle' });
+    const { handle } = await handlerWith();
+
+    const result = await handle(eventOf(uploadRecords()[1]));
+
+    expect(result.started).toEqual([expect.objectContaining({ jobRunId: 'jr_after_throttle' })]);
+    expect(sleeps).toEqual([1000]);
+  });
+
+  it('waits on a real timer by default, for the backoff delay', async () => {
+    const busy = new ConcurrentRunsExceededException({ message: `Concurrent runs exceeded for ${JOB}`, $metadata: {} });
+    glue.on(StartJobRunCommand).rejectsOnce(busy).resolves({ JobRunId: 'jr_after_wait' });
+    // A pass-through spy: the wait really happens (5 ms), the spy only sees the timer set for it.
+    const setTimer = jest.spyOn(global, 'setTimeout');
+    try {
+      const { handle } = await handlerWith({ sleep: undefined, retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 5 } });
+
+      const result = await handle(eventOf(uploadRecords()[0]));
+
+      expect(result.started).toEqual([expect.objectContaining({ jobRunId: 'jr_after_wait' })]);
+      expect(setTimer).toHaveBeenCalledWith(expect.any(Function), 5);
+    } finally {
+      setTimer.mockRestore();
+    }
+  });
+
+  it('fails when Glue starts the job without returning a run id, and does not retry', async () => {
+    glue.on(StartJobRunCommand).resolves({});
+    const { handle } = await handlerWith();
+
+    await expect(handle(eventOf(uploadRecords()[0]))).rejects.toThrow(new Error(`StartJobRun of ${JOB} returned no JobRunId`));
+    expect(glue.commandCalls(StartJobRunCommand)).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
   it('gives up on a throttled StartJobRun after maxAttempts too', async () => {
     glue.on(StartJobRunCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
     const { handle } = await handlerWith({ retry: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 20_000 } });
@@ -353,5 +429,41 @@ describe('uploadToGlueDependenciesFromEnvironment', () => {
     } finally {
       built.glue.destroy();
     }
+  });
+});
+
+describe('handler (the Lambda entry)', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('builds its dependencies from the environment on the first event that finds it complete, and keeps them', async () => {
+    glueStartsRuns();
+    const context = lambdaContext('upload-to-glue');
+    const event = eventOf(uploadRecords()[0]);
+    await expect(handler(event, context)).rejects.toThrow(new Error('missing environment variables: GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME'));
+
+    const tableName = await idempotencyTable();
+    // The idempotency store's own DynamoDB client finds dynalite through the SDK's endpoint variable.
+    Object.assign(process.env, {
+      GLUE_JOB_NAME: JOB,
+      TARGET_TABLE_NAME: TABLE,
+      IDEMPOTENCY_TABLE_NAME: tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb().endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    });
+    const logs = await printedLogs(() => handler(event, context));
+
+    expect(startedArguments()).toEqual([{ '--S3_BUCKET': BUCKET, '--S3_KEY': 'raw/my file.csv', '--DYNAMODB_TABLE': TABLE }]);
+    expect(logs).toEqual([expect.objectContaining({ level: 'INFO', message: 'csv_to_dynamodb run for the upload', service: 'dynalake-upload-to-glue', jobRunId: 'jr_1' })]);
+    expect(await idempotencyRecords(tableName)).toEqual([expect.objectContaining({ status: 'COMPLETED' })]);
+
+    // Built once: the redelivery does not read the environment again, and finds its record.
+    delete process.env.GLUE_JOB_NAME;
+    await printedLogs(() => handler(event, context));
+    expect(glue.commandCalls(StartJobRunCommand)).toHaveLength(1);
   });
 });

@@ -116,9 +116,26 @@ describe('changeRecordFromStream', () => {
     expect(change).toStrictEqual({ eventName: 'INSERT', keys: { id: 'aGk=' }, newImage: { id: 'aGk=' }, oldImage: null, sequenceNumber: '7', approximateCreationTime: 1793664001.5 });
   });
 
+  it('keeps a REMOVE\'s new image and an INSERT\'s old image out, should the stream send them', () => {
+    const remove = ordersRecord(2, { NewImage: ordersRecord(2).dynamodb?.OldImage });
+    expect(changeRecordFromStream(remove)).toStrictEqual(ordersExpected[2]);
+    expect(ordersExpected[2]).toMatchObject({ eventName: 'REMOVE', newImage: null });
+    const insert = ordersRecord(0, { OldImage: ordersRecord(0).dynamodb?.NewImage });
+    expect(changeRecordFromStream(insert)).toStrictEqual(ordersExpected[0]);
+    expect(ordersExpected[0]).toMatchObject({ eventName: 'INSERT', oldImage: null });
+  });
+
   const sequence = '900000000000000000101';
+  /** Record 0 with a time that JSON cannot carry (ordersRecord's copy would turn it into null). */
+  const withTime = (time: number): DynamoDBRecord => {
+    const record = ordersRecord(0);
+    return { ...record, dynamodb: { ...record.dynamodb, ApproximateCreationDateTime: time } };
+  };
   it.each<[string, () => DynamoDBRecord, string]>([
+    ['no dynamodb part at all', () => ({ ...ordersRecord(0), dynamodb: undefined }), 'stream record (no SequenceNumber): dynamodb.SequenceNumber must be a decimal string'],
     ['no SequenceNumber', () => ordersRecord(0, {}, 'SequenceNumber'), 'stream record (no SequenceNumber): dynamodb.SequenceNumber must be a decimal string'],
+    // A number would pass the pattern as text, then fail decodeChangeObject once written.
+    ['a numeric SequenceNumber', () => ordersRecord(0, { SequenceNumber: 102 as unknown as string }), 'stream record 102: dynamodb.SequenceNumber must be a decimal string'],
     ['a SequenceNumber that is not decimal', () => ordersRecord(0, { SequenceNumber: '9e20' }), 'stream record 9e20: dynamodb.SequenceNumber must be a decimal string'],
     ['an unknown eventName', () => ({ ...ordersRecord(0), eventName: 'UPDATE' as 'MODIFY' }), `stream record ${sequence}: eventName "UPDATE" is not INSERT, MODIFY or REMOVE`],
     ['no eventName', () => ({ ...ordersRecord(0), eventName: undefined }), `stream record ${sequence}: eventName undefined is not INSERT, MODIFY or REMOVE`],
@@ -137,6 +154,14 @@ describe('changeRecordFromStream', () => {
       'stream record 1000000000000000000103: REMOVE without dynamodb.OldImage (the stream must send NEW_AND_OLD_IMAGES)',
     ],
     ['no ApproximateCreationDateTime', () => ordersRecord(0, {}, 'ApproximateCreationDateTime'), `stream record ${sequence}: dynamodb.ApproximateCreationDateTime is missing`],
+    ['an ApproximateCreationDateTime that is NaN', () => withTime(Number.NaN), `stream record ${sequence}: dynamodb.ApproximateCreationDateTime is missing`],
+    ['an infinite ApproximateCreationDateTime', () => withTime(Number.POSITIVE_INFINITY), `stream record ${sequence}: dynamodb.ApproximateCreationDateTime is missing`],
+    ['Keys that are not an item', () => ordersRecord(0, { Keys: { InvoiceNo: {} as AttributeValue } }), `stream record ${sequence}: dynamodb.Keys is not a DynamoDB item (No value defined: {})`],
+    [
+      'an OldImage that is not an item',
+      () => ordersRecord(1, { OldImage: { Quantity: {} as AttributeValue } }),
+      'stream record 1000000000000000000102: dynamodb.OldImage is not a DynamoDB item (No value defined: {})',
+    ],
     [
       'an attribute value with no type',
       () => ordersRecord(0, { NewImage: { ...ordersRecord(0).dynamodb?.NewImage, Quantity: {} as AttributeValue } }),
@@ -146,6 +171,13 @@ describe('changeRecordFromStream', () => {
     const error = thrownBy(() => changeRecordFromStream(record()));
     expect(error).toBeInstanceOf(DynalakeError);
     expect(error).toMatchObject({ code: 'BAD_INPUT', message });
+  });
+
+  it('rejects an invalid Date as ApproximateCreationDateTime', () => {
+    const record = ordersRecord(0);
+    expect(() => changeRecordFromStream({ ...record, dynamodb: { ...record.dynamodb, ApproximateCreationDateTime: new Date('not a date') } })).toThrow(
+      `stream record ${sequence}: dynamodb.ApproximateCreationDateTime is missing`,
+    );
   });
 });
 
@@ -174,6 +206,8 @@ describe('streamLabel', () => {
   it('is "local" without a stream ARN', () => {
     expect(streamLabel(undefined)).toBe('local');
     expect(streamLabel('arn:aws:dynamodb:eu-west-1:123456789012:table/orders')).toBe('local');
+    // The label is the ARN's last part: anything after it means this is no stream ARN.
+    expect(streamLabel('arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-11-01T00:00:00.000/shard')).toBe('local');
   });
 });
 
@@ -197,7 +231,18 @@ describe('changeObjectKey', () => {
   });
 
   it('refuses an empty batch', () => {
-    expect(() => changeObjectKey('orders', ORDERS_LABEL, [])).toThrow(expect.objectContaining({ code: 'BAD_INVOCATION' }) as Error);
+    expect(() => changeObjectKey('orders', ORDERS_LABEL, [])).toThrow(
+      expect.objectContaining({ code: 'BAD_INVOCATION', message: 'changeObjectKey: a batch has at least one record' }) as Error,
+    );
+  });
+
+  it('lets the first given of records that tie on sequence number decide, so the same batch in the same order keeps its key', () => {
+    // Sequence numbers are unique within a stream: a tie is a record given twice, or the same
+    // integer written with a leading zero.
+    const [first, second] = changes as [ChangeRecord, ChangeRecord];
+    const again = { ...first, sequenceNumber: `0${first.sequenceNumber}`, approximateCreationTime: second.approximateCreationTime };
+    expect(changeObjectKey('orders', ORDERS_LABEL, [first, again])).toBe(`cdc/orders/dt=2026-11-02/${ORDERS_LABEL}-900000000000000000101-900000000000000000101.jsonl.gz`);
+    expect(changeObjectKey('orders', ORDERS_LABEL, [again, first])).toBe(`cdc/orders/dt=2026-11-03/${ORDERS_LABEL}-0900000000000000000101-0900000000000000000101.jsonl.gz`);
   });
 });
 
@@ -230,6 +275,8 @@ describe('encodeChangeObject and decodeChangeObject', () => {
   it.each<[string, string, string]>([
     ['a line that is not JSON', '{"eventName": "INSERT"', 'not JSON'],
     ['a line that is not an object', '[1, 2]', 'not a JSON object'],
+    ['a line that is null', 'null', 'not a JSON object'],
+    ['keys that are null', fields({ keys: null }), 'field keys is not an object'],
     ['an unknown eventName', fields({ eventName: 'UPSERT' }), 'field eventName is "UPSERT"'],
     ['keys that are not an object', fields({ keys: ['536365', 1] }), 'field keys is not an object'],
     ['a numeric sequenceNumber', fields({ sequenceNumber: 102 }), 'field sequenceNumber is not a decimal string'],
@@ -246,7 +293,12 @@ describe('encodeChangeObject and decodeChangeObject', () => {
   });
 
   it('rejects a body that is not gzip, naming the object', () => {
-    expect(() => decodeChangeObject(Buffer.from(`${good}\n`), 'cdc/orders/x.jsonl.gz')).toThrow(/^cdc\/orders\/x\.jsonl\.gz: not gzip \(/);
+    const error = thrownBy(() => decodeChangeObject(Buffer.from(`${good}\n`), 'cdc/orders/x.jsonl.gz'));
+    expect(error).toMatchObject({ code: 'BAD_INPUT', message: 'cdc/orders/x.jsonl.gz: not gzip (incorrect header check)' });
+  });
+
+  it('calls the object "CDC object" when not told its name', () => {
+    expect(() => decodeChangeObject(Buffer.from(`${good}\n`))).toThrow('CDC object: not gzip (incorrect header check)');
   });
 
   it('reads an empty object as no records', () => {

@@ -86,6 +86,10 @@ describe('resolveColumns', () => {
     expect(resolveColumns([])).toStrictEqual({ missing: [...ORDER_COLUMNS] });
   });
 
+  it('keeps a byte order mark inside a name, which then matches no column', () => {
+    expect(resolveColumns(['InvoiceNo', 'StockCode', 'Description', 'Quan\uFEFFtity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'])).toStrictEqual({ missing: ['Quantity'] });
+  });
+
   it('matches names exactly apart from surrounding spaces, so a differently cased name is missing', () => {
     expect(resolveColumns(['invoiceno', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'Customer ID', 'Country'])).toStrictEqual({
       missing: ['InvoiceNo', 'CustomerID'],
@@ -122,6 +126,9 @@ describe('parseInvoiceDate', () => {
     ['', 'an empty string'],
     ['2010-12-01T08:26:00', 'ISO input'],
     ['2010-12-01 08:26', 'ISO date with a space'],
+    ['112/1/2010 8:26', 'a three-digit month'],
+    ['12/1/2010 8:265', 'a three-digit minute'],
+    ['12/1/2010 8:26:00 PM', 'text after the time'],
   ])('rejects %j (%s)', (text) => {
     expect(parseInvoiceDate(text)).toBeUndefined();
   });
@@ -231,6 +238,7 @@ describe('mapOrderRow on valid Kaggle rows', () => {
     ['1.250', '1.250'],
     ['.5', '0.5'],
     ['-.5', '-0.5'],
+    ['.25', '0.25'],
     ['2.', '2'],
     ['-2.', '-2'],
     [' 4.95 ', '4.95'],
@@ -254,8 +262,9 @@ describe('mapOrderRow on valid Kaggle rows', () => {
     expect(mapped(rowWith('CustomerID', '  '))).not.toHaveProperty('CustomerID');
   });
 
-  it('reads the CustomerID 17850.0 as the number 17850', () => {
+  it('reads the CustomerID 17850.0 (or 17850.00) as the number 17850', () => {
     expect(mapped(rowWith('CustomerID', '17850.0')).CustomerID).toBe(17850);
+    expect(mapped(rowWith('CustomerID', '17850.00')).CustomerID).toBe(17850);
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OrderColumn } from '../../../lambda/shared/orders-csv';
@@ -28,5 +29,18 @@ describe('rowId', () => {
     expect(rowId({ ...row, Quantity: ' 6 ' })).toBe(rowId(row));
     expect(rowId({ ...row, UnitPrice: '2.56' })).not.toBe(rowId(row));
     expect(rowId({ ...row, Description: 'X ' })).not.toBe(rowId(row));
+  });
+
+  it('takes a missing column as an empty one', () => {
+    const row = { InvoiceNo: '536414', StockCode: '22139', Description: 'X', Quantity: '56', InvoiceDate: '12/1/2010 11:52', UnitPrice: '0', CustomerID: '', Country: 'United Kingdom' };
+    expect(rowId({ ...row, CustomerID: undefined })).toBe(rowId(row));
+    const { Description: _description, ...withoutDescription } = row;
+    expect(rowId(withoutDescription)).toBe(rowId({ ...row, Description: '' }));
+  });
+
+  it('hashes the text as UTF-8: the id of a non-ASCII row is the SHA-256 of its UTF-8 bytes', () => {
+    const row = { InvoiceNo: '1', StockCode: 'S', Description: 'données été 🚀', Quantity: '1', InvoiceDate: '1/1/2011 0:00', UnitPrice: '1', CustomerID: '', Country: 'France' };
+    const bytes = Buffer.from(['1', 'S', 'données été 🚀', '1', '1/1/2011 0:00', '1', '', 'France'].join('\u001f'), 'utf8');
+    expect(rowId(row)).toBe(createHash('sha256').update(bytes).digest('hex').slice(0, 32));
   });
 });

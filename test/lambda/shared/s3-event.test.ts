@@ -51,6 +51,10 @@ describe('decodeEventKey and encodeEventKey', () => {
     expect(encoded).toMatch(/^[A-Za-z0-9\-_.~/+%]*$/);
   });
 
+  it('escapes the characters encodeURIComponent leaves alone but S3 does not, in upper-case hex', () => {
+    expect(encodeEventKey("raw/a!b'c(d)e*f.csv")).toBe('raw/a%21b%27c%28d%29e%2Af.csv');
+  });
+
   it('reads + as a space and only %2B as a plus', () => {
     expect(decodeEventKey('raw/a+b%2Bc+%2B.csv')).toBe('raw/a b+c +.csv');
   });
@@ -107,5 +111,11 @@ describe('createdObject', () => {
   it('skips a record without a bucket name as malformed', () => {
     const record = records[0];
     expect(createdObject({ eventName: 'ObjectCreated:Put', s3: { object: record?.s3.object } }, FILTER)).toMatchObject({ skip: 'malformed' });
+  });
+
+  const incomplete = 'record without s3.bucket.name, s3.object.key or a version, ETag or sequencer';
+  it('skips a record without its s3 part, or an object without a key, as malformed and says which fields it needs', () => {
+    expect(createdObject({ eventName: 'ObjectCreated:Put' }, FILTER)).toEqual({ skip: 'malformed', detail: incomplete });
+    expect(createdObject({ eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object: { size: 10, eTag: 'e1' } } }, FILTER)).toEqual({ skip: 'malformed', detail: incomplete });
   });
 });
