@@ -5,6 +5,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ConcurrentRunsExceededException, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
 import type { Context, S3Event } from 'aws-lambda';
 import { requiredEnvironment } from './shared/environment';
+import { UPLOAD_FILTER, type UploadFilter } from './shared/layout';
 import { type CreatedObject, createdObject, type SkipReason } from './shared/s3-event';
 
 /**
@@ -14,8 +15,6 @@ import { type CreatedObject, createdObject, type SkipReason } from './shared/s3-
  * idempotency record and starts nothing (the record keeps the first run's id).
  */
 
-/** The prefix and suffix the bucket notification filters on; records outside them are skipped. */
-export const UPLOAD_FILTER = { prefix: 'raw/', suffix: '.csv' } as const;
 
 /** How StartJobRun is retried while Glue answers ConcurrentRunsExceeded or throttles. */
 export interface StartRetryPolicy {
@@ -37,6 +36,8 @@ export interface UploadToGlueDependencies {
   readonly jobName: string;
   /** The table the job loads. */
   readonly targetTableName: string;
+  /** The uploads that start a run (the construct's prefix and suffix); records outside it are skipped. @default UPLOAD_FILTER */
+  readonly filter?: UploadFilter;
   /** @default DEFAULT_START_RETRY */
   readonly retry?: StartRetryPolicy;
   /** @default setTimeout */
@@ -98,7 +99,7 @@ export function createUploadToGlueHandler(dependencies: UploadToGlueDependencies
     const started: UploadEventResult['started'][number][] = [];
     const skipped: UploadEventResult['skipped'][number][] = [];
     for (const record of Array.isArray(event.Records) ? event.Records : []) {
-      const outcome = createdObject(record, UPLOAD_FILTER);
+      const outcome = createdObject(record, dependencies.filter ?? UPLOAD_FILTER);
       if ('skip' in outcome) {
         logger.warn('record skipped', { reason: outcome.skip, detail: outcome.detail });
         skipped.push({ reason: outcome.skip, detail: outcome.detail });
@@ -113,10 +114,22 @@ export function createUploadToGlueHandler(dependencies: UploadToGlueDependencies
   };
 }
 
-/** Dependencies from the Lambda environment: GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME. */
+/**
+ * Dependencies from the Lambda environment: GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME,
+ * and UPLOAD_PREFIX with UPLOAD_SUFFIX (which may be empty: any key under the prefix), the filter
+ * of the construct's bucket notification.
+ */
 export function uploadToGlueDependenciesFromEnvironment(environment: NodeJS.ProcessEnv = process.env): UploadToGlueDependencies {
-  const { GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME } = requiredEnvironment(environment, ['GLUE_JOB_NAME', 'TARGET_TABLE_NAME', 'IDEMPOTENCY_TABLE_NAME']);
+  const { GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, UPLOAD_PREFIX } = requiredEnvironment(environment, [
+    'GLUE_JOB_NAME',
+    'TARGET_TABLE_NAME',
+    'IDEMPOTENCY_TABLE_NAME',
+    'UPLOAD_PREFIX',
+  ]);
+  const UPLOAD_SUFFIX = environment.UPLOAD_SUFFIX;
+  if (UPLOAD_SUFFIX === undefined) throw new Error('missing environment variable: UPLOAD_SUFFIX');
   return {
+    filter: { prefix: UPLOAD_PREFIX, suffix: UPLOAD_SUFFIX },
     glue: new GlueClient({}),
     logger: new Logger({ serviceName: 'dynalake-upload-to-glue' }),
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE_NAME }),

@@ -6,6 +6,7 @@ import { Bucket, EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { UPLOAD_FILTER } from '../../lambda/shared/layout';
 import { BridgeFunction } from './bridge-function';
 
 /** The idempotency table's partition key (Powertools' default) and expiry attribute. */
@@ -16,9 +17,9 @@ export const IDEMPOTENCY_EXPIRY_ATTRIBUTE = 'expiration';
 export interface UploadToGlueProps {
   /** The landing bucket (in another stack: the notification is added to it from this one). */
   readonly landingBucket: IBucket;
-  /** Key prefix of the uploads. @default 'raw/' */
+  /** Key prefix of the uploads; the handler is told it too. @default 'raw/' */
   readonly prefix?: string;
-  /** Key suffix of the uploads. @default '.csv' */
+  /** Key suffix of the uploads, empty for any; the handler is told it too. @default '.csv' */
   readonly suffix?: string;
   /** Name of the csv_to_dynamodb Glue job. */
   readonly jobName: string;
@@ -48,8 +49,10 @@ export class UploadToGlue extends Construct {
 
   constructor(scope: Construct, id: string, props: UploadToGlueProps) {
     super(scope, id);
-    const prefix = props.prefix ?? 'raw/';
-    const suffix = props.suffix ?? '.csv';
+    const prefix = props.prefix ?? UPLOAD_FILTER.prefix;
+    const suffix = props.suffix ?? UPLOAD_FILTER.suffix;
+    // The notification and the handler filter on the same prefix and suffix (the handler reads them from its environment).
+    if (prefix === '' || prefix.startsWith('/')) throw new Error(`${this.node.path}: prefix ${JSON.stringify(prefix)} must name a key prefix, without a leading /`);
     this.idempotencyTable = new Table(this, 'Idempotency', {
       partitionKey: { name: IDEMPOTENCY_KEY_ATTRIBUTE, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
@@ -62,7 +65,13 @@ export class UploadToGlue extends Construct {
     this.bridge = new BridgeFunction(this, 'Bridge', {
       handlerName: 'upload-to-glue',
       description: `Starts csv_to_dynamodb for each upload under ${prefix}`,
-      environment: { GLUE_JOB_NAME: props.jobName, TARGET_TABLE_NAME: props.targetTable.tableName, IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName },
+      environment: {
+        GLUE_JOB_NAME: props.jobName,
+        TARGET_TABLE_NAME: props.targetTable.tableName,
+        IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
+        UPLOAD_PREFIX: prefix,
+        UPLOAD_SUFFIX: suffix,
+      },
       alarmTopic: props.alarmTopic,
       logRetentionDays: props.logRetentionDays,
       removalPolicy: props.removalPolicy,

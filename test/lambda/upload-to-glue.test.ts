@@ -245,6 +245,21 @@ describe('upload-to-glue', () => {
     expect(await idempotencyRecords(tableName)).toEqual([]);
   });
 
+  it("filters on the construct's prefix and suffix when given them, an empty suffix taking any key under the prefix", async () => {
+    glueStartsRuns();
+    const { handle } = await handlerWith({ filter: { prefix: 'raw/a', suffix: '' } });
+    const withKey = (key: string): S3EventRecord => {
+      const [record] = uploadRecords();
+      if (record === undefined) throw new Error('the upload fixture has no record');
+      return { ...record, s3: { ...record.s3, object: { ...record.s3.object, key } } };
+    };
+
+    const result = await handle(eventOf(withKey('raw/a+b.csv'), withKey('raw/a.json'), withKey('raw/my+file.csv')));
+
+    expect(result.started.map((started) => started.key)).toEqual(['raw/a b.csv', 'raw/a.json']);
+    expect(result.skipped).toEqual([{ reason: 'outside-filter', detail: `s3://${BUCKET}/raw/my file.csv is not raw/a*` }]);
+  });
+
   it('starts the uploads of a mixed event and skips the rest', async () => {
     glueStartsRuns();
     const { handle } = await handlerWith();
@@ -418,13 +433,21 @@ describe('upload-to-glue', () => {
 
 describe('uploadToGlueDependenciesFromEnvironment', () => {
   it('rejects missing variables with one message naming them all', () => {
-    expect(() => uploadToGlueDependenciesFromEnvironment({ TARGET_TABLE_NAME: TABLE })).toThrow(new Error('missing environment variables: GLUE_JOB_NAME, IDEMPOTENCY_TABLE_NAME'));
+    expect(() => uploadToGlueDependenciesFromEnvironment({ TARGET_TABLE_NAME: TABLE })).toThrow(new Error('missing environment variables: GLUE_JOB_NAME, IDEMPOTENCY_TABLE_NAME, UPLOAD_PREFIX'));
+  });
+
+  it('takes an empty UPLOAD_SUFFIX (any key under the prefix) but not a missing one', () => {
+    const complete = { GLUE_JOB_NAME: JOB, TARGET_TABLE_NAME: TABLE, IDEMPOTENCY_TABLE_NAME: 'idempotency', UPLOAD_PREFIX: 'incoming/' };
+    expect(() => uploadToGlueDependenciesFromEnvironment(complete)).toThrow(new Error('missing environment variable: UPLOAD_SUFFIX'));
+    const built = uploadToGlueDependenciesFromEnvironment({ ...complete, UPLOAD_SUFFIX: '' });
+    built.glue.destroy();
+    expect(built.filter).toEqual({ prefix: 'incoming/', suffix: '' });
   });
 
   it('builds the dependencies from a complete environment', () => {
-    const built = uploadToGlueDependenciesFromEnvironment({ GLUE_JOB_NAME: JOB, TARGET_TABLE_NAME: TABLE, IDEMPOTENCY_TABLE_NAME: 'idempotency' });
+    const built = uploadToGlueDependenciesFromEnvironment({ GLUE_JOB_NAME: JOB, TARGET_TABLE_NAME: TABLE, IDEMPOTENCY_TABLE_NAME: 'idempotency', UPLOAD_PREFIX: 'raw/', UPLOAD_SUFFIX: '.csv' });
     try {
-      expect(built).toMatchObject({ jobName: JOB, targetTableName: TABLE });
+      expect(built).toMatchObject({ jobName: JOB, targetTableName: TABLE, filter: { prefix: 'raw/', suffix: '.csv' } });
       expect(built.persistenceStore).toBeInstanceOf(DynamoDBPersistenceLayer);
     } finally {
       built.glue.destroy();
@@ -442,7 +465,7 @@ describe('handler (the Lambda entry)', () => {
     glueStartsRuns();
     const context = lambdaContext('upload-to-glue');
     const event = eventOf(uploadRecords()[0]);
-    await expect(handler(event, context)).rejects.toThrow(new Error('missing environment variables: GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME'));
+    await expect(handler(event, context)).rejects.toThrow(new Error('missing environment variables: GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, UPLOAD_PREFIX'));
 
     const tableName = await idempotencyTable();
     // The idempotency store's own DynamoDB client finds dynalite through the SDK's endpoint variable.
@@ -450,6 +473,8 @@ describe('handler (the Lambda entry)', () => {
       GLUE_JOB_NAME: JOB,
       TARGET_TABLE_NAME: TABLE,
       IDEMPOTENCY_TABLE_NAME: tableName,
+      UPLOAD_PREFIX: 'raw/',
+      UPLOAD_SUFFIX: '.csv',
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb().endpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
