@@ -111,7 +111,7 @@ describe('campaign data determinism', () => {
 // Reproducibility is a contract: the same options give the same data on every machine and in every
 // version, so a local run, a cloud run and a re-seed agree, and stored datasets can be regenerated.
 // These values were produced by the generator and are pinned on purpose; a change to them changes
-// every dataset and must be deliberate. (The properties the values must have are tested above and below.)
+// every dataset and must be deliberate. The other describes test the properties these values must have.
 describe('campaign data reproducibility (pinned values)', () => {
   it('gives exactly these campaigns and user-campaigns for 2 users, 2 campaigns, seed 1', () => {
     const options = { users: 2, seed: 1, campaigns: 2 };
