@@ -242,10 +242,9 @@ class Random {
     return this.next() < probability;
   }
 
-  pick<T>(items: readonly T[]): T {
-    const item = items[this.int(0, items.length - 1)];
-    if (item === undefined) throw new Error('pick from an empty list');
-    return item;
+  /** One of `items`; the type admits non-empty lists only, so the index is always in range. */
+  pick<T>(items: readonly [T, ...T[]]): T {
+    return items[this.int(0, items.length - 1)] as T;
   }
 
   /** `count` distinct numbers from [0, size), in ascending order. */
@@ -288,8 +287,8 @@ const money = (cents: number) => cents / 100;
 // ---------------------------------------------------------------------------------------------
 // Campaigns
 
-const TITLE_OPENERS = ['Spring', 'Summer', 'Autumn', 'Winter', 'Weekend', 'Holiday', 'Launch', 'Loyalty', 'Referral', 'Explorer'];
-const TITLE_THEMES = ['Streak', 'Challenge', 'Quest', 'Sprint', 'Marathon', 'Bonus Hunt', 'Rewards Week', 'Kickoff'];
+const TITLE_OPENERS = ['Spring', 'Summer', 'Autumn', 'Winter', 'Weekend', 'Holiday', 'Launch', 'Loyalty', 'Referral', 'Explorer'] as const;
+const TITLE_THEMES = ['Streak', 'Challenge', 'Quest', 'Sprint', 'Marathon', 'Bonus Hunt', 'Rewards Week', 'Kickoff'] as const;
 
 /** A campaign with the numbers user generation needs in exact form (seconds, cents). */
 interface CampaignPlan {

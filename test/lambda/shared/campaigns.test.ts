@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -55,11 +56,25 @@ function generate(options: CampaignDataOptions): Dataset {
   return { info: generateCampaignInfo(options), userCampaigns: [...generateUserCampaigns(options)] };
 }
 
+/** `make()` once, on first use: several describes share the larger datasets. */
+function memo<T>(make: () => T): () => T {
+  let value: { readonly made: T } | undefined;
+  return () => (value ??= { made: make() }).made;
+}
+
+const seed1Users2000 = memo(() => generate({ users: 2000, seed: 1 }));
+const campaigns9999 = memo(() => generateCampaignInfo({ users: 0, seed: 1, campaigns: 9999 }));
+
 const listedTasks = (info: readonly CampaignInfoItem[]) => new Map(info.map((campaign) => [campaign.campaignID, campaign]));
 
 function isOrphan(campaign: CampaignInfoItem, taskID: string): boolean {
   return !campaign.campaignTasks.some((task) => task.taskID === taskID);
 }
+
+const DAY = 24 * 60 * 60;
+
+/** Whether `values` are in ascending order (equal neighbours allowed). */
+const ascending = (values: readonly (number | string)[]) => values.every((value, index) => index === 0 || (values[index - 1] as number | string) <= value);
 
 describe('campaign data determinism', () => {
   it('gives identical campaigns and user-campaigns for the same options', () => {
@@ -74,6 +89,13 @@ describe('campaign data determinism', () => {
     expect(second.userCampaigns).not.toEqual(first.userCampaigns);
   });
 
+  it('takes the whole seed, not just its low 32 bits, and tells negative seeds apart', () => {
+    // 2 ** 32 + 1 and 1 share their low 32 bits; -1 and 2 ** 32 - 1 too (two's complement).
+    const seeds = [1, 2 ** 32 + 1, -1, 2 ** 32 - 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+    const datasets = seeds.map((seed) => JSON.stringify(generateCampaignInfo({ users: 0, seed, campaigns: 5 })));
+    expect(new Set(datasets).size).toBe(seeds.length);
+  });
+
   it('uses seed 1 and the 2024-01-01 epoch by default, never the clock', () => {
     expect(generate({ users: 50 })).toStrictEqual(generate({ users: 50, seed: 1, epoch: '2024-01-01T00:00:00Z' }));
     const earliest = Math.min(...generateCampaignInfo({ users: 50 }).map((campaign) => seconds(campaign.createdAt)));
@@ -83,6 +105,73 @@ describe('campaign data determinism', () => {
   it('counts all times from the epoch option', () => {
     const later = generateCampaignInfo({ users: 20, epoch: '2025-06-01T00:00:00Z' });
     for (const campaign of later) expect(seconds(campaign.createdAt)).toBeGreaterThanOrEqual(seconds('2025-06-01T00:00:00Z'));
+  });
+});
+
+// Reproducibility is a contract: the same options give the same data on every machine and in every
+// version, so a local run, a cloud run and a re-seed agree, and stored datasets can be regenerated.
+// These values were produced by the generator and are pinned on purpose; a change to them changes
+// every dataset and must be deliberate. The other describes test the properties these values must have.
+describe('campaign data reproducibility (pinned values)', () => {
+  it('gives exactly these campaigns and user-campaigns for 2 users, 2 campaigns, seed 1', () => {
+    const options = { users: 2, seed: 1, campaigns: 2 };
+    expect(generateCampaignInfo(options)).toStrictEqual([
+      {
+        campaignID: 'CMP-0001',
+        title: 'Holiday Quest',
+        campaignTasks: [
+          { taskID: 'TASK-0001-01', rewardAmount: 29.02, taskDeadline: '2024-03-13T02:10:29Z' },
+          { taskID: 'TASK-0001-02', rewardAmount: 36.11, taskDeadline: '2024-03-18T22:06:18Z' },
+          { taskID: 'TASK-0001-03', rewardAmount: 13.26, taskDeadline: '2024-04-13T08:27:13Z' },
+          { taskID: 'TASK-0001-04', rewardAmount: 16.38, taskDeadline: '2024-05-02T10:51:27Z' },
+        ],
+        rewardClaimDeadline: '2024-05-18T21:16:39Z',
+        endsAtTimestamp: 1714857399,
+        createdAt: '2024-02-05T21:16:39Z',
+        updatedAt: '2024-02-07T15:16:44Z',
+      },
+      {
+        campaignID: 'CMP-0002',
+        title: 'Loyalty Bonus Hunt',
+        campaignTasks: [
+          { taskID: 'TASK-0002-01', rewardAmount: 17.64, taskDeadline: '2024-02-04T09:40:19Z' },
+          { taskID: 'TASK-0002-02', rewardAmount: 26.27, taskDeadline: '2024-02-06T01:49:15Z' },
+          { taskID: 'TASK-0002-03', rewardAmount: 42.65, taskDeadline: '2024-02-09T20:13:33Z' },
+          { taskID: 'TASK-0002-04', rewardAmount: 38.02, taskDeadline: '2024-02-14T15:17:50Z' },
+          { taskID: 'TASK-0002-05', rewardAmount: 18.75, taskDeadline: '2024-02-20T09:12:53Z' },
+        ],
+        rewardClaimDeadline: '2024-03-07T17:15:56Z',
+        endsAtTimestamp: 1708622156,
+        createdAt: '2024-01-23T17:15:56Z',
+        updatedAt: '2024-01-25T07:27:53Z',
+      },
+    ]);
+    expect([...generateUserCampaigns(options)]).toStrictEqual([
+      {
+        userID: 'USR-000001',
+        campaignID: 'CMP-0002',
+        progressDetails: [],
+        userCampaignProgressState: 'ENROLLED',
+        totalTaskRewardsEarned: 0,
+        createdAt: '2024-02-04T15:48:38Z',
+        updatedAt: '2024-02-04T15:48:38Z',
+      },
+      {
+        userID: 'USR-000002',
+        campaignID: 'CMP-0001',
+        progressDetails: [{ taskID: 'TASK-0001-04', userCampaignTaskProgressState: 'IN_PROGRESS', rewardEarned: 0 }],
+        userCampaignProgressState: 'IN_PROGRESS',
+        totalTaskRewardsEarned: 0,
+        createdAt: '2024-03-08T10:33:32Z',
+        updatedAt: '2024-03-26T18:10:15Z',
+      },
+    ]);
+  });
+
+  it('gives exactly this data for 2,000 users, seed 1 (SHA-256 of its JSON)', () => {
+    const { info, userCampaigns } = seed1Users2000();
+    const digest = createHash('sha256').update(JSON.stringify(info)).update(JSON.stringify(userCampaigns)).digest('hex');
+    expect(digest).toBe('b525d27a78f5a9735fbbb8bed6c153a8e3346f952f93384b684486fde2f6643f');
   });
 });
 
@@ -111,8 +200,64 @@ describe('campaign data streaming', () => {
   });
 });
 
+describe('campaign ranges over 9,999 campaigns', () => {
+  const epoch = seconds('2024-01-01T00:00:00Z');
+  const info = campaigns9999();
+
+  it('launches campaigns within the first 60 days from the epoch, for 30 to 90 whole days', () => {
+    const problems: string[] = [];
+    for (const campaign of info) {
+      const created = seconds(campaign.createdAt);
+      if (created < epoch || created >= epoch + 60 * DAY) problems.push(`${campaign.campaignID}: created ${campaign.createdAt}`);
+      const life = campaign.endsAtTimestamp - created;
+      if (life % DAY !== 0 || life < 30 * DAY || life > 90 * DAY) problems.push(`${campaign.campaignID}: lives ${life / DAY} days`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('edits campaigns within 3 days of their launch, and opens reward claims exactly 14 days after the end', () => {
+    const problems: string[] = [];
+    let latestEdit = 0;
+    for (const campaign of info) {
+      const edited = seconds(campaign.updatedAt) - seconds(campaign.createdAt);
+      latestEdit = Math.max(latestEdit, edited);
+      if (edited < 0 || edited > 3 * DAY) problems.push(`${campaign.campaignID}: updated ${edited} s after its creation`);
+      if (seconds(campaign.rewardClaimDeadline) !== campaign.endsAtTimestamp + 14 * DAY) problems.push(`${campaign.campaignID}: claim deadline ${campaign.rewardClaimDeadline}`);
+    }
+    expect(problems).toEqual([]);
+    // Edits spread over the three days rather than all falling at the launch.
+    expect(latestEdit).toBeGreaterThan(2 * DAY);
+  });
+
+  it('gives tasks rewards from 0.50 to 50.00 and deadlines from a week after launch to the end, in task order', () => {
+    const problems: string[] = [];
+    const rewards = new Set<number>();
+    for (const campaign of info) {
+      const created = seconds(campaign.createdAt);
+      const deadlines = campaign.campaignTasks.map((task) => seconds(task.taskDeadline));
+      if (!ascending(deadlines)) problems.push(`${campaign.campaignID}: deadlines out of task order ${deadlines.join()}`);
+      for (const task of campaign.campaignTasks) {
+        rewards.add(task.rewardAmount);
+        if (!isMoney(task.rewardAmount) || task.rewardAmount < 0.5 || task.rewardAmount > 50) problems.push(`${task.taskID}: reward ${task.rewardAmount}`);
+        const deadline = seconds(task.taskDeadline);
+        if (deadline < created + 7 * DAY || deadline > campaign.endsAtTimestamp) problems.push(`${task.taskID}: deadline ${task.taskDeadline}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    // Amounts in cents, not whole units only.
+    expect([...rewards].filter((reward) => !Number.isInteger(reward)).length).toBeGreaterThan(1000);
+  });
+
+  it('titles campaigns "<opener> <theme>" from fixed word lists, without stray spaces', () => {
+    const problems = info.filter((campaign) => !/^[A-Z][a-z]+ [A-Z][a-z]+( [A-Z][a-z]+)?$/.test(campaign.title)).map((campaign) => `${campaign.campaignID}: ${JSON.stringify(campaign.title)}`);
+    expect(problems).toEqual([]);
+    // 10 openers × 8 themes (two of them two words long).
+    expect(new Set(info.map((campaign) => campaign.title)).size).toBe(80);
+  });
+});
+
 describe('campaign data invariants over 2,000 users', () => {
-  const { info, userCampaigns } = generate({ users: 2000, seed: 1 });
+  const { info, userCampaigns } = seed1Users2000();
   const campaigns = listedTasks(info);
   const campaignOf = (item: UserCampaignItem) => campaigns.get(item.campaignID) as CampaignInfoItem;
 
@@ -278,6 +423,109 @@ describe('campaign data invariants over 2,000 users', () => {
     expect(problems).toEqual([]);
   });
 
+  it('lists each user\'s campaigns in campaign order, and progress in task order with the orphan task last', () => {
+    const problems: string[] = [];
+    for (let start = 0; start < userCampaigns.length; ) {
+      let end = start;
+      while (userCampaigns[end]?.userID === userCampaigns[start]?.userID) end++;
+      const enrolled = userCampaigns.slice(start, end).map((item) => item.campaignID);
+      if (!ascending(enrolled)) problems.push(`${userCampaigns[start]?.userID}: campaigns ${enrolled.join()}`);
+      start = end;
+    }
+    for (const item of userCampaigns) {
+      const orphanFlags = item.progressDetails.map((entry) => isOrphan(campaignOf(item), entry.taskID));
+      const listed = item.progressDetails.filter((_, index) => orphanFlags[index] !== true).map((entry) => entry.taskID);
+      if (!ascending(listed) || orphanFlags.slice(0, -1).includes(true)) problems.push(`${item.userID}/${item.campaignID}: tasks ${item.progressDetails.map((entry) => entry.taskID).join()}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('keeps actions within three weeks of joining and before the campaign end; expiry is recorded at the end', () => {
+    const problems: string[] = [];
+    let latestValidation = 0;
+    for (const item of userCampaigns) {
+      const where = `${item.userID}/${item.campaignID}`;
+      const created = seconds(item.createdAt);
+      const end = campaignOf(item).endsAtTimestamp;
+      const limit = Math.min(created + 21 * DAY, end);
+      for (const entry of item.progressDetails) {
+        if (entry.validatedAt === undefined) continue;
+        latestValidation = Math.max(latestValidation, seconds(entry.validatedAt) - created);
+        if (seconds(entry.validatedAt) > limit) problems.push(`${where} ${entry.taskID}: validatedAt ${entry.validatedAt} after ${limit}`);
+      }
+      const updated = seconds(item.updatedAt);
+      if (item.userCampaignProgressState === 'EXPIRED' ? updated !== end : updated > limit) problems.push(`${where} ${item.userCampaignProgressState}: updatedAt ${item.updatedAt}`);
+    }
+    expect(problems).toEqual([]);
+    // Actions spread over the three weeks.
+    expect(latestValidation).toBeGreaterThan(20 * DAY);
+  });
+
+  it('leaves a user-campaign whose tasks are all NOT_STARTED as it was when the user joined', () => {
+    const untouched = userCampaigns.filter(
+      (item) => item.progressDetails.length > 0 && item.userCampaignProgressState !== 'EXPIRED' && item.progressDetails.every((entry) => entry.userCampaignTaskProgressState === 'NOT_STARTED'),
+    );
+    expect(untouched.length).toBeGreaterThanOrEqual(20);
+    expect(untouched.filter((item) => item.updatedAt !== item.createdAt)).toEqual([]);
+  });
+
+  it('has orphan user-campaigns covering none of the campaign tasks, and unfinished ones covering all', () => {
+    const listedCount = (item: UserCampaignItem) => item.progressDetails.filter((entry) => !isOrphan(campaignOf(item), entry.taskID)).length;
+    const orphanOnly = userCampaigns.filter((item) => item.progressDetails.length > 0 && listedCount(item) === 0);
+    const allTasksUnfinished = userCampaigns.filter((item) => item.userCampaignProgressState !== 'COMPLETED' && listedCount(item) === campaignOf(item).campaignTasks.length);
+    expect(orphanOnly.length).toBeGreaterThanOrEqual(10);
+    expect(allTasksUnfinished.length).toBeGreaterThanOrEqual(100);
+  });
+
+  it('draws task states at about 10% NOT_STARTED, 30% IN_PROGRESS, 45% VALIDATED and 15% REJECTED', () => {
+    // Campaign tasks of unfinished user-campaigns: completers validate every task, orphan tasks have their own draw.
+    const counts = { NOT_STARTED: 0, IN_PROGRESS: 0, VALIDATED: 0, REJECTED: 0 };
+    let total = 0;
+    for (const item of userCampaigns) {
+      if (item.userCampaignProgressState === 'COMPLETED') continue;
+      for (const entry of item.progressDetails) {
+        if (isOrphan(campaignOf(item), entry.taskID)) continue;
+        counts[entry.userCampaignTaskProgressState]++;
+        total++;
+      }
+    }
+    expect(total).toBeGreaterThan(5000);
+    const share = (state: TaskProgressState) => counts[state] / total;
+    expect(share('NOT_STARTED')).toBeGreaterThanOrEqual(0.07);
+    expect(share('NOT_STARTED')).toBeLessThanOrEqual(0.13);
+    expect(share('IN_PROGRESS')).toBeGreaterThanOrEqual(0.26);
+    expect(share('IN_PROGRESS')).toBeLessThanOrEqual(0.34);
+    // A little under 45%: leaving out COMPLETED user-campaigns leaves out some VALIDATED draws.
+    expect(share('VALIDATED')).toBeGreaterThanOrEqual(0.39);
+    expect(share('VALIDATED')).toBeLessThanOrEqual(0.49);
+    expect(share('REJECTED')).toBeGreaterThanOrEqual(0.11);
+    expect(share('REJECTED')).toBeLessThanOrEqual(0.19);
+  });
+
+  it('completes about a fifth of the user-campaigns and expires about a tenth', () => {
+    // 20% of regular user-campaigns (87% of all) are completers, and a few others validate every task by chance;
+    // 15% of the unfinished, started ones (about 70% of all) expire.
+    const share = (state: string) => userCampaigns.filter((item) => item.userCampaignProgressState === state).length / userCampaigns.length;
+    expect(share('COMPLETED')).toBeGreaterThanOrEqual(0.15);
+    expect(share('COMPLETED')).toBeLessThanOrEqual(0.25);
+    expect(share('EXPIRED')).toBeGreaterThanOrEqual(0.07);
+    expect(share('EXPIRED')).toBeLessThanOrEqual(0.14);
+  });
+
+  it('makes in every block of 20 users the first user-campaign of at least 2 users empty and of at least 1 an orphan', () => {
+    const problems: string[] = [];
+    const firsts = new Map<string, UserCampaignItem>();
+    for (const item of userCampaigns) if (!firsts.has(item.userID)) firsts.set(item.userID, item);
+    const users = [...firsts.values()];
+    for (let block = 0; block * 20 < users.length; block++) {
+      const firstItems = users.slice(block * 20, block * 20 + 20);
+      const empty = firstItems.filter((item) => item.progressDetails.length === 0).length;
+      const orphan = firstItems.filter((item) => item.progressDetails.some((entry) => isOrphan(campaignOf(item), entry.taskID))).length;
+      if (empty < 2 || orphan < 1) problems.push(`users ${block * 20 + 1}-${block * 20 + 20}: ${empty} empty, ${orphan} orphan`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('spreads user-campaign creation over many days (several created_day partitions)', () => {
     const days = new Set(userCampaigns.map((item) => item.createdAt.slice(0, 10)));
     expect(days.size).toBeGreaterThanOrEqual(30);
@@ -333,18 +581,27 @@ describe('summarizeCampaignData', () => {
 });
 
 describe('campaign data options', () => {
-  it.each<[string, CampaignDataOptions]>([
-    ['users', { users: -1 }],
-    ['users', { users: 1.5 }],
-    ['seed', { users: 1, seed: Number.NaN }],
-    ['campaigns', { users: 1, campaigns: 0 }],
-    ['epoch', { users: 1, epoch: 'yesterday' }],
-  ])('rejects a bad %s option with a coded error', (field, options) => {
+  it.each<[string, CampaignDataOptions, string]>([
+    ['users', { users: -1 }, 'campaign data option users: -1 is not a whole number >= 0'],
+    ['users', { users: 1.5 }, 'campaign data option users: 1.5 is not a whole number >= 0'],
+    ['seed', { users: 1, seed: Number.NaN }, 'campaign data option seed: NaN is not a whole number'],
+    ['seed', { users: 1, seed: 0.5 }, 'campaign data option seed: 0.5 is not a whole number'],
+    ['campaigns', { users: 1, campaigns: 0 }, 'campaign data option campaigns: 0 is not a whole number from 1 to 9999'],
+    ['campaigns', { users: 1, campaigns: 10000 }, 'campaign data option campaigns: 10000 is not a whole number from 1 to 9999'],
+    ['campaigns', { users: 1, campaigns: 2.5 }, 'campaign data option campaigns: 2.5 is not a whole number from 1 to 9999'],
+    ['epoch', { users: 1, epoch: 'yesterday' }, 'campaign data option epoch: "yesterday" is not an ISO-8601 date'],
+  ])('rejects a bad %s option with a coded error naming it', (field, options, message) => {
     const error = thrownBy(() => generateCampaignInfo(options));
     expect(error).toBeInstanceOf(CampaignOptionsError);
-    expect(error).toMatchObject({ code: 'INVALID_CAMPAIGN_OPTIONS', field });
+    expect(error).toMatchObject({ name: 'CampaignOptionsError', code: 'INVALID_CAMPAIGN_OPTIONS', field, message });
     // The generator checks its options when called, not at the first item.
-    expect(thrownBy(() => generateUserCampaigns(options))).toBeInstanceOf(CampaignOptionsError);
+    expect(thrownBy(() => generateUserCampaigns(options))).toMatchObject({ field, message });
+  });
+
+  it('accepts 1 to 9999 campaigns', () => {
+    expect(generateCampaignInfo({ users: 1, campaigns: 1 }).map((campaign) => campaign.campaignID)).toEqual(['CMP-0001']);
+    expect([...generateUserCampaigns({ users: 3, campaigns: 1 })].map((item) => item.campaignID)).toEqual(['CMP-0001', 'CMP-0001', 'CMP-0001']);
+    expect(campaigns9999().map((campaign) => campaign.campaignID).at(-1)).toBe('CMP-9999');
   });
 });
 
