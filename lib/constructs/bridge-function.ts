@@ -4,7 +4,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type Code, Function as LambdaFunction, LoggingFormat, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -13,6 +13,9 @@ import { Construct } from 'constructs';
 
 /** The folder of the Lambda handlers: `lambda/` beside `lib/` (or `dist/lambda` beside `dist/lib`). */
 const LAMBDA_DIR = join(__dirname, '..', '..', 'lambda');
+
+/** dynalake's own handlers, in `lambda/`. */
+export const DYNALAKE_HANDLERS = ['stream-to-lake', 'upload-to-glue'] as const;
 
 /** The entry file of a handler in `lambda/`: its TypeScript source, or its compiled JavaScript in a built package. */
 export function lambdaEntry(name: string): string {
@@ -38,8 +41,24 @@ export function newestNodeRuntime(): Runtime | undefined {
 
 /** Properties of a {@link BridgeFunction}. */
 export interface BridgeFunctionProps {
-  /** The handler's file in `lambda/`, without extension (its export `handler` is the entry point). */
+  /**
+   * The handler's name: one of dynalake's handlers in `lambda/` (`stream-to-lake`, `upload-to-glue`;
+   * its export `handler` is the entry point), or a name of your own for the handler you give as
+   * `entry` or `code`. It names the function's Powertools service (`dynalake-<handlerName>`).
+   */
   readonly handlerName: string;
+  /**
+   * Your own handler: a TypeScript or JavaScript file whose export `handler` is the entry point,
+   * bundled like dynalake's ({@link HANDLER_BUNDLING}). Not with `code`.
+   * @default - dynalake's handler named `handlerName`
+   */
+  readonly entry?: string;
+  /**
+   * Your own handler, built: the function's code as it is, with `handler` naming its entry point
+   * (`file.export`). Not with `entry`.
+   * @default - dynalake's handler named `handlerName`
+   */
+  readonly code?: { readonly code: Code; readonly handler: string };
   /** What the function does, for the console. */
   readonly description: string;
   /** The handler's environment. */
@@ -64,7 +83,7 @@ export interface BridgeFunctionProps {
  */
 export class BridgeFunction extends Construct {
   /** The function. */
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   /** Its execution role: log writing only, until grants are added. */
   readonly role: Role;
   /** Its log group. */
@@ -77,6 +96,7 @@ export class BridgeFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
     super(scope, id);
+    if (props.entry !== undefined && props.code !== undefined) throw new Error(`${this.node.path}: give the handler as entry or as code, not both`);
     this.logGroup = new LogGroup(this, 'Logs', {
       // RetentionDays' values are the day counts themselves.
       retention: (props.logRetentionDays ?? RetentionDays.ONE_MONTH) as RetentionDays, // eslint-disable-line @typescript-eslint/no-unsafe-enum-assignment
@@ -85,9 +105,7 @@ export class BridgeFunction extends Construct {
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com'), description: `Runs the ${props.handlerName} Lambda` });
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }));
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: lambdaEntry(props.handlerName),
-      handler: 'handler',
+    const functionProps = {
       description: props.description,
       runtime: HANDLER_RUNTIME,
       architecture: Architecture.ARM_64,
@@ -98,8 +116,11 @@ export class BridgeFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       tracing: Tracing.ACTIVE,
       environment: { ...props.environment, POWERTOOLS_SERVICE_NAME: `dynalake-${props.handlerName}`, POWERTOOLS_LOG_LEVEL: 'INFO' },
-      bundling: HANDLER_BUNDLING,
-    });
+    };
+    this.function =
+      props.code === undefined
+        ? new NodejsFunction(this, 'Function', { ...functionProps, entry: this.entryOf(props), handler: 'handler', bundling: HANDLER_BUNDLING })
+        : new LambdaFunction(this, 'Function', { ...functionProps, code: props.code.code, handler: props.code.handler });
 
     if (newestNodeRuntime()?.name !== HANDLER_RUNTIME.name) {
       // cdk-nag's AwsSolutions-L1 asks for the newest runtime the installed aws-cdk-lib knows, which in a consumer's app on a newer aws-cdk-lib is one these handlers were never tested on.
@@ -123,6 +144,18 @@ export class BridgeFunction extends Construct {
       1,
       'Records or events the function gave up on are waiting in its on-failure queue',
     );
+  }
+
+  /** The file NodejsFunction bundles: the consumer's entry, or dynalake's handler of that name. */
+  private entryOf(props: BridgeFunctionProps): string {
+    if (props.entry !== undefined) {
+      if (!existsSync(props.entry)) throw new Error(`${this.node.path}: entry ${props.entry} does not exist`);
+      return props.entry;
+    }
+    if (!(DYNALAKE_HANDLERS as readonly string[]).includes(props.handlerName)) {
+      throw new Error(`${this.node.path}: handlerName ${JSON.stringify(props.handlerName)} is not one of dynalake's handlers (${DYNALAKE_HANDLERS.join(', ')}); give your own as entry or code`);
+    }
+    return lambdaEntry(props.handlerName);
   }
 
   /** An alarm when `metric` reaches `threshold`, notifying the alert topic; no data is not an alarm. */
