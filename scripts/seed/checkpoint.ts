@@ -95,7 +95,8 @@ export class Watermark {
 
   /** Every row up to this one is settled. */
   get value(): number {
-    while (this.head < this.pending.length && this.finished.delete(this.pending[this.head] as number)) this.head += 1;
+    // Past the end the entry is undefined, which `finished` never holds: the loop stops there.
+    while (this.finished.delete(this.pending[this.head] as number)) this.head += 1;
     if (this.head > 4096) {
       this.pending.splice(0, this.head);
       this.head = 0;

@@ -30,12 +30,12 @@ export async function loadCampaigns(options: LoadCampaignsOptions): Promise<Camp
   const concurrency = options.concurrency ?? 16;
   const campaigns = generateCampaignInfo(data);
   const infoWriter = new BatchWriter<null>({ client: options.client, tableName: options.campaignInfoTable, concurrency });
-  for (const campaign of campaigns) await infoWriter.put(campaign.campaignID, marshall(campaign, { removeUndefinedValues: true }), null);
+  for (const campaign of campaigns) await infoWriter.put(campaign.campaignID, marshall(campaign), null);
   await infoWriter.flush();
 
   const progressWriter = new BatchWriter<null>({ client: options.client, tableName: options.userCampaignTable, concurrency });
   for (const userCampaign of generateUserCampaigns(data)) {
-    await progressWriter.put(`${userCampaign.userID}\u0000${userCampaign.campaignID}`, marshall(userCampaign, { removeUndefinedValues: true }), null);
+    await progressWriter.put(`${userCampaign.userID}\u0000${userCampaign.campaignID}`, marshall(userCampaign), null);
   }
   await progressWriter.flush();
 

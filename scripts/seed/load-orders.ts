@@ -150,7 +150,8 @@ export async function loadOrders(options: LoadOrdersOptions): Promise<LoadSummar
     });
   };
   const checkpointTimer = setInterval(() => saveCheckpoint(false), options.checkpointEveryMs ?? 1000);
-  const progressTimer = options.onProgress && setInterval(() => options.onProgress?.(counts()), options.progressEveryMs ?? 1000);
+  const { onProgress } = options;
+  const progressTimer = onProgress && setInterval(() => onProgress(counts()), options.progressEveryMs ?? 1000);
 
   let interrupted = false;
   try {
@@ -189,7 +190,7 @@ export async function loadOrders(options: LoadOrdersOptions): Promise<LoadSummar
     throw error;
   } finally {
     clearInterval(checkpointTimer);
-    if (progressTimer) clearInterval(progressTimer);
+    clearInterval(progressTimer);
     closeSync(rejectsFd);
   }
 
@@ -197,7 +198,7 @@ export async function loadOrders(options: LoadOrdersOptions): Promise<LoadSummar
   if (interrupted) {
     throw new DynalakeError('INTERRUPTED', `stopped after data row ${watermark.value} (${writer.written} items written in this run; checkpoint ${checkpointPath})`);
   }
-  options.onProgress?.(counts());
+  onProgress?.(counts());
   const elapsedMs = Math.max(1, now().getTime() - started);
   return {
     ...counts(),

@@ -61,9 +61,8 @@ export interface ReadOrderRowsOptions {
  * @throws DynalakeError BAD_INPUT when a column is missing or the CSV itself is broken (unclosed quote).
  */
 export async function* readOrderRows(path: string, options: ReadOrderRowsOptions): AsyncGenerator<SourceRow> {
-  const parser = createReadStream(path, { encoding: options.encoding, highWaterMark: 1 << 20 }).pipe(
-    parse({ bom: true, raw: true, relax_column_count: true, relax_quotes: true }),
-  );
+  const source = createReadStream(path, { encoding: options.encoding, highWaterMark: 1 << 20 });
+  const parser = source.pipe(parse({ bom: true, raw: true, relax_column_count: true, relax_quotes: true }));
   const context = { sourceFile: basename(path), loadedAt: options.loadedAt };
   const numbering = new LineNumbering();
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
@@ -73,9 +72,10 @@ export async function* readOrderRows(path: string, options: ReadOrderRowsOptions
   try {
     for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
       const startLine = line;
-      // A record ends at its line break, which `raw` leaves out; line breaks inside quotes count too.
-      line += countLineBreaks(raw) + 1;
-      const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      // `raw` ends with the record's line break, or its \r only when it is \r\n: the row as written has none.
+      const text = raw.replace(/\r?\n?$/, '');
+      // A record ends at its line break; line breaks inside quotes count too.
+      line += countLineBreaks(text) + 1;
       if (layout === undefined) {
         const columns = resolveColumns(record);
         if ('missing' in columns) {
@@ -91,14 +91,16 @@ export async function* readOrderRows(path: string, options: ReadOrderRowsOptions
       if (ordinal >= limit) break;
       ordinal += 1;
       // Every row with an InvoiceNo takes its place in the invoice, even when rejected.
-      const invoiceNo = (record[layout.index.InvoiceNo] ?? '').trim();
-      const lineNo = invoiceNo === '' ? 0 : numbering.next(invoiceNo);
+      const invoiceNo = record[layout.index.InvoiceNo]?.trim();
+      const lineNo = invoiceNo ? numbering.next(invoiceNo) : 0;
       yield { ordinal, line: startLine, raw: text, result: mapOrderRow(record, layout, lineNo, context) };
     }
   } catch (error) {
     throw csvReadError(error, path, line);
   } finally {
+    // pipe() leaves the source open when the parser stops early (--limit, an error): close both.
     parser.destroy();
+    source.destroy();
   }
   if (layout === undefined) throw new DynalakeError('BAD_INPUT', `${path}: the file is empty (expected a header row)`);
 }

@@ -54,7 +54,7 @@ export async function resolveTarget(options: TargetOptions): Promise<SeedTarget>
       close: () => local.close(),
     };
   }
-  const client = options.endpoint ? localClientOrRemote(options) : new DynamoDBClient({ region: options.region });
+  const client = options.endpoint ? clientFor(options.endpoint, options.region) : new DynamoDBClient({ region: options.region });
   const where = options.endpoint ? ` at ${options.endpoint}` : '';
   const close = () => {
     client.destroy();
@@ -76,10 +76,10 @@ export async function resolveTarget(options: TargetOptions): Promise<SeedTarget>
   return { client, tables: tablesFromOutputsFile(outputsFile), description: `the stack in ${outputsFile}${where}`, close };
 }
 
-function localClientOrRemote(options: TargetOptions): DynamoDBClient {
+function clientFor(endpoint: string, region: string | undefined): DynamoDBClient {
   // A custom endpoint (dynalite, DynamoDB Local) with no region: any credentials do.
-  if (options.region === undefined && /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])/.test(options.endpoint ?? '')) return localClient(options.endpoint ?? '');
-  return new DynamoDBClient({ endpoint: options.endpoint, region: options.region });
+  if (region === undefined && /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])/.test(endpoint)) return localClient(endpoint);
+  return new DynamoDBClient({ endpoint, region });
 }
 
 function pickTables(outputs: Record<string, string | undefined>): Partial<Record<SeedTable, string>> {

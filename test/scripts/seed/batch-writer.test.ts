@@ -291,7 +291,9 @@ describe('BatchWriter retries', () => {
     expect(writer.retries).toBe(3);
   });
 
-  it.each(['ProvisionedThroughputExceededException', 'ThrottlingException'])('retries the whole batch after a %s, with the same backoff', async (name) => {
+  it.each(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'InternalServerError', 'ServiceUnavailable', 'LimitExceededException'])(
+    'retries the whole batch after a %s, with the same backoff',
+    async (name) => {
     const { client, calls } = scriptedClient((_requests, call) => {
       if (call <= 2) throw namedError(name, 'Rate of requests exceeds the allowed throughput.');
       return output();
@@ -306,6 +308,25 @@ describe('BatchWriter retries', () => {
     expect(writer.written).toBe(25);
     expect(writer.retries).toBe(2);
     expect(written).toStrictEqual([{ tags: range(0, 25), attempts: 3 }]);
+    },
+  );
+
+  it('really pauses by default: the retry waits for its timer', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const { client, calls } = scriptedClient((requests, call) => (call === 1 ? output(requests) : output()));
+      const writer = new BatchWriter<number>({ client, tableName: TABLE, concurrency: 1, baseDelayMs: 100, random: () => 0.5 });
+      await putAll(writer, range(0, 3));
+      const flushed = writer.flush();
+      await jest.advanceTimersByTimeAsync(49);
+      expect(calls).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(1);
+      await flushed;
+      expect(calls).toHaveLength(2);
+      expect(writer.written).toBe(3);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 
@@ -321,9 +342,8 @@ describe('BatchWriter failures', () => {
 
     expect(error).toBeInstanceOf(DynalakeError);
     expect(error).toMatchObject({ code: 'LOAD_FAILED' });
-    const message = (error as DynalakeError).message;
-    expect(message).toContain(TABLE);
-    expect(message).toMatch(/\b3\b[^.]*unprocessed/);
+    // 697 ms of pauses, rounded to the second.
+    expect((error as DynalakeError).message).toBe(`DynamoDB kept 3 of a batch's items unprocessed or throttled for 1 s (4 attempts) on table ${TABLE}`);
     expect(delays).toStrictEqual([99, 199, 399]);
     expect(calls.map(idsOf)).toStrictEqual([range(0, 10), [0, 1, 2], [0, 1, 2], [0, 1, 2]]);
     expect(writer.written).toBe(7);

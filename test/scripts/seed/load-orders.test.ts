@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AttributeValue, BatchWriteItemCommand, type BatchWriteItemCommandOutput } from '@aws-sdk/client-dynamodb';
@@ -110,18 +111,20 @@ describe('loadOrders on the real 1,071-row sample', () => {
     expect(new Set(second.map((item) => item.LoadedAt?.S))).toEqual(new Set(['2026-02-01T00:00:00.000Z']));
   });
 
-  it('writes nothing in a dry run, and still counts every row', async () => {
+  it('writes nothing in a dry run, not even a checkpoint, and still counts every row', async () => {
     const tableName = await createTable(local());
     const summary = await load({ file: SAMPLE, tableName, dryRun: true });
     expect(summary).toMatchObject({ read: 1071, valid: 1071, written: 0, rejected: 0, dryRun: true });
     expect(await scanAll(local(), tableName)).toHaveLength(0);
+    expect(existsSync(join(workdir, 'rejects.checkpoint.json'))).toBe(false);
   });
 
-  it('stops after --limit rows', async () => {
+  it('stops after --limit rows, leaving the load incomplete in the checkpoint', async () => {
     const tableName = await createTable(local());
     const summary = await load({ file: SAMPLE, tableName, limit: 100 });
     expect(summary).toMatchObject({ read: 100, written: 100 });
     expect(await scanAll(local(), tableName)).toHaveLength(100);
+    expect(readCheckpoint(join(workdir, 'rejects.checkpoint.json'))).toMatchObject({ rowsDone: 100, complete: false });
   });
 });
 
@@ -163,6 +166,70 @@ describe('loadOrders with bad rows', () => {
     // The multi-line description (lines 4-5) is one valid row, the third of its invoice.
     expect(items.get('536365/3')?.Description).toEqual({ S: 'CREAM CUPID HEARTS\r\nCOAT HANGER' });
     expect(items.get('536367/2')).toMatchObject({ StockCode: { S: '22745' } });
+  });
+});
+
+describe('loadOrders files', () => {
+  const NOW = new Date('2026-01-02T03:04:05.000Z');
+  const bad = '536366,22632,HAND WARMER RED POLKA DOT,6,12/1/2010 8:28,one.85,17850,United Kingdom';
+
+  it('keeps the rejects and the checkpoint beside the data file by default, with exactly what happened', async () => {
+    const tableName = await createTable(local());
+    const lines = [HEADER, '536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom', '536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom', bad];
+    const file = csvFile('orders.csv', lines);
+    const summary = await loadOrders({ client: local().client, file, tableName, now: () => NOW });
+    expect(summary).toMatchObject({ read: 3, written: 2, rejected: 1, skipped: 0, rejectsPath: `${file}.rejects.csv`, checkpointPath: `${file}.rejects.checkpoint.json` });
+    const rejects = `line,field,reason,raw\n4,UnitPrice,"""one.85"" is not a decimal number","${bad}"\n`;
+    expect(readFileSync(`${file}.rejects.csv`, 'utf8')).toBe(rejects);
+    // The last row was rejected: the checkpoint covers it and its line in the rejects file.
+    expect(readCheckpoint(`${file}.rejects.checkpoint.json`)).toEqual({
+      version: 1,
+      file,
+      fileSize: statSync(file).size,
+      fileHead: createHash('sha256').update(readFileSync(file)).digest('hex'),
+      table: tableName,
+      // Plain ASCII is valid UTF-8.
+      encoding: 'utf8',
+      loadedAt: NOW.toISOString(),
+      rowsDone: 3,
+      rejectsBytes: Buffer.byteLength(rejects),
+      complete: true,
+      updatedAt: NOW.toISOString(),
+    });
+  });
+
+  it('refuses a file that does not exist', async () => {
+    const file = join(workdir, 'data.csv');
+    await expect(load({ file, tableName: 'orders' })).rejects.toMatchObject({ code: 'BAD_INVOCATION', message: `${file}: no such file` });
+  });
+
+  it('refuses --resume when there is no checkpoint', async () => {
+    const file = csvFile('orders.csv', [HEADER, bad]);
+    await expect(load({ file, tableName: 'orders', resume: true })).rejects.toMatchObject({
+      code: 'BAD_INVOCATION',
+      message: `--resume: no checkpoint at ${join(workdir, 'rejects.checkpoint.json')}; run without --resume to start the load`,
+    });
+  });
+
+  it('refuses --resume into another table than the checkpoint says', async () => {
+    const tableName = await createTable(local());
+    const file = csvFile('orders.csv', [HEADER, bad, bad]);
+    await load({ file, tableName, limit: 1 });
+    await expect(load({ file, tableName: 'other-orders', resume: true })).rejects.toMatchObject({
+      code: 'BAD_INVOCATION',
+      message: `--resume: the checkpoint is for table ${tableName}, not other-orders`,
+    });
+  });
+
+  it('reads the encoding given, and detects it for auto', async () => {
+    const row = '536370,22728,CAFÉ SET,24,12/1/2010 8:45,3.75,12583,France';
+    const file = csvFile('utf8.csv', [HEADER, row], 'utf8');
+    const forced = await createTable(local());
+    expect((await load({ file, tableName: forced, encoding: 'latin1' })).encoding).toBe('latin1');
+    expect(byKey(await scanAll(local(), forced)).get('536370/1')?.Description).toEqual({ S: Buffer.from('CAFÉ SET', 'utf8').toString('latin1') });
+    const detected = await createTable(local());
+    expect((await load({ file, tableName: detected, encoding: 'auto' })).encoding).toBe('utf8');
+    expect(byKey(await scanAll(local(), detected)).get('536370/1')?.Description).toEqual({ S: 'CAFÉ SET' });
   });
 });
 
@@ -302,11 +369,102 @@ describe('loadOrders against a DynamoDB that pushes back', () => {
     expect(await scanAll(local(), tableName)).toHaveLength(108);
   });
 
-  it('refuses to resume when the file changed since the checkpoint', async () => {
+  it.each([
+    ['the same size', 'Y'],
+    ['another size', 'YZ'],
+  ])('refuses to resume when the file changed since the checkpoint, to %s', async (_case, description) => {
     const tableName = await createTable(local());
     const file = csvFile('changing.csv', [HEADER, '536365,85123A,X,6,12/1/2010 8:26,2.55,17850,United Kingdom']);
     await load({ file, tableName, limit: 1 });
-    writeFileSync(file, [HEADER, '536365,85123A,Y,6,12/1/2010 8:26,2.55,17850,United Kingdom'].join('\r\n'));
-    await expect(load({ file, tableName, resume: true })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('the file changed since the checkpoint') as unknown });
+    writeFileSync(file, [HEADER, `536365,85123A,${description},6,12/1/2010 8:26,2.55,17850,United Kingdom`].join('\r\n'));
+    await expect(load({ file, tableName, resume: true })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: `${file}: the file changed since the checkpoint ${join(workdir, 'rejects.checkpoint.json')} was written; run without --resume to load it from the start`,
+    });
+  });
+
+  it('refuses to resume when rows were added past the first 64 KiB, which the head hash does not see', async () => {
+    const tableName = await createTable(local());
+    const file = join(workdir, 'growing.csv');
+    const sample = readFileSync(SAMPLE);
+    expect(sample.length).toBeGreaterThan(64 * 1024);
+    writeFileSync(file, sample);
+    await load({ file, tableName, limit: 10 });
+    writeFileSync(file, Buffer.concat([sample, Buffer.from('\r\n536365,85123A,X,6,12/1/2010 8:26,2.55,17850,United Kingdom')]));
+    await expect(load({ file, tableName, resume: true })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining(`${file}: the file changed since the checkpoint`) as unknown });
+  });
+
+  it('says how far a failed load got, and resumes from there; the speed counts only the rows read again', async () => {
+    const tableName = await createTable(local());
+    const checkpointPath = join(workdir, 'rejects.checkpoint.json');
+    // One batch in flight at a time, and the connection dies on the third: 2 batches of 25 are in.
+    await expect(load({ file: SAMPLE, tableName, client: dyingClient(local().client, 2), concurrency: 1 })).rejects.toMatchObject({
+      code: 'LOAD_FAILED',
+      message: `DynamoDB refused a batch for table ${tableName}: connection reset by peer. 50 items written in this run; every row up to data row 50 is settled (checkpoint ${checkpointPath}), so --resume continues from there.`,
+    });
+    expect(readCheckpoint(checkpointPath)).toMatchObject({ rowsDone: 50, complete: false });
+    // A clock that moves 2 s between the start and everything after it.
+    let calls = 0;
+    const now = () => new Date(Date.UTC(2026, 0, 1) + (calls++ === 0 ? 0 : 2000));
+    const resumed = await load({ file: SAMPLE, tableName, resume: true, now });
+    expect(resumed).toMatchObject({ read: 1071, skipped: 50, written: 1021, elapsedMs: 2000, rowsPerSecond: Math.round(1021 / 2) });
+  });
+
+  it('counts an instant load as 1 ms', async () => {
+    const tableName = await createTable(local());
+    const summary = await load({ file: csvFile('one.csv', [HEADER, '536365,85123A,X,6,12/1/2010 8:26,2.55,17850,United Kingdom']), tableName, now: () => new Date(0) });
+    expect(summary).toMatchObject({ elapsedMs: 1, rowsPerSecond: 1000 });
+  });
+
+  it('stops before the first row when already aborted, saying where it stopped', async () => {
+    const tableName = await createTable(local());
+    const abort = new AbortController();
+    abort.abort();
+    const checkpointPath = join(workdir, 'rejects.checkpoint.json');
+    await expect(load({ file: SAMPLE, tableName, signal: abort.signal })).rejects.toMatchObject({
+      code: 'INTERRUPTED',
+      message: `stopped after data row 0 (0 items written in this run; checkpoint ${checkpointPath})`,
+    });
+    expect(readCheckpoint(checkpointPath)).toMatchObject({ rowsDone: 0, complete: false });
+  });
+});
+
+describe('loadOrders timers', () => {
+  it('saves an incomplete checkpoint every second while batches are in flight, reports progress, and stops both timers at the end', async () => {
+    const tableName = await createTable(local());
+    const checkpointPath = join(workdir, 'rejects.checkpoint.json');
+    // Only the intervals are faked: dynalite and the SDK keep their real clock.
+    jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+    try {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let sent: () => void = () => undefined;
+      const firstSend = new Promise<void>((resolve) => (sent = resolve));
+      const client: BatchWriteClient = {
+        async send(command) {
+          sent();
+          await gate;
+          return local().client.send(command);
+        },
+      };
+      const progress: number[] = [];
+      const loading = loadOrders({ client, file: SAMPLE, tableName, rejectsPath: join(workdir, 'rejects.csv'), concurrency: 1, progressEveryMs: 500, onProgress: (counts) => progress.push(counts.written) });
+      await firstSend;
+      jest.advanceTimersByTime(999);
+      expect(existsSync(checkpointPath)).toBe(false);
+      expect(progress).toEqual([0]);
+      jest.advanceTimersByTime(1);
+      // Nothing written yet: no row is settled, and the rejects file is only its header.
+      expect(readCheckpoint(checkpointPath)).toMatchObject({ rowsDone: 0, rejectsBytes: Buffer.byteLength('line,field,reason,raw\n'), complete: false });
+      release();
+      const summary = await loading;
+      expect(summary.written).toBe(1071);
+      expect(progress).toEqual([0, 0, 1071]);
+      jest.advanceTimersByTime(10_000);
+      expect(progress).toEqual([0, 0, 1071]);
+      expect(readCheckpoint(checkpointPath)?.complete).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
