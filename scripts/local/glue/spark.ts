@@ -17,18 +17,29 @@ const ROOT = resolve(__dirname, '..', '..', '..');
 const RUNNER = join(ROOT, 'scripts', 'local', 'spark', 'local_glue.py');
 const VENV_PYTHON = join(ROOT, '.venv', 'bin', 'python');
 
+/** Where {@link preparePython} finds the environment: the project's, unless a test gives another. */
+export interface PythonEnvironment {
+  /** The Bash script that makes the environment, or finds it unchanged. */
+  readonly setupScript: string;
+  /** The Python it makes. */
+  readonly python: string;
+}
+
+const PROJECT_PYTHON: PythonEnvironment = { setupScript: join(ROOT, 'scripts', 'python', 'setup.sh'), python: VENV_PYTHON };
+
 /**
- * The Python of .venv/, made (or found unchanged) by scripts/python/setup.sh first; throws
- * BAD_INVOCATION with the setup's reason when it cannot be made.
+ * The Python of .venv/, made (or found unchanged) by scripts/python/setup.sh first, its progress
+ * (stderr) passed line by line to `log`; throws BAD_INVOCATION with the setup's last word when it
+ * cannot be made.
  */
-export function preparePython(log: (line: string) => void = () => undefined): string {
-  const setup = spawnSync('bash', [join(ROOT, 'scripts', 'python', 'setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
+export function preparePython(log: (line: string) => void = () => undefined, environment: PythonEnvironment = PROJECT_PYTHON): string {
+  const setup = spawnSync('bash', [environment.setupScript], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
   const lines = setup.stderr.trim().split('\n').filter((line) => line !== '');
   for (const line of lines) log(line);
-  if (setup.status !== 0 || !existsSync(VENV_PYTHON)) {
+  if (setup.status !== 0 || !existsSync(environment.python)) {
     throw new DynalakeError('BAD_INVOCATION', `--engine spark needs the project's Python environment: ${lines.at(-1) ?? 'scripts/python/setup.sh failed'}`);
   }
-  return VENV_PYTHON;
+  return environment.python;
 }
 
 /** Options of {@link LocalSpark.start}. */
