@@ -25,7 +25,8 @@ export function addComplianceChecks(app: App): void {
  * optionally, the action of the statement that raises it (each action needs a reason): `Resource::*`
  * is justified for an API without resource-level permissions, not for any statement. A reason may
  * also be held to the policies whose construct path it matches: a prefix one role may use under a
- * wildcard is not a reason for another role.
+ * wildcard is not a reason for another role. Each pattern must match the whole finding, action or
+ * path, as if anchored with `^…$`: a reason never covers a longer wildcard by accident.
  */
 export type WildcardReasons = readonly (readonly [finding: RegExp, reason: string, actions?: RegExp, policyPath?: RegExp])[];
 
@@ -43,10 +44,11 @@ export interface WildcardFinding {
 
 /** The AwsSolutions-IAM5 findings a policy raises, statement by statement. */
 export function wildcardFindings(policy: CfnPolicy | CfnManagedPolicy): WildcardFinding[] {
-  const document = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: PolicyStatementJson[] };
+  // IAM takes a single statement, action or resource where it takes a list of them.
+  const document = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: PolicyStatementJson | PolicyStatementJson[] };
   const findings: WildcardFinding[] = [];
   const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
-  for (const statement of document.Statement ?? []) {
+  for (const statement of list(document.Statement)) {
     if (statement.Effect !== 'Allow') continue;
     const actions = list(statement.Action);
     const raised = new Set<string>();
@@ -69,13 +71,16 @@ export function wildcardFindings(policy: CfnPolicy | CfnManagedPolicy): Wildcard
  * policies are complete.
  */
 export function acknowledgeWildcards(scope: IConstruct, reasons: WildcardReasons): void {
+  const whole = (pattern: RegExp) => new RegExp(`^(?:${pattern.source})$`, pattern.flags);
+  const anchored = reasons.map(([finding, reason, actions, policyPath]) => [whole(finding), reason, actions && whole(actions), policyPath && whole(policyPath)] as const);
   for (const policy of scope.node.findAll().filter((node) => node instanceof CfnPolicy || node instanceof CfnManagedPolicy)) {
     const byFinding = new Map<string, (string | undefined)[]>();
     for (const { finding, actions } of wildcardFindings(policy)) {
       // Each action of the statement needs its reason (CDK merges statements that share resources).
-      const found = actions.map(
+      // A statement without actions (NotAction) grants what no reason can name: it stays a finding.
+      const found = actions.length === 0 ? [undefined] : actions.map(
         (action) =>
-          reasons.find(([pattern, , actionPattern, policyPath]) => pattern.test(finding) && (actionPattern?.test(action) ?? true) && (policyPath?.test(policy.node.path) ?? true))?.[1],
+          anchored.find(([pattern, , actionPattern, policyPath]) => pattern.test(finding) && (actionPattern?.test(action) ?? true) && (policyPath?.test(policy.node.path) ?? true))?.[1],
       );
       byFinding.set(finding, [...(byFinding.get(finding) ?? []), ...found]);
     }
@@ -92,13 +97,13 @@ type LakeBucketId = 'Landing' | 'Lake' | 'Assets';
 /** What a role does under a prefix: the S3 actions a wildcard over its keys may carry. */
 const PREFIX_ACCESS = {
   /** EMRFS reads (grantPrefixRead). */
-  read: /^s3:GetObject$/,
+  read: /s3:GetObject/,
   /** EMRFS reads, writes and its committers' multipart uploads (grantPrefixWrite). */
-  write: /^s3:(GetObject|PutObject|DeleteObject|AbortMultipartUpload|ListMultipartUploadParts)$/,
+  write: /s3:(GetObject|PutObject|DeleteObject|AbortMultipartUpload|ListMultipartUploadParts)/,
   /** A DynamoDB export written with the caller's permissions, besides the job's own writes. */
-  export: /^s3:(GetObject|PutObject|PutObjectAcl|DeleteObject|AbortMultipartUpload|ListMultipartUploadParts)$/,
+  export: /s3:(GetObject|PutObject|PutObjectAcl|DeleteObject|AbortMultipartUpload|ListMultipartUploadParts)/,
   /** A stream bridge puts change objects, nothing else. */
-  put: /^s3:PutObject$/,
+  put: /s3:PutObject/,
 } as const;
 
 /**
@@ -148,24 +153,24 @@ function rolePrefixReasons(): WildcardReasons {
   return Object.entries(ROLE_PREFIXES).flatMap(([role, prefixes]) =>
     prefixes.map(([bucket, keys, access]) => {
       // cdk-nag renders the bucket ARN imported from the storage stack by its export name: `…:ExportsOutputFnGetAttBucketsLake<hash>Arn<hash>`.
-      const finding = new RegExp(`^Resource::[^/]*:ExportsOutputFnGetAttBuckets${bucket}[0-9A-F]{8}Arn[0-9A-F]{8}/${escapeRegExp(keys)}$`);
+      const finding = new RegExp(`Resource::[^/]*:ExportsOutputFnGetAttBuckets${bucket}[0-9A-F]{8}Arn[0-9A-F]{8}/${escapeRegExp(keys)}`);
       const reason = `object keys under ${keys} of the ${bucket.toLowerCase()} bucket are data written at run time; ${role} is held to its own prefixes (${access})`;
-      return [finding, reason, PREFIX_ACCESS[access], new RegExp(`^[^/]+/${escapeRegExp(role)}/(DefaultPolicy|OverflowPolicy[0-9]+)/Resource$`)] as const;
+      return [finding, reason, PREFIX_ACCESS[access], new RegExp(`[^/]+/${escapeRegExp(role)}/(DefaultPolicy|OverflowPolicy[0-9]+)/Resource`)] as const;
     }),
   );
 }
 
 /** Wildcards of the pipeline stack: each is a prefix of one role, a namespace or an API without resources. */
 export const PIPELINE_WILDCARD_REASONS: WildcardReasons = [
-  [/^Action::s3:(GetObject|GetBucket|List)\*$/, "aws-cdk-lib's asset grant lets the Glue role read its own script and helper module from the CDK asset bucket; the action set is fixed by aws-cdk-lib"],
-  [/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$/, 'asset objects are named by content hash at synth time, in the CDK bootstrap bucket; the grant covers the objects of that bucket'],
-  [/^Resource::\*$/, 'cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the Glue namespace', /^cloudwatch:PutMetricData$/],
-  [/^Resource::\*$/, 'X-Ray trace segments and telemetry have no resource-level permissions (tracing of the Lambda)', /^xray:(PutTraceSegments|PutTelemetryRecords)$/],
-  [/^Resource::\*$/, 'dynamodb:ListStreams has no resource-level permissions; the stream reads themselves are held to the one table stream', /^dynamodb:ListStreams$/],
-  [/log-group:\/aws-glue\/jobs\/\*$/, 'Glue creates the log groups of an encrypted job at run time under /aws-glue/jobs/ (named after the security configuration and role)'],
-  [/log-group:\/aws-glue\/crawlers\*$/, 'Glue creates the crawler log groups at run time under /aws-glue/crawlers'],
-  [/\/export\/\*$/, 'DynamoDB export ARNs are created at run time by ExportTableToPointInTime on this one table'],
-  [/:table\/.+\/ddb_\*>?$|table\/<.*>\/ddb_\*$/, 'the DynamoDB crawler creates and updates the ddb_ tables it discovers, only in this database'],
+  [/Action::s3:(GetObject|GetBucket|List)\*/, "aws-cdk-lib's asset grant lets the Glue role read its own script and helper module from the CDK asset bucket; the action set is fixed by aws-cdk-lib"],
+  [/Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*/, 'asset objects are named by content hash at synth time, in the CDK bootstrap bucket; the grant covers the objects of that bucket'],
+  [/Resource::\*/, 'cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the Glue namespace', /cloudwatch:PutMetricData/],
+  [/Resource::\*/, 'X-Ray trace segments and telemetry have no resource-level permissions (tracing of the Lambda)', /xray:(PutTraceSegments|PutTelemetryRecords)/],
+  [/Resource::\*/, 'dynamodb:ListStreams has no resource-level permissions; the stream reads themselves are held to the one table stream', /dynamodb:ListStreams/],
+  [/Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws-glue\/jobs\/\*/, 'Glue creates the log groups of an encrypted job at run time under /aws-glue/jobs/ (named after the security configuration and role)'],
+  [/Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws-glue\/crawlers\*/, 'Glue creates the crawler log groups at run time under /aws-glue/crawlers'],
+  [/Resource::.+\/export\/\*/, 'DynamoDB export ARNs are created at run time by ExportTableToPointInTime on this one table', /dynamodb:DescribeExport/],
+  [/Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table\/<CatalogDatabase[0-9A-F]{8}>\/ddb_\*/, 'the DynamoDB crawler creates and updates the ddb_ tables it discovers, only in this database'],
   ...rolePrefixReasons(),
 ];
 

@@ -51,3 +51,9 @@ export function resourceOf(construct: IConstruct): SynthesizedResource {
   if (!resource) throw new Error(`${construct.node.path} has no resource in the template of ${stack.stackName}`);
   return { logicalId: stack.resolve(logicalId) as string, ...resource };
 }
+
+/** The cdk-nag rules acknowledged on a construct, by id (aws-cdk-lib prefixes ids it does not know with `Annotation::`). */
+export function acknowledgedRules(construct: IConstruct): Record<string, string> {
+  const entries = construct.node.metadata.filter((entry) => entry.type === 'aws:cdk:acknowledged-rules').flatMap((entry) => Object.entries(entry.data as Record<string, string>));
+  return Object.fromEntries(entries.map(([id, reason]) => [id.replace(/^Annotation::/, ''), reason]));
+}

@@ -10,7 +10,7 @@ import {
   type WildcardReasons,
   wildcardFindings,
 } from '../../lib/nag';
-import { buildStacks, testApp } from '../helpers/cdk-app';
+import { acknowledgedRules, buildStacks, testApp } from '../helpers/cdk-app';
 
 /**
  * The acknowledgement rules of lib/nag.ts on small constructs, without a synth where none is
@@ -19,18 +19,12 @@ import { buildStacks, testApp } from '../helpers/cdk-app';
  * that what is not acknowledged fails the synth.
  */
 
-const ACKNOWLEDGED = 'aws:cdk:acknowledged-rules';
-
-/** The rules acknowledged on a construct, by id (aws-cdk-lib prefixes ids it does not know with `Annotation::`). */
-function acknowledgedRules(construct: IConstruct): Record<string, string> {
-  const entries = construct.node.metadata.filter((entry) => entry.type === ACKNOWLEDGED).flatMap((entry) => Object.entries(entry.data as Record<string, string>));
-  return Object.fromEntries(entries.map(([id, reason]) => [id.replace(/^Annotation::/, ''), reason]));
-}
-
 interface StatementJson {
   readonly Effect: 'Allow' | 'Deny';
-  readonly Action: string | string[];
-  readonly Resource: unknown;
+  readonly Action?: string | string[];
+  readonly NotAction?: string | string[];
+  readonly Resource?: unknown;
+  readonly NotResource?: unknown;
 }
 
 /** A CfnPolicy at `path` (construct ids separated by `/`, the last one the policy's) in a fresh stack. */
@@ -73,6 +67,27 @@ describe('wildcardFindings', () => {
     ]);
     expect(wildcardFindings(new CfnPolicy(stack, 'Empty', { policyName: 'empty', roles: ['role'], policyDocument: {} }))).toEqual([]);
   });
+
+  it('reads a policy whose Statement is a single statement, as IAM allows', () => {
+    const stack = new Stack();
+    const policy = new CfnPolicy(stack, 'Single', { policyName: 'single', roles: ['role'], policyDocument: { Version: '2012-10-17', Statement: allow('s3:List*', '*') } });
+    expect(wildcardFindings(policy)).toEqual([
+      { finding: 'Action::s3:List*', actions: ['s3:List*'] },
+      { finding: 'Resource::*', actions: ['s3:List*'] },
+    ]);
+  });
+
+  it('names the wildcards of a statement with NotAction or NotResource, with no actions for the former', () => {
+    const stack = new Stack();
+    const policy = policyAt(stack, 'Role/DefaultPolicy/Resource', [
+      { Effect: 'Allow', NotAction: 's3:DeleteObject', Resource: '*' },
+      { Effect: 'Allow', Action: 's3:Get*', NotResource: 'arn:aws:s3:::secret/*' },
+    ]);
+    expect(wildcardFindings(policy)).toEqual([
+      { finding: 'Resource::*', actions: [] },
+      { finding: 'Action::s3:Get*', actions: ['s3:Get*'] },
+    ]);
+  });
 });
 
 describe('acknowledgeWildcards', () => {
@@ -80,7 +95,8 @@ describe('acknowledgeWildcards', () => {
     [/^Resource::\*$/, 'metrics have no resource-level permissions', /^cloudwatch:PutMetricData$/],
     [/^Resource::\*$/, 'traces have no resource-level permissions', /^xray:PutTraceSegments$/],
     [/^Resource::arn:aws:s3:::bucket\/\*$/, 'the objects of the one bucket'],
-    [/^Resource::arn:aws:s3:::held\/\*$/, 'only the reader may read these', undefined, /\/Reader\/DefaultPolicy\/Resource$/],
+    [/^Resource::arn:aws:s3:::held\/\*$/, 'only the reader may read these', undefined, /Stack\/Reader\/DefaultPolicy\/Resource/],
+    [/Resource::arn:aws:s3:::whole\/\*/, 'unanchored, yet matched whole', /s3:GetObject/, /Stack\/Whole\/DefaultPolicy\/Resource/],
   ];
 
   it('acknowledges a finding whose every action has a reason, naming the policy and each distinct reason once', () => {
@@ -112,6 +128,29 @@ describe('acknowledgeWildcards', () => {
     acknowledgeWildcards(stack, reasons);
     expect(acknowledgedRules(reader)).toEqual({ 'AwsSolutions-IAM5[Resource::arn:aws:s3:::held/*]': 'Stack/Reader/DefaultPolicy/Resource: only the reader may read these' });
     expect(acknowledgedRules(writer)).toEqual({});
+  });
+
+  it('matches each pattern against the whole finding, action and policy path, anchored or not', () => {
+    const stack = new Stack(undefined, 'Stack');
+    const whole = policyAt(stack, 'Whole/DefaultPolicy/Resource', [allow('s3:GetObject', 'arn:aws:s3:::whole/*')]);
+    const nearMisses = [
+      policyAt(stack, 'Whole/DefaultPolicy/Resource2', [allow('s3:GetObject', 'arn:aws:s3:::whole/*')]),
+      policyAt(stack, 'Outer/Stack/Whole/DefaultPolicy/Resource', [allow('s3:GetObject', 'arn:aws:s3:::whole/*')]),
+      policyAt(stack, 'A/DefaultPolicy/Resource', [allow('s3:GetObject', 'arn:aws:s3:::whole/*/more')]),
+      policyAt(stack, 'B/DefaultPolicy/Resource', [allow('s3:GetObject', 'arn:aws:s3:::other/Resource::arn:aws:s3:::whole/*')]),
+      policyAt(stack, 'C/DefaultPolicy/Resource', [allow('s3:GetObjectAcl', 'arn:aws:s3:::whole/*')]),
+      policyAt(stack, 'D/DefaultPolicy/Resource', [allow('xs3:GetObject', 'arn:aws:s3:::whole/*')]),
+    ];
+    acknowledgeWildcards(stack, reasons);
+    expect(acknowledgedRules(whole)).toEqual({ 'AwsSolutions-IAM5[Resource::arn:aws:s3:::whole/*]': 'Stack/Whole/DefaultPolicy/Resource: unanchored, yet matched whole' });
+    expect(nearMisses.map((policy) => acknowledgedRules(policy))).toEqual(nearMisses.map(() => ({})));
+  });
+
+  it('leaves the wildcard resource of a statement without actions (NotAction) unacknowledged, whatever the reasons', () => {
+    const stack = new Stack(undefined, 'Stack');
+    const policy = policyAt(stack, 'Role/DefaultPolicy/Resource', [{ Effect: 'Allow', NotAction: 'iam:*', Resource: '*' }]);
+    acknowledgeWildcards(stack, [[/Resource::\*/, 'any statement']]);
+    expect(acknowledgedRules(policy)).toEqual({});
   });
 
   it('acknowledges only the policies under the scope it is given', () => {
@@ -228,6 +267,10 @@ describe('PIPELINE_WILDCARD_REASONS: each role of the pipeline stack is held to 
 
 describe('PIPELINE_WILDCARD_REASONS: wildcards that are not a prefix of one role', () => {
   const ROLE = 'AnyJob/Role';
+  // How cdk-nag renders the ARNs the pipeline stack builds with Stack.formatArn and the bootstrap bucket.
+  const logGroups = (name: string) => `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${name}`;
+  const glueTables = (database: string, name: string) => Fn.join('', ['arn:', Fn.ref('AWS::Partition'), ':glue:', Fn.ref('AWS::Region'), ':', Fn.ref('AWS::AccountId'), ':table/', Fn.ref(database), `/${name}`]);
+  const ASSETS = 'arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>';
   it.each<[string, unknown, RegExp]>([
     ['s3:GetObject*', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1/script.py', /asset grant .* fixed by aws-cdk-lib/],
     ['s3:GetBucket*', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1', /asset grant/],
@@ -237,11 +280,10 @@ describe('PIPELINE_WILDCARD_REASONS: wildcards that are not a prefix of one role
     ['xray:PutTraceSegments', '*', /X-Ray .* no resource-level permissions/],
     ['xray:PutTelemetryRecords', '*', /X-Ray .* no resource-level permissions/],
     ['dynamodb:ListStreams', '*', /ListStreams has no resource-level permissions/],
-    ['logs:CreateLogStream', 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/*', /log groups of an encrypted job/],
-    ['logs:CreateLogStream', 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/crawlers*', /crawler log groups/],
-    ['dynamodb:DescribeExport', 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/*', /export ARNs are created at run time/],
-    ['glue:UpdateTable', 'arn:aws:glue:eu-west-1:123456789012:table/dynalake_dev/ddb_*', /ddb_ tables it discovers/],
-    ['glue:UpdateTable', Fn.join('', ['arn:aws:glue:eu-west-1:123456789012:table/', Fn.ref('Database'), '/ddb_*']), /ddb_ tables it discovers/],
+    ['logs:CreateLogStream', logGroups('/aws-glue/jobs/*'), /log groups of an encrypted job/],
+    ['logs:AssociateKmsKey', logGroups('/aws-glue/crawlers*'), /crawler log groups/],
+    ['dynamodb:DescribeExport', Fn.join('', [Fn.importValue('dynalake-dev-storage:ExportsOutputFnGetAttOrdersTable1A2B3C4DArn5E6F7A8B'), '/export/*']), /export ARNs are created at run time/],
+    ['glue:UpdateTable', glueTables('CatalogDatabase1A2B3C4D', 'ddb_*'), /ddb_ tables it discovers/],
   ])('acknowledges %s on %j', (action, resource, reason) => {
     expect(pipelineAcknowledges(ROLE, action, resource)).toMatch(reason);
   });
@@ -254,7 +296,19 @@ describe('PIPELINE_WILDCARD_REASONS: wildcards that are not a prefix of one role
     ['logs:CreateLogStream', 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/other/*'],
     ['logs:CreateLogStream', 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/*/more'],
     ['dynamodb:DescribeExport', 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/*/more'],
-    ['glue:UpdateTable', 'arn:aws:glue:eu-west-1:123456789012:table/dynalake_dev/other_*'],
+    ['glue:UpdateTable', glueTables('CatalogDatabase1A2B3C4D', 'other_*')],
+    ['glue:UpdateTable', glueTables('OtherDatabase1A2B3C4D', 'ddb_*')],
+    ['glue:UpdateTable', glueTables('CatalogDatabase1A2B3C4D', 'ddb_*/more')],
+    ['glue:UpdateTable', 'arn:aws:glue:eu-west-1:123456789012:table/dynalake_dev/ddb_*'],
+    ['logs:CreateLogStream', 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/*'],
+    ['logs:CreateLogStream', logGroups('/aws-glue/crawlers*:log-stream:x')],
+    ['dynamodb:DescribeTable', 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/export/*'],
+    ['s3:List*Tags', 'arn:aws:s3:::bucket'],
+    ['s3:GetObject', `${ASSETS}/*/more`],
+    ['cloudwatch:PutMetricData', '*/x'],
+    ['cloudwatch:PutMetricDataStream', '*'],
+    ['xray:PutTraceSegmentsBatch', '*'],
+    ['dynamodb:ListStreamsOfAll', '*'],
   ])('does not acknowledge %s on %j', (action, resource) => {
     expect(pipelineAcknowledges(ROLE, action, resource)).toBeUndefined();
   });

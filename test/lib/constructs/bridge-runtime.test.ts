@@ -2,12 +2,10 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { BridgeFunction, HANDLER_RUNTIME, newestNodeRuntime } from '../../../lib/constructs/bridge-function';
+import { acknowledgedRules } from '../../helpers/cdk-app';
 
 /** The cdk-nag rules acknowledged on the bridge's function, by id. */
-function acknowledged(bridge: BridgeFunction): Record<string, string> {
-  const entries = bridge.function.node.metadata.filter((entry) => entry.type === 'aws:cdk:acknowledged-rules').flatMap((entry) => Object.entries(entry.data as Record<string, string>));
-  return Object.fromEntries(entries.map(([id, reason]) => [id.replace(/^Annotation::/, ''), reason]));
-}
+const acknowledged = (bridge: BridgeFunction) => acknowledgedRules(bridge.function);
 
 function bridge(): BridgeFunction {
   const stack = new Stack(new App(), 'Stack');
