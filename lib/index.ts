@@ -14,3 +14,4 @@ export * from './stacks/pipeline-stack';
 export * from './constructs/bridge-function';
 export * from './constructs/stream-to-lake';
 export * from './constructs/upload-to-glue';
+export * from './dataset';

@@ -2,6 +2,7 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type Column, DataFormat, Database, DateIntervalUnit, PartitionProjectionConfiguration, S3Table, S3TableStorage, Schema } from 'aws-cdk-lib/aws-glue';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { curatedPrefix, curatedTableName, type DatasetDescription, type LakeColumnType, ORDERS_DATASET, validDataset } from '../dataset';
 
 /** Properties of a {@link LakeCatalog}. */
 export interface LakeCatalogProps {
@@ -10,11 +11,32 @@ export interface LakeCatalogProps {
   /** The lake bucket. */
   readonly lake: IBucket;
   /** Prefixes of the curated and warehouse data. */
-  readonly layout: { readonly curatedOrdersPrefix: string; readonly curatedCampaignProgressPrefix: string; readonly warehousePrefix: string };
+  readonly layout: { readonly curatedCampaignProgressPrefix: string; readonly warehousePrefix: string };
+  /**
+   * The datasets whose curated tables (`curated_<name>`) the catalog declares, each under
+   * `curated/<name>/` of the lake.
+   * @default - the orders ({@link ORDERS_DATASET})
+   */
+  readonly datasets?: readonly DatasetDescription[];
 }
 
 const column = (name: string, type: Column['type']): Column => ({ name, type });
 const MONEY = Schema.decimal(12, 2);
+
+/** The catalog's type for a lake column type (validated: see {@link validDataset}). */
+function catalogType(type: LakeColumnType): Column['type'] {
+  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(type);
+  if (decimal) return Schema.decimal(Number(decimal[1]), Number(decimal[2]));
+  return PLAIN_CATALOG_TYPES[type as keyof typeof PLAIN_CATALOG_TYPES];
+}
+
+const PLAIN_CATALOG_TYPES: Readonly<Record<Exclude<LakeColumnType, `decimal(${number},${number})`>, Column['type']>> = {
+  string: Schema.STRING,
+  int: Schema.INTEGER,
+  bigint: Schema.BIG_INT,
+  boolean: Schema.BOOLEAN,
+  timestamp: Schema.TIMESTAMP,
+};
 
 /**
  * The Glue database and the lake's tables, declared here (Parquet, partition projection) so
@@ -55,24 +77,15 @@ export class LakeCatalog extends Construct {
       return created;
     };
 
-    table(
-      'curated_orders',
-      layout.curatedOrdersPrefix,
-      [
-        column('invoice_no', Schema.STRING),
-        column('line_no', Schema.INTEGER),
-        column('stock_code', Schema.STRING),
-        column('description', Schema.STRING),
-        column('quantity', Schema.INTEGER),
-        // 0.001 and -11062.06 both occur, and 38970: three decimals, nine integer digits.
-        column('unit_price', Schema.decimal(12, 3)),
-        column('invoice_ts', Schema.TIMESTAMP),
-        column('customer_id', Schema.BIG_INT),
-        column('country', Schema.STRING),
-        column('is_cancellation', Schema.BOOLEAN),
-      ],
-      { name: 'invoice_day', from: '2010-12-01' },
-    );
+    for (const dataset of props.datasets ?? [ORDERS_DATASET]) {
+      const { columns, partition } = validDataset(dataset, this.node.path);
+      table(
+        curatedTableName(dataset),
+        curatedPrefix(dataset),
+        columns.map((described) => column(described.name, catalogType(described.type))),
+        { name: partition.column, from: partition.firstDay },
+      );
+    }
     table(
       'campaign_progress',
       layout.curatedCampaignProgressPrefix,

@@ -29,6 +29,7 @@ import { StreamToLake } from '../constructs/stream-to-lake';
 import { packageRoot } from '../package-root';
 import { grantPrefixRead, grantPrefixWrite, prefixPattern } from '../s3-grants';
 import { UploadToGlue } from '../constructs/upload-to-glue';
+import { curatedPrefix, ORDERS_DATASET } from '../dataset';
 
 /** Where the PySpark scripts live (shipped in the package, `files`); deployed as assets. */
 export const GLUE_SCRIPTS_DIR = join(packageRoot(), 'glue-scripts');
@@ -37,7 +38,7 @@ export const GLUE_SCRIPTS_DIR = join(packageRoot(), 'glue-scripts');
 export const LAKE_LAYOUT = {
   rawPrefix: 'raw/',
   cdcPrefix: (table: 'orders' | 'user_Campaign' | 'campaignInfo') => `cdc/${table}/`,
-  curatedOrdersPrefix: 'curated/orders/',
+  curatedOrdersPrefix: curatedPrefix(ORDERS_DATASET),
   curatedCampaignProgressPrefix: 'curated/campaign_progress/',
   warehousePrefix: 'warehouse/',
   exportPrefix: `${LakeBuckets.DYNAMODB_EXPORTS_PREFIX}orders/`,
