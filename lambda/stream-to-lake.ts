@@ -3,8 +3,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ConcurrentRunsExceededException, GlueClient, StartWorkflowRunCommand } from '@aws-sdk/client-glue';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { CDC_TABLES, type CdcTable, type ChangeRecord, changeObjectKey, changeRecordFromStream, encodeChangeObject, streamLabel } from './shared/cdc';
+import { type ChangeRecord, changeObjectKey, changeRecordFromStream, encodeChangeObject, streamLabel } from './shared/cdc';
 import { requiredEnvironment } from './shared/environment';
+import { DATASET_NAME } from './shared/layout';
 
 /**
  * stream-to-lake: a DynamoDB stream batch → one CDC object in the landing bucket → a request
@@ -20,12 +21,12 @@ export interface StreamToLakeDependencies {
   readonly s3: S3Client;
   readonly glue: GlueClient;
   readonly logger: Logger;
-  /** Bucket that receives `cdc/<table>/…` objects. */
+  /** Bucket that receives `cdc/<dataset>/…` objects. */
   readonly landingBucket: string;
   /** The refresh workflow to start after each batch. */
   readonly workflowName: string;
-  /** The CDC dataset of the table whose stream this function reads. */
-  readonly table: CdcTable;
+  /** The dataset of the table whose stream this function reads: its objects go under `cdc/<dataset>/`. */
+  readonly dataset: string;
 }
 
 /** What one batch did, for logs, tests and the local runtime. */
@@ -50,7 +51,7 @@ function isPreconditionFailed(error: unknown): boolean {
  * than ConcurrentRunsExceeded throws, so Lambda retries the batch (its object is already there).
  */
 export async function processStreamBatch(dependencies: StreamToLakeDependencies, event: DynamoDBStreamEvent, context?: Context): Promise<StreamBatchResult> {
-  const { s3, glue, logger, landingBucket, workflowName, table } = dependencies;
+  const { s3, glue, logger, landingBucket, workflowName, dataset } = dependencies;
   const records = event.Records;
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
   processor.register(records, (record: DynamoDBRecord) => changeRecordFromStream(record), { context, throwOnFullBatchFailure: false });
@@ -73,7 +74,7 @@ export async function processStreamBatch(dependencies: StreamToLakeDependencies,
   const [first] = changes;
   if (first === undefined) return { response, recordsWritten: 0, workflow: { skipped: 'no-records' } };
 
-  const objectKey = changeObjectKey(table, streamLabel(records[0]?.eventSourceARN), changes);
+  const objectKey = changeObjectKey(dataset, streamLabel(records[0]?.eventSourceARN), changes);
   try {
     // If-None-Match: a retried batch finds its object written and leaves it (and its modified
     // time, which job bookmarks go by) alone; the content would be identical anyway.
@@ -110,17 +111,17 @@ export function createStreamToLakeHandler(dependencies: StreamToLakeDependencies
   };
 }
 
-/** Dependencies from the Lambda environment: LANDING_BUCKET, WORKFLOW_NAME, CDC_TABLE. */
+/** Dependencies from the Lambda environment: LANDING_BUCKET, WORKFLOW_NAME, DATASET. */
 export function streamToLakeDependenciesFromEnvironment(environment: NodeJS.ProcessEnv = process.env): StreamToLakeDependencies {
-  const { LANDING_BUCKET, WORKFLOW_NAME, CDC_TABLE } = requiredEnvironment(environment, ['LANDING_BUCKET', 'WORKFLOW_NAME', 'CDC_TABLE']);
-  if (!CDC_TABLES.includes(CDC_TABLE as CdcTable)) throw new Error(`environment variable CDC_TABLE is ${JSON.stringify(CDC_TABLE)}, not one of ${CDC_TABLES.join(', ')}`);
+  const { LANDING_BUCKET, WORKFLOW_NAME, DATASET } = requiredEnvironment(environment, ['LANDING_BUCKET', 'WORKFLOW_NAME', 'DATASET']);
+  if (!DATASET_NAME.test(DATASET)) throw new Error(`environment variable DATASET is ${JSON.stringify(DATASET)}, not a dataset name (letters, digits and underscores, starting with a letter)`);
   return {
     s3: new S3Client({}),
     glue: new GlueClient({}),
     logger: new Logger({ serviceName: 'dynalake-stream-to-lake' }),
     landingBucket: LANDING_BUCKET,
     workflowName: WORKFLOW_NAME,
-    table: CDC_TABLE as CdcTable,
+    dataset: DATASET,
   };
 }
 

@@ -1,3 +1,5 @@
+import { DATASET_NAME } from '../lambda/shared/layout';
+
 /**
  * A dataset: one DynamoDB table as one lake table, described once. The description drives the
  * catalog table and, as issue 16 lands, the stream bridge, the CDC-merge job and its local twin.
@@ -59,7 +61,6 @@ export const curatedTableName = (dataset: Pick<DatasetDescription, 'name'>): str
 export const curatedPrefix = (dataset: Pick<DatasetDescription, 'name'>): string => `curated/${dataset.name}/`;
 
 const LAKE_NAME = /^[a-z][a-z0-9_]*$/;
-const DATASET_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const DECIMAL = /^decimal\((\d+),(\d+)\)$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const PLAIN_TYPES: readonly string[] = ['string', 'int', 'bigint', 'boolean', 'timestamp'];

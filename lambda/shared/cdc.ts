@@ -5,14 +5,10 @@ import { DynalakeError } from './errors';
 
 /**
  * The change-data-capture (CDC) record codec: how a DynamoDB stream record becomes one line of a
- * `cdc/<table>/dt=YYYY-MM-DD/<stream>-<firstSeq>-<lastSeq>.jsonl.gz` object in the landing bucket.
+ * `cdc/<dataset>/dt=YYYY-MM-DD/<stream>-<firstSeq>-<lastSeq>.jsonl.gz` object in the landing bucket.
  * The stream-to-lake handler writes these objects, the Glue jobs and their local twins read them,
  * and the tests check both ends against this one module.
  */
-
-/** The CDC datasets, named as the lake names them (`cdc/<table>/`). */
-export const CDC_TABLES = ['orders', 'user_Campaign', 'campaignInfo'] as const;
-export type CdcTable = (typeof CDC_TABLES)[number];
 
 export const CHANGE_EVENT_NAMES = ['INSERT', 'MODIFY', 'REMOVE'] as const;
 export type ChangeEventName = (typeof CHANGE_EVENT_NAMES)[number];
@@ -158,7 +154,7 @@ export function streamLabel(eventSourceArn: string | undefined): string {
  * (not merely the first element given: a batch that straddles midnight must not get another key
  * when its records come in another order).
  */
-export function changeObjectKey(table: CdcTable, label: string, records: readonly ChangeRecord[]): string {
+export function changeObjectKey(dataset: string, label: string, records: readonly ChangeRecord[]): string {
   const [first] = records;
   if (first === undefined) throw new DynalakeError('BAD_INVOCATION', 'changeObjectKey: a batch has at least one record');
   let lowest = first;
@@ -168,7 +164,7 @@ export function changeObjectKey(table: CdcTable, label: string, records: readonl
     if (compareSequenceNumbers(record.sequenceNumber, highest) > 0) highest = record.sequenceNumber;
   }
   const day = new Date(lowest.approximateCreationTime * 1000).toISOString().slice(0, 10);
-  return `cdc/${table}/dt=${day}/${label}-${lowest.sequenceNumber}-${highest}.jsonl.gz`;
+  return `cdc/${dataset}/dt=${day}/${label}-${lowest.sequenceNumber}-${highest}.jsonl.gz`;
 }
 
 /** A batch as the bytes of its CDC object: gzip of one JSON record per line. */

@@ -11,5 +11,12 @@ export interface UploadFilter {
   readonly suffix: string;
 }
 
+/**
+ * A dataset's name (`orders`, `user_Campaign`, a consumer's `sensors`): letters, digits and
+ * underscores, starting with a letter. It names the dataset's change objects (`cdc/<name>/`) and
+ * lake table, so it must be safe in an S3 key and a Glue table name.
+ */
+export const DATASET_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
 /** The uploads of the landing bucket by default: CSV files under raw/. */
 export const UPLOAD_FILTER: UploadFilter = { prefix: 'raw/', suffix: '.csv' };

@@ -7,15 +7,18 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { CDC_TABLES } from '../../lambda/shared/cdc';
+import { DATASET_NAME } from '../../lambda/shared/layout';
 import { BridgeFunction } from './bridge-function';
 
 /** Properties of a {@link StreamToLake}. */
 export interface StreamToLakeProps {
   /** The streamed table (its stream must send NEW_AND_OLD_IMAGES). */
   readonly table: ITable;
-  /** The table's CDC dataset: its objects go under `cdc/<cdcTable>/` (orders, user_Campaign or campaignInfo). */
-  readonly cdcTable: string;
+  /**
+   * The table's dataset name: its change objects go under `cdc/<dataset>/` of the landing bucket.
+   * Letters, digits and underscores, starting with a letter.
+   */
+  readonly dataset: string;
   /** The landing bucket. */
   readonly landingBucket: IBucket;
   /** Name of the refresh workflow started after each batch. */
@@ -55,14 +58,14 @@ export class StreamToLake extends Construct {
     super(scope, id);
     const streamArn = props.table.tableStreamArn;
     if (streamArn === undefined) throw new Error(`${this.node.path}: the table has no stream (give it one with NEW_AND_OLD_IMAGES)`);
-    // The handler refuses any other dataset when it starts; refusing it here fails the synth instead of every invocation.
-    if (!(CDC_TABLES as readonly string[]).includes(props.cdcTable)) {
-      throw new Error(`${this.node.path}: cdcTable ${JSON.stringify(props.cdcTable)} is not one of ${CDC_TABLES.join(', ')}, the datasets the stream-to-lake handler encodes`);
+    // The handler refuses such a name when it starts; refusing it here fails the synth instead of every invocation.
+    if (!DATASET_NAME.test(props.dataset)) {
+      throw new Error(`${this.node.path}: dataset ${JSON.stringify(props.dataset)} is not a dataset name (letters, digits and underscores, starting with a letter)`);
     }
     this.bridge = new BridgeFunction(this, 'Bridge', {
       handlerName: 'stream-to-lake',
-      description: `Writes ${props.cdcTable} stream batches to cdc/${props.cdcTable}/ and starts the refresh workflow`,
-      environment: { LANDING_BUCKET: props.landingBucket.bucketName, WORKFLOW_NAME: props.workflowName, CDC_TABLE: props.cdcTable },
+      description: `Writes ${props.dataset} stream batches to cdc/${props.dataset}/ and starts the refresh workflow`,
+      environment: { LANDING_BUCKET: props.landingBucket.bucketName, WORKFLOW_NAME: props.workflowName, DATASET: props.dataset },
       alarmTopic: props.alarmTopic,
       logRetentionDays: props.logRetentionDays,
       removalPolicy: props.removalPolicy,
@@ -73,7 +76,7 @@ export class StreamToLake extends Construct {
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }));
     // The event source mapping lists the table's streams; ListStreams has no resource-level permissions.
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
-    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.landingBucket.arnForObjects(`cdc/${props.cdcTable}/*`)] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.landingBucket.arnForObjects(`cdc/${props.dataset}/*`)] }));
     role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['glue:StartWorkflowRun'], resources: [stack.formatArn({ service: 'glue', resource: 'workflow', resourceName: props.workflowName })] }),
     );
@@ -96,7 +99,7 @@ export class StreamToLake extends Construct {
       'IteratorAge',
       this.bridge.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(5) }),
       iteratorAge.toMilliseconds(),
-      `The function lags ${iteratorAge.toHumanString()} or more behind the ${props.cdcTable} stream`,
+      `The function lags ${iteratorAge.toHumanString()} or more behind the ${props.dataset} stream`,
     );
   }
 }

@@ -285,7 +285,7 @@ export class PipelineStack extends Stack {
         new StreamToLake(this, `${cdcTable.replace(/^\w/, (c) => c.toUpperCase()).replace(/_/g, '')}StreamToLake`, {
           ...bridgeDefaults,
           table,
-          cdcTable,
+          dataset: cdcTable,
           landingBucket: buckets.landing,
           workflowName: this.refresh.workflow.workflowName,
           dataKey,

@@ -148,7 +148,7 @@ async function main(): Promise<number> {
         if (command instanceof StartWorkflowRunCommand) startCalls++;
         return Promise.resolve({ RunId: `run-${String(startCalls)}`, $metadata: {} });
       }) as GlueClient['send'];
-      const dependencies = { s3: s3.client, glue, logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }), landingBucket: bucket, workflowName: 'bench-refresh', table: 'orders' as const };
+      const dependencies = { s3: s3.client, glue, logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }), landingBucket: bucket, workflowName: 'bench-refresh', dataset: 'orders' };
       const events = Array.from({ length: batches }, (_, batch) => ordersEvent(batchSize, 10n ** 20n + BigInt(batch * batchSize)));
 
       // Warm-up: first batch through both paths, not timed.

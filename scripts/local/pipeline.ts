@@ -13,7 +13,6 @@ import type { Context, DynamoDBRecord, S3Event } from 'aws-lambda';
 import { parseConfig, type PipelineConfig } from '../../lib/config';
 import { IDEMPOTENCY_KEY_ATTRIBUTE } from '../../lib/constructs/upload-to-glue';
 import { LAKE_LAYOUT, lakeJobArguments } from '../../lib/stacks/pipeline-stack';
-import { type CdcTable } from '../../lambda/shared/cdc';
 import { DynalakeError } from '../../lambda/shared/errors';
 import { encodeEventKey } from '../../lambda/shared/s3-event';
 import { processStreamBatch, type StreamBatchResult } from '../../lambda/stream-to-lake';
@@ -39,6 +38,10 @@ import { loadOrders } from '../seed/load-orders';
 
 /** The real 1,071-row sample of the e-commerce file (see data/sample/README.md). */
 export const SAMPLE_FILE = join(__dirname, '..', '..', 'data', 'sample', 'online-retail-sample.csv');
+
+/** The datasets of the built-in pipeline that stream into the landing bucket. */
+type CdcTable = 'orders' | 'user_Campaign' | 'campaignInfo';
+
 const CHANGE_KEYS = 5;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -276,7 +279,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
         for (let offset = 0; offset < records.length; offset += config.streamBatchSize) {
           const batch: DynamoDBRecord[] = records.slice(offset, offset + config.streamBatchSize);
           const result: StreamBatchResult = await processStreamBatch(
-            { s3: s3.client, glue: glueClient, logger, landingBucket: buckets.landing, workflowName: glue.workflowName, table },
+            { s3: s3.client, glue: glueClient, logger, landingBucket: buckets.landing, workflowName: glue.workflowName, dataset: table },
             { Records: batch },
           );
           if (result.response.batchItemFailures.length > 0) throw new Error(`stream-to-lake reported failed records from ${result.response.batchItemFailures[0]?.itemIdentifier ?? '?'}`);

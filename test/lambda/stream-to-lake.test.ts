@@ -27,7 +27,7 @@ afterAll(() => {
 });
 
 function dependencies(landingBucket: string, overrides: Partial<StreamToLakeDependencies> = {}): StreamToLakeDependencies {
-  return { s3: local().client, glue: new GlueClient({ region: 'eu-west-1' }), logger, landingBucket, workflowName: WORKFLOW, table: 'orders', ...overrides };
+  return { s3: local().client, glue: new GlueClient({ region: 'eu-west-1' }), logger, landingBucket, workflowName: WORKFLOW, dataset: 'orders', ...overrides };
 }
 
 async function objectRecords(bucket: string, key: string) {
@@ -286,7 +286,7 @@ describe('stream-to-lake on the user_Campaign batch', () => {
     const bucket = await createBucket(local(), 'landing');
     glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0006' });
 
-    const result = await processStreamBatch(dependencies(bucket, { table: 'user_Campaign' }), streamBatch('campaign-batch'));
+    const result = await processStreamBatch(dependencies(bucket, { dataset: 'user_Campaign' }), streamBatch('campaign-batch'));
 
     const key = `cdc/user_Campaign/dt=2026-11-02/${LABEL}-3000000000000000000201-3000000000000000000204.jsonl.gz`;
     expect(result.objectKey).toBe(key);
@@ -303,20 +303,20 @@ describe('stream-to-lake on the user_Campaign batch', () => {
 
 describe('streamToLakeDependenciesFromEnvironment', () => {
   it('rejects missing variables with one message naming them all', () => {
-    expect(() => streamToLakeDependenciesFromEnvironment({})).toThrow(new Error('missing environment variables: LANDING_BUCKET, WORKFLOW_NAME, CDC_TABLE'));
-    expect(() => streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: '', CDC_TABLE: 'orders' })).toThrow(new Error('missing environment variable: WORKFLOW_NAME'));
+    expect(() => streamToLakeDependenciesFromEnvironment({})).toThrow(new Error('missing environment variables: LANDING_BUCKET, WORKFLOW_NAME, DATASET'));
+    expect(() => streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: '', DATASET: 'orders' })).toThrow(new Error('missing environment variable: WORKFLOW_NAME'));
   });
 
-  it('rejects a CDC_TABLE that is not a CDC dataset', () => {
-    expect(() => streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, CDC_TABLE: 'Orders' })).toThrow(
-      new Error('environment variable CDC_TABLE is "Orders", not one of orders, user_Campaign, campaignInfo'),
+  it.each(['cdc/orders', 'orders ', '1sensors', '_orders', 'sensors-v2', 'orders\n'])('rejects a DATASET that is no dataset name: %j', (dataset) => {
+    expect(() => streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, DATASET: dataset })).toThrow(
+      new Error(`environment variable DATASET is ${JSON.stringify(dataset)}, not a dataset name (letters, digits and underscores, starting with a letter)`),
     );
   });
 
-  it('builds the dependencies from a complete environment', async () => {
-    const built = streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, CDC_TABLE: 'campaignInfo' });
+  it.each(['campaignInfo', 'sensors', 'S', 'device_readings_2'])('builds the dependencies from a complete environment, for any dataset name: %s', async (dataset) => {
+    const built = streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, DATASET: dataset });
     try {
-      expect(built).toMatchObject({ landingBucket: 'landing', workflowName: WORKFLOW, table: 'campaignInfo' });
+      expect(built).toMatchObject({ landingBucket: 'landing', workflowName: WORKFLOW, dataset });
       // Its logs name the function's service.
       expect(await printedLogs(() => built.logger.info('probe'))).toEqual([expect.objectContaining({ level: 'INFO', message: 'probe', service: 'dynalake-stream-to-lake' })]);
     } finally {
@@ -335,10 +335,10 @@ describe('handler (the Lambda entry)', () => {
   it('reads the environment on the first event that finds it complete, and keeps those dependencies for the container\'s life', async () => {
     delete process.env.LANDING_BUCKET;
     delete process.env.WORKFLOW_NAME;
-    delete process.env.CDC_TABLE;
-    expect(() => handler({ Records: [] }, lambdaContext('stream-to-lake'))).toThrow(new Error('missing environment variables: LANDING_BUCKET, WORKFLOW_NAME, CDC_TABLE'));
+    delete process.env.DATASET;
+    expect(() => handler({ Records: [] }, lambdaContext('stream-to-lake'))).toThrow(new Error('missing environment variables: LANDING_BUCKET, WORKFLOW_NAME, DATASET'));
 
-    Object.assign(process.env, { LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, CDC_TABLE: 'orders' });
+    Object.assign(process.env, { LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, DATASET: 'orders' });
     expect(await handler({ Records: [] }, lambdaContext('stream-to-lake'))).toEqual({ batchItemFailures: [] });
     // Built once: a later event does not read the environment again.
     delete process.env.LANDING_BUCKET;

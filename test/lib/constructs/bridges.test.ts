@@ -77,7 +77,7 @@ describe('the Lambda bridges of the pipeline stack', () => {
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [resourceOf(bridge.failureQueue).logicalId, 'Arn'] } } },
     });
     expect(resourceOf(bridge.function).Properties.Environment).toEqual({
-      Variables: expect.objectContaining({ CDC_TABLE: cdcTable, LANDING_BUCKET: resolve(storage.buckets.landing.bucketName), WORKFLOW_NAME: resolve(pipeline.refresh.workflow.workflowName) }) as unknown,
+      Variables: expect.objectContaining({ DATASET: cdcTable, LANDING_BUCKET: resolve(storage.buckets.landing.bucketName), WORKFLOW_NAME: resolve(pipeline.refresh.workflow.workflowName) }) as unknown,
     });
   });
 

@@ -7,7 +7,7 @@ import { StreamToLake, type StreamToLakeProps } from '../../../lib/constructs/st
 function props(stack: Stack, overrides: Partial<StreamToLakeProps> = {}): StreamToLakeProps {
   return {
     table: new Table(stack, 'Table', { partitionKey: { name: 'id', type: AttributeType.STRING }, stream: StreamViewType.NEW_AND_OLD_IMAGES }),
-    cdcTable: 'orders',
+    dataset: 'orders',
     landingBucket: new Bucket(stack, 'Landing'),
     workflowName: 'refresh',
     alarmTopic: new Topic(stack, 'Alerts'),
@@ -16,10 +16,10 @@ function props(stack: Stack, overrides: Partial<StreamToLakeProps> = {}): Stream
 }
 
 describe('StreamToLake props, checked at synth with the construct path', () => {
-  it('refuses a dataset the stream-to-lake handler does not encode', () => {
+  it.each(['cdc/sensors', 'sensors-v2', '2sensors', ''])('refuses a dataset name the stream-to-lake handler would refuse: %j', (dataset) => {
     const stack = new Stack(new App(), 'Stack');
-    expect(() => new StreamToLake(stack, 'Sensors', props(stack, { cdcTable: 'sensors' }))).toThrow(
-      'Stack/Sensors: cdcTable "sensors" is not one of orders, user_Campaign, campaignInfo, the datasets the stream-to-lake handler encodes',
+    expect(() => new StreamToLake(stack, 'Sensors', props(stack, { dataset }))).toThrow(
+      `Stack/Sensors: dataset ${JSON.stringify(dataset)} is not a dataset name (letters, digits and underscores, starting with a letter)`,
     );
   });
 
@@ -29,11 +29,10 @@ describe('StreamToLake props, checked at synth with the construct path', () => {
     expect(() => new StreamToLake(stack, 'Orders', props(stack, { table }))).toThrow('Stack/Orders: the table has no stream (give it one with NEW_AND_OLD_IMAGES)');
   });
 
-  it('takes one of those datasets, and tells the handler which', () => {
-    const cdcTable = 'user_Campaign';
+  it.each(['user_Campaign', 'sensors'])("takes any dataset name, a consumer's too, and tells the handler which: %s", (dataset) => {
     const stack = new Stack(new App(), 'Stack');
-    const bridge = new StreamToLake(stack, 'Bridge', props(stack, { cdcTable }));
+    const bridge = new StreamToLake(stack, 'Bridge', props(stack, { dataset }));
     const environment = (Stack.of(bridge).resolve((bridge.bridge.function.node.defaultChild as unknown as { environment: { variables: Record<string, unknown> } }).environment) as { variables: Record<string, unknown> }).variables;
-    expect(environment.CDC_TABLE).toBe(cdcTable);
+    expect(environment.DATASET).toBe(dataset);
   });
 });
