@@ -38,18 +38,24 @@ export interface MutationModule {
   readonly tests: readonly string[];
 }
 
+/** The DuckDB twins of the Glue jobs and their SQL helpers. */
+const LOCAL_TWINS = ['duckdb', 'orders-to-lake', 'campaign-progress', 'csv-to-dynamodb', 'sales-star-schema'].map((name) => `scripts/local/glue/${name}.ts`);
+
 export const MODULES: readonly MutationModule[] = [
   { name: 'config', mutate: ['lib/config.ts'], tests: ['**/test/lib/config.test.ts'] },
   // Its own unit tests: compliance.test.ts and pipeline-nag.test.ts, which prove the same rules on whole-app synths, take a minute per mutant.
   { name: 'nag', mutate: ['lib/nag.ts'], tests: ['**/test/lib/nag.test.ts'] },
   { name: 'lambda', mutate: ['lambda/**/*.ts'], tests: ['**/test/lambda/**/*.test.ts'] },
   { name: 'seed', mutate: ['scripts/seed/**/*.ts'], tests: ['**/test/scripts/seed/**/*.test.ts', '**/test/scripts/seed.test.ts'] },
+  // scripts/local/glue/ in two: the DuckDB twins' SQL lives in module-level constants, whose
+  // (static) mutants each run every test of the module, so the twins are a module of their own.
   {
     name: 'local-glue',
-    mutate: ['scripts/local/glue/**/*.ts'],
+    mutate: ['scripts/local/glue/**/*.ts', ...LOCAL_TWINS.map((file) => `!${file}`)],
     // job-layout.test.ts runs the jobs on the local Spark of .venv/, which the sandbox does not copy.
     tests: ['**/test/scripts/local/glue/*.test.ts', '!**/test/scripts/local/glue/job-layout.test.ts'],
   },
+  { name: 'local-twins', mutate: LOCAL_TWINS, tests: ['**/test/scripts/local/glue/*.test.ts', '!**/test/scripts/local/glue/job-layout.test.ts'] },
 ];
 
 interface EquivalentMutant {
