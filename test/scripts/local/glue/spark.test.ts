@@ -76,15 +76,16 @@ describe('preparePython', () => {
 });
 
 describe('LocalSpark.start', () => {
-  it('starts the runner on the mirror and buckets with the local endpoints, its output in spark.log beside the mirror', async () => {
+  it("starts the runner on the mirror and buckets with the local endpoints and s3rver's credentials, no instance metadata and unbuffered output, its output in spark.log beside the mirror", async () => {
     const run = options();
     const spark = await LocalSpark.start(run);
     await spark.close();
     expect(spark.startupSeconds).toBe(1.5);
     expect(existsSync(run.mirrorDir)).toBe(true);
-    expect(readFileSync(join(run.dir, 'spark.log'), 'utf8').split('\n').slice(0, 2)).toEqual([
+    expect(readFileSync(join(run.dir, 'spark.log'), 'utf8').split('\n').slice(0, 3)).toEqual([
       `runner ${RUNNER} --mirror ${run.mirrorDir} --bucket landing --bucket lake`,
       'endpoints http://127.0.0.1:4569 http://127.0.0.1:4567 us-east-1',
+      'credentials S3RVER:S3RVER metadata-disabled=true unbuffered=1',
     ]);
   });
 
