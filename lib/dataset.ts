@@ -6,8 +6,17 @@ import { DATASET_NAME } from '../lambda/shared/layout';
  * It is plain data (no construct), so the jobs can receive it as an argument.
  */
 
+/** The lake column types other than decimals. */
+export const PLAIN_LAKE_TYPES = ['string', 'int', 'bigint', 'boolean', 'timestamp'] as const;
+
 /** A column type of the lake, as Glue's catalog and Athena name it. */
-export type LakeColumnType = 'string' | 'int' | 'bigint' | 'boolean' | 'timestamp' | `decimal(${number},${number})`;
+export type LakeColumnType = (typeof PLAIN_LAKE_TYPES)[number] | `decimal(${number},${number})`;
+
+/** The precision and scale of a `decimal(p,s)` type; undefined for any other type. */
+export function decimalType(type: string): { readonly precision: number; readonly scale: number } | undefined {
+  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(type);
+  return decimal ? { precision: Number(decimal[1]), scale: Number(decimal[2]) } : undefined;
+}
 
 /** One column of the lake table, and the DynamoDB attribute it is read from. */
 export interface DatasetColumn {
@@ -61,9 +70,7 @@ export const curatedTableName = (dataset: Pick<DatasetDescription, 'name'>): str
 export const curatedPrefix = (dataset: Pick<DatasetDescription, 'name'>): string => `curated/${dataset.name}/`;
 
 const LAKE_NAME = /^[a-z][a-z0-9_]*$/;
-const DECIMAL = /^decimal\((\d+),(\d+)\)$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const PLAIN_TYPES: readonly string[] = ['string', 'int', 'bigint', 'boolean', 'timestamp'];
 
 /**
  * The problems of a description, each naming the field (empty when it is sound). `where` names
@@ -81,12 +88,12 @@ export function datasetProblems(dataset: DatasetDescription, where: string): str
     if (names.has(column.name)) problem(`${field}.name`, `${JSON.stringify(column.name)} is a second column of that name`);
     names.add(column.name);
     if (column.attribute === '') problem(`${field}.attribute`, 'is empty');
-    const decimal = DECIMAL.exec(column.type);
+    const decimal = decimalType(column.type);
     if (decimal) {
-      const [precision, scale] = [Number(decimal[1]), Number(decimal[2])];
+      const { precision, scale } = decimal;
       if (precision < 1 || precision > 38 || scale > precision) problem(`${field}.type`, `${column.type} needs a precision of 1 to 38 and a scale no greater than it`);
-    } else if (!PLAIN_TYPES.includes(column.type)) {
-      problem(`${field}.type`, `${JSON.stringify(column.type)} is not one of ${PLAIN_TYPES.join(', ')}, decimal(p,s)`);
+    } else if (!(PLAIN_LAKE_TYPES as readonly string[]).includes(column.type)) {
+      problem(`${field}.type`, `${JSON.stringify(column.type)} is not one of ${PLAIN_LAKE_TYPES.join(', ')}, decimal(p,s)`);
     }
     if (column.format !== undefined && column.type !== 'timestamp') problem(`${field}.format`, `is for timestamp columns, not ${column.type}`);
   });

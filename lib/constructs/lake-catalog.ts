@@ -2,7 +2,7 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type Column, DataFormat, Database, DateIntervalUnit, PartitionProjectionConfiguration, S3Table, S3TableStorage, Schema } from 'aws-cdk-lib/aws-glue';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { curatedPrefix, curatedTableName, type DatasetDescription, type LakeColumnType, ORDERS_DATASET, validDataset } from '../dataset';
+import { curatedPrefix, curatedTableName, type DatasetDescription, decimalType, type LakeColumnType, ORDERS_DATASET, type PLAIN_LAKE_TYPES, validDataset } from '../dataset';
 
 /** Properties of a {@link LakeCatalog}. */
 export interface LakeCatalogProps {
@@ -25,12 +25,12 @@ const MONEY = Schema.decimal(12, 2);
 
 /** The catalog's type for a lake column type (validated: see {@link validDataset}). */
 function catalogType(type: LakeColumnType): Column['type'] {
-  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(type);
-  if (decimal) return Schema.decimal(Number(decimal[1]), Number(decimal[2]));
-  return PLAIN_CATALOG_TYPES[type as keyof typeof PLAIN_CATALOG_TYPES];
+  const decimal = decimalType(type);
+  if (decimal) return Schema.decimal(decimal.precision, decimal.scale);
+  return PLAIN_CATALOG_TYPES[type as (typeof PLAIN_LAKE_TYPES)[number]];
 }
 
-const PLAIN_CATALOG_TYPES: Readonly<Record<Exclude<LakeColumnType, `decimal(${number},${number})`>, Column['type']>> = {
+const PLAIN_CATALOG_TYPES: Readonly<Record<(typeof PLAIN_LAKE_TYPES)[number], Column['type']>> = {
   string: Schema.STRING,
   int: Schema.INTEGER,
   bigint: Schema.BIG_INT,
