@@ -271,7 +271,10 @@ describe('PIPELINE_WILDCARD_REASONS: wildcards that are not a prefix of one role
   const logGroups = (name: string) => `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${name}`;
   const glueTables = (database: string, name: string) => Fn.join('', ['arn:', Fn.ref('AWS::Partition'), ':glue:', Fn.ref('AWS::Region'), ':', Fn.ref('AWS::AccountId'), ':table/', Fn.ref(database), `/${name}`]);
   const ASSETS = 'arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>';
-  it.each<[string, unknown, RegExp]>([
+  // Each case titled by its resource as CloudFormation sees it: a token's own text holds a counter that changes from run to run.
+  const titled = <T extends unknown[]>(cases: readonly (readonly [string, unknown, ...T])[]) =>
+    cases.map(([action, resource, ...rest]) => [action, JSON.stringify(new Stack().resolve(resource)), resource, ...rest] as const);
+  it.each(titled<[RegExp]>([
     ['s3:GetObject*', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1/script.py', /asset grant .* fixed by aws-cdk-lib/],
     ['s3:GetBucket*', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1', /asset grant/],
     ['s3:List*', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1', /asset grant/],
@@ -284,11 +287,11 @@ describe('PIPELINE_WILDCARD_REASONS: wildcards that are not a prefix of one role
     ['logs:AssociateKmsKey', logGroups('/aws-glue/crawlers*'), /crawler log groups/],
     ['dynamodb:DescribeExport', Fn.join('', [Fn.importValue('dynalake-dev-storage:ExportsOutputFnGetAttOrdersTable1A2B3C4DArn5E6F7A8B'), '/export/*']), /export ARNs are created at run time/],
     ['glue:UpdateTable', glueTables('CatalogDatabase1A2B3C4D', 'ddb_*'), /ddb_ tables it discovers/],
-  ])('acknowledges %s on %j', (action, resource, reason) => {
+  ]))('acknowledges %s on %s', (action, _title, resource, reason) => {
     expect(pipelineAcknowledges(ROLE, action, resource)).toMatch(reason);
   });
 
-  it.each<[string, unknown]>([
+  it.each(titled<[]>([
     ['s3:Put*', 'arn:aws:s3:::bucket'],
     ['s3:GetObject', 'arn:aws:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1/*'],
     ['dynamodb:GetRecords', '*'],
@@ -309,7 +312,7 @@ describe('PIPELINE_WILDCARD_REASONS: wildcards that are not a prefix of one role
     ['cloudwatch:PutMetricDataStream', '*'],
     ['xray:PutTraceSegmentsBatch', '*'],
     ['dynamodb:ListStreamsOfAll', '*'],
-  ])('does not acknowledge %s on %j', (action, resource) => {
+  ]))('does not acknowledge %s on %s', (action, _title, resource) => {
     expect(pipelineAcknowledges(ROLE, action, resource)).toBeUndefined();
   });
 });
