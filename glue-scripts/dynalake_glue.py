@@ -261,6 +261,201 @@ def render_state(job: str, sources: Mapping[str, Iterable[str]], updated_at: str
     return json.dumps(state, indent=2, sort_keys=True) + "\n"
 
 
+# Dataset descriptions (lib/dataset.ts DatasetDescription): one DynamoDB table as one lake table,
+# passed to the CDC-merge job as JSON in its DATASET argument. Parsed here, with the standard
+# library only, so the parsing is tested without Spark.
+
+PLAIN_LAKE_TYPES = ("string", "int", "bigint", "boolean", "timestamp")
+DEFAULT_TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss"
+# lambda/shared/layout.ts DATASET_NAME and lib/dataset.ts LAKE_NAME.
+_DATASET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_LAKE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_DECIMAL_TYPE = re.compile(r"decimal\(([0-9]+),([0-9]+)\)")
+# The Spark datetime pattern letters a timestamp format may use, single-quoted literals and a few
+# separators: enough for the forms items hold, and each shown in messages as its DISPLAY.
+_FORMAT_TOKEN = re.compile(r"yyyy|MM|dd|HH|mm|ss|SSS|'[^']+'|[-/:., ]")
+_FORMAT_DISPLAY = {"yyyy": "YYYY", "MM": "MM", "dd": "DD", "HH": "HH", "mm": "MM", "ss": "SS", "SSS": "SSS"}
+
+
+@dataclass(frozen=True)
+class DatasetColumn:
+    """One lake column and the item attribute it is read from."""
+
+    name: str
+    attribute: str
+    # One of PLAIN_LAKE_TYPES, or decimal(p,s).
+    type: str
+    # For a timestamp: the text's form, a Spark datetime pattern.
+    format: str = DEFAULT_TIMESTAMP_FORMAT
+    # Whether an empty string is a missing value (null) rather than bad input.
+    empty_is_null: bool = False
+
+    @property
+    def decimal(self) -> tuple[int, int] | None:
+        """(precision, scale) of a decimal(p,s) column; None for any other type."""
+        return decimal_type(self.type)
+
+
+@dataclass(frozen=True)
+class DatasetPartition:
+    """The day partition: a string column of YYYY-MM-DD days, read from an attribute."""
+
+    column: str
+    attribute: str
+    first_day: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A DynamoDB table as a lake table (lib/dataset.ts DatasetDescription)."""
+
+    name: str
+    # The item key's attributes (partition key, then sort key), each read into a column.
+    key: tuple[str, ...]
+    columns: tuple[DatasetColumn, ...]
+    partition: DatasetPartition
+
+    @property
+    def job(self) -> str:
+        """The name of the dataset's CDC-merge job, and of its state object's owner."""
+        return f"{self.name}_to_lake"
+
+    @property
+    def key_columns(self) -> tuple[DatasetColumn, ...]:
+        """The column each key attribute is read into (the first, if several read it)."""
+        return tuple(next(column for column in self.columns if column.attribute == attribute) for attribute in self.key)
+
+
+def decimal_type(type_name: str) -> tuple[int, int] | None:
+    """(precision, scale) of `decimal(p,s)`; None for any other type name."""
+    match = _DECIMAL_TYPE.fullmatch(type_name)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def timestamp_format_display(pattern: str) -> str:
+    """A timestamp format as messages show it: `yyyy-MM-dd'T'HH:mm:ss` → `YYYY-MM-DDTHH:MM:SS`
+    (letters upper-cased as people write them, quotes removed). The format must be valid."""
+    return "".join(token[1:-1] if token.startswith("'") else _FORMAT_DISPLAY.get(token, token) for token in _FORMAT_TOKEN.findall(pattern))
+
+
+def _valid_format(pattern: str) -> bool:
+    return pattern != "" and re.fullmatch(f"(?:{_FORMAT_TOKEN.pattern})+", pattern) is not None
+
+
+def parse_dataset(text: str) -> Dataset:
+    """The dataset description of a DATASET argument (JSON of lib/dataset.ts DatasetDescription).
+
+    Every problem found is a line of the ValueError, naming the field ("DATASET argument:
+    columns[2].type ..."): a job run with a description it cannot follow fails before reading
+    anything. Fields the job does not use are ignored.
+    """
+    try:
+        description = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"DATASET argument: not JSON ({error})") from error
+    if not isinstance(description, dict):
+        raise ValueError(f"DATASET argument: not a JSON object but {json.dumps(description)[:80]}")
+    problems: list[str] = []
+
+    def problem(field: str, message: str) -> None:
+        problems.append(f"DATASET argument: {field} {message}")
+
+    def string(holder: Mapping[str, Any], name: str, field: str) -> str | None:
+        value = holder.get(name)
+        if not isinstance(value, str):
+            problem(field, "is missing" if value is None else f"{json.dumps(value)} is not a string")
+            return None
+        return value
+
+    def attribute_name(holder: Mapping[str, Any], field: str) -> str:
+        attribute = string(holder, "attribute", field)
+        if attribute == "":
+            problem(field, "is empty")
+        return attribute or ""
+
+    def lake_name(value: str, field: str) -> None:
+        if _LAKE_NAME.fullmatch(value) is None:
+            problem(field, f"{json.dumps(value)} is not lowercase letters, digits and underscores starting with a letter")
+
+    name = string(description, "name", "name")
+    if name is not None and _DATASET_NAME.fullmatch(name) is None:
+        problem("name", f"{json.dumps(name)} is not letters, digits and underscores starting with a letter")
+
+    columns: list[DatasetColumn] = []
+    raw_columns = description.get("columns")
+    if not isinstance(raw_columns, list) or not raw_columns:
+        problem("columns", "is not a non-empty list of columns")
+        raw_columns = []
+    for index, raw in enumerate(raw_columns):
+        field = f"columns[{index}]"
+        if not isinstance(raw, dict):
+            problem(field, "is not an object")
+            continue
+        column_name = string(raw, "name", f"{field}.name")
+        if column_name is not None:
+            lake_name(column_name, f"{field}.name")
+            if any(column.name == column_name for column in columns):
+                problem(f"{field}.name", f"{json.dumps(column_name)} is a second column of that name")
+        attribute = attribute_name(raw, f"{field}.attribute")
+        type_name = string(raw, "type", f"{field}.type")
+        decimal = None if type_name is None else decimal_type(type_name)
+        if decimal is not None:
+            precision, scale = decimal
+            if not 1 <= precision <= 38 or scale > precision:
+                problem(f"{field}.type", f"{type_name} needs a precision of 1 to 38 and a scale no greater than it")
+        elif type_name is not None and type_name not in PLAIN_LAKE_TYPES:
+            problem(f"{field}.type", f"{json.dumps(raw['type'])} is not one of {', '.join(PLAIN_LAKE_TYPES)}, decimal(p,s)")
+        pattern = DEFAULT_TIMESTAMP_FORMAT
+        if "format" in raw:
+            if type_name != "timestamp":
+                problem(f"{field}.format", f"is for timestamp columns, not {type_name or 'this one'}")
+            elif not isinstance(raw["format"], str) or not _valid_format(raw["format"]):
+                problem(
+                    f"{field}.format",
+                    f"{json.dumps(raw['format'])} is not a datetime pattern of yyyy MM dd HH mm ss SSS, single-quoted text and - / : . , or space",
+                )
+            else:
+                pattern = raw["format"]
+        empty_is_null = raw.get("emptyIsNull", False)
+        if not isinstance(empty_is_null, bool):
+            problem(f"{field}.emptyIsNull", f"{json.dumps(empty_is_null)} is not true or false")
+            empty_is_null = False
+        columns.append(DatasetColumn(column_name or "", attribute, type_name or "", pattern, empty_is_null))
+
+    key = description.get("key")
+    if not isinstance(key, list) or not 1 <= len(key) <= 2 or not all(isinstance(attribute, str) for attribute in key):
+        problem("key", f"{json.dumps(key)} is not a list of 1 or 2 attribute names (partition key, then sort key)")
+        key = []
+    elif len(set(key)) != len(key):
+        problem("key", f"{json.dumps(key)} names an attribute twice")
+    for index, attribute in enumerate(key if columns else []):
+        if not any(column.attribute == attribute for column in columns):
+            problem(f"key[{index}]", f"{json.dumps(attribute)} is read into no column: the lake could not tell two items apart")
+
+    raw_partition = description.get("partition")
+    partition = None
+    if isinstance(raw_partition, dict):
+        partition_column = string(raw_partition, "column", "partition.column")
+        if partition_column is not None:
+            lake_name(partition_column, "partition.column")
+            if any(column.name == partition_column for column in columns):
+                problem("partition.column", f"{json.dumps(partition_column)} is also a column")
+        partition_attribute = attribute_name(raw_partition, "partition.attribute")
+        first_day = string(raw_partition, "firstDay", "partition.firstDay")
+        if first_day is not None:
+            try:
+                _parse_day(first_day)
+            except ValueError:
+                problem("partition.firstDay", f"{json.dumps(first_day)} is not a day in the form YYYY-MM-DD")
+        partition = DatasetPartition(partition_column or "", partition_attribute, first_day or "")
+    else:
+        problem("partition", "is not an object with column, attribute and firstDay")
+
+    if problems or partition is None:
+        raise ValueError("\n".join(problems))
+    return Dataset(name or "", tuple(key), tuple(columns), partition)
+
+
 # S3 through Hadoop's FileSystem, as Spark itself reaches it (EMRFS on Glue). These take the
 # job's SparkSession; they import nothing, so this module stays importable without Spark.
 

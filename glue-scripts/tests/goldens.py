@@ -25,6 +25,12 @@ def load_fixture(relative: str) -> Any:
         return json.load(file)
 
 
+def orders_dataset_argument() -> str:
+    """The DATASET argument of the orders CDC merge: JSON.stringify(ORDERS_DATASET) of lib/dataset.ts,
+    whose pretty-printed form test/fixtures/etl/orders_to_lake/dataset.json is (a Jest test checks it)."""
+    return json.dumps(load_fixture("etl/orders_to_lake/dataset.json"), separators=(",", ":"))
+
+
 def load_golden(job: str) -> tuple[Any, Any]:
     """The golden input and expected output of one job (test/fixtures/etl/<job>/)."""
     return load_fixture(f"etl/{job}/input.json"), load_fixture(f"etl/{job}/expected.json")

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import re
 import unittest
+from typing import Any
 
-from goldens import load_fixture
+from goldens import load_fixture, orders_dataset_argument
 
 import dynalake_glue
 
 from dynalake_glue import (
     CURATED_ORDERS_DDL,
     ORDER_COLUMNS,
+    Dataset,
+    DatasetColumn,
+    DatasetPartition,
     country_key,
     customer_key,
     date_key,
     js_trim,
     literal_path,
     normalized_row,
+    parse_dataset,
     product_key,
     row_id,
     s3_path,
+    timestamp_format_display,
 )
 
 
@@ -193,6 +201,113 @@ class JobStateTest(unittest.TestCase):
     def test_state_key_sits_under_the_prefix_however_it_is_written(self) -> None:
         for prefix in ("state/orders_to_lake/", "state/orders_to_lake", "/state/orders_to_lake/"):
             self.assertEqual(dynalake_glue.state_key(prefix), "state/orders_to_lake/merged.json")
+
+
+class DatasetDescriptionTest(unittest.TestCase):
+    """The DATASET argument of the CDC-merge job: lib/dataset.ts DatasetDescription as JSON."""
+
+    def description(self) -> dict[str, Any]:
+        return copy.deepcopy(load_fixture("etl/orders_to_lake/dataset.json"))
+
+    def refusal(self, description: Any) -> str:
+        with self.assertRaises(ValueError) as raised:
+            parse_dataset(description if isinstance(description, str) else json.dumps(description))
+        return str(raised.exception)
+
+    def test_parses_the_orders_description_as_the_stack_passes_it(self) -> None:
+        orders = parse_dataset(orders_dataset_argument())
+        self.assertEqual(orders.name, "orders")
+        self.assertEqual(orders.job, "orders_to_lake")
+        self.assertEqual(orders.key, ("InvoiceNo", "LineNo"))
+        self.assertEqual([column.name for column in orders.key_columns], ["invoice_no", "line_no"])
+        self.assertEqual(orders.partition, DatasetPartition("invoice_day", "InvoiceDay", "2010-12-01"))
+        self.assertEqual(orders.columns[5], DatasetColumn("unit_price", "UnitPrice", "decimal(12,3)"))
+        self.assertEqual(orders.columns[5].decimal, (12, 3))
+        self.assertEqual(orders.columns[6], DatasetColumn("invoice_ts", "InvoiceDate", "timestamp", "yyyy-MM-dd'T'HH:mm:ss"))
+        self.assertEqual(orders.columns[7], DatasetColumn("customer_id", "CustomerID", "bigint", empty_is_null=True))
+        # Its columns are those of the curated orders table, in order.
+        self.assertEqual(", ".join(f"{column.name} {column.type.upper()}" for column in orders.columns) + f", {orders.partition.column} STRING", CURATED_ORDERS_DDL)
+        # Pretty-printed (the fixture) or not, the same description.
+        self.assertEqual(parse_dataset(json.dumps(self.description(), indent=2)), orders)
+
+    def test_defaults_a_timestamp_format_and_empty_is_null(self) -> None:
+        description = self.description()
+        del description["columns"][6]["format"]
+        del description["columns"][7]["emptyIsNull"]
+        dataset = parse_dataset(json.dumps(description))
+        self.assertEqual(dataset.columns[6].format, "yyyy-MM-dd'T'HH:mm:ss")
+        self.assertFalse(dataset.columns[7].empty_is_null)
+
+    def test_one_key_attribute_is_a_key(self) -> None:
+        description = {**self.description(), "key": ["InvoiceNo"]}
+        dataset = parse_dataset(json.dumps(description))
+        self.assertIsInstance(dataset, Dataset)
+        self.assertEqual([column.name for column in dataset.key_columns], ["invoice_no"])
+
+    def test_shows_a_timestamp_format_as_people_write_it(self) -> None:
+        self.assertEqual(timestamp_format_display("yyyy-MM-dd'T'HH:mm:ss"), "YYYY-MM-DDTHH:MM:SS")
+        self.assertEqual(timestamp_format_display("yyyy-MM-dd HH:mm:ss.SSS"), "YYYY-MM-DD HH:MM:SS.SSS")
+        self.assertEqual(timestamp_format_display("dd/MM/yyyy', at 'HH:mm"), "DD/MM/YYYY, at HH:MM")
+
+    def test_refuses_what_is_not_a_json_object(self) -> None:
+        self.assertRegex(self.refusal('{"name": "orders"'), r"^DATASET argument: not JSON \(.+\)$")
+        self.assertEqual(self.refusal("[1]"), "DATASET argument: not a JSON object but [1]")
+
+    def test_names_the_field_of_each_problem(self) -> None:
+        def changed(change: Any) -> dict[str, Any]:
+            description = self.description()
+            change(description)
+            return description
+
+        cases = [
+            (lambda d: d["columns"][2].update(type="float"), 'DATASET argument: columns[2].type "float" is not one of string, int, bigint, boolean, timestamp, decimal(p,s)'),
+            (lambda d: d["columns"][5].update(type="decimal(39,2)"), "DATASET argument: columns[5].type decimal(39,2) needs a precision of 1 to 38 and a scale no greater than it"),
+            (lambda d: d["columns"][5].update(type="decimal(2,3)"), "DATASET argument: columns[5].type decimal(2,3) needs a precision of 1 to 38 and a scale no greater than it"),
+            (lambda d: d["columns"][5].update(type="decimal(0,0)"), "DATASET argument: columns[5].type decimal(0,0) needs a precision of 1 to 38 and a scale no greater than it"),
+            (lambda d: d["columns"][5].update(type="DECIMAL(12,3)"), 'DATASET argument: columns[5].type "DECIMAL(12,3)" is not one of'),
+            (lambda d: d["columns"][1].pop("type"), "DATASET argument: columns[1].type is missing"),
+            (lambda d: d["columns"][1].update(type=7), "DATASET argument: columns[1].type 7 is not a string"),
+            (lambda d: d["columns"][5].update(format="yyyy"), "DATASET argument: columns[5].format is for timestamp columns, not decimal(12,3)"),
+            (lambda d: d["columns"][6].update(format="yyyy-MM-dd'T'HH:mm:ssXXX"), "DATASET argument: columns[6].format \"yyyy-MM-dd'T'HH:mm:ssXXX\" is not a datetime pattern of yyyy MM dd HH mm ss SSS"),
+            (lambda d: d["columns"][6].update(format=""), 'DATASET argument: columns[6].format "" is not a datetime pattern'),
+            (lambda d: d["columns"][6].update(format="yyyy''MM"), "DATASET argument: columns[6].format \"yyyy''MM\" is not a datetime pattern"),
+            (lambda d: d["columns"][7].update(emptyIsNull="yes"), 'DATASET argument: columns[7].emptyIsNull "yes" is not true or false'),
+            (lambda d: d["columns"][3].update(name="Description"), 'DATASET argument: columns[3].name "Description" is not lowercase letters, digits and underscores starting with a letter'),
+            (lambda d: d["columns"][3].update(name="stock_code"), 'DATASET argument: columns[3].name "stock_code" is a second column of that name'),
+            (lambda d: d["columns"][3].update(attribute=""), "DATASET argument: columns[3].attribute is empty"),
+            (lambda d: d["columns"].__setitem__(3, "description"), "DATASET argument: columns[3] is not an object"),
+            (lambda d: d.update(columns=[]), "DATASET argument: columns is not a non-empty list of columns"),
+            (lambda d: d.update(name="orders-2"), 'DATASET argument: name "orders-2" is not letters, digits and underscores starting with a letter'),
+            (lambda d: d.pop("name"), "DATASET argument: name is missing"),
+            (lambda d: d.update(key=[]), "DATASET argument: key [] is not a list of 1 or 2 attribute names (partition key, then sort key)"),
+            (lambda d: d.update(key=["InvoiceNo", "LineNo", "StockCode"]), 'DATASET argument: key ["InvoiceNo", "LineNo", "StockCode"] is not a list of 1 or 2'),
+            (lambda d: d.update(key="InvoiceNo"), 'DATASET argument: key "InvoiceNo" is not a list of 1 or 2'),
+            (lambda d: d.update(key=["InvoiceNo", "InvoiceNo"]), 'DATASET argument: key ["InvoiceNo", "InvoiceNo"] names an attribute twice'),
+            (lambda d: d.update(key=["InvoiceNo", "SourceFile"]), 'DATASET argument: key[1] "SourceFile" is read into no column: the lake could not tell two items apart'),
+            (lambda d: d["partition"].update(column="country"), 'DATASET argument: partition.column "country" is also a column'),
+            (lambda d: d["partition"].update(column="Invoice Day"), 'DATASET argument: partition.column "Invoice Day" is not lowercase letters'),
+            (lambda d: d["partition"].update(attribute=""), "DATASET argument: partition.attribute is empty"),
+            (lambda d: d["partition"].pop("attribute"), "DATASET argument: partition.attribute is missing"),
+            (lambda d: d["partition"].update(firstDay="2010-12-32"), 'DATASET argument: partition.firstDay "2010-12-32" is not a day in the form YYYY-MM-DD'),
+            (lambda d: d.pop("partition"), "DATASET argument: partition is not an object with column, attribute and firstDay"),
+        ]
+        for index, (change, error) in enumerate(cases):
+            with self.subTest(index=index, error=error):
+                message = self.refusal(changed(change))
+                self.assertTrue(message.startswith(error), message)
+                self.assertEqual(len(message.splitlines()), 1, message)
+
+    def test_lists_every_problem_it_finds(self) -> None:
+        description = self.description()
+        description["columns"][0]["type"] = "text"
+        description["partition"]["firstDay"] = "someday"
+        self.assertEqual(
+            self.refusal(description).splitlines(),
+            [
+                'DATASET argument: columns[0].type "text" is not one of string, int, bigint, boolean, timestamp, decimal(p,s)',
+                'DATASET argument: partition.firstDay "someday" is not a day in the form YYYY-MM-DD',
+            ],
+        )
 
 
 if __name__ == "__main__":
