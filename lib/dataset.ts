@@ -27,7 +27,9 @@ export interface DatasetColumn {
   /** The lake type. A number that does not fit it exactly fails the run, naming the item. */
   readonly type: LakeColumnType;
   /**
-   * For a `timestamp` read from text: the text's form, as a Spark datetime pattern.
+   * For a `timestamp` read from text: the text's form, as a Spark datetime pattern made of
+   * `yyyy`, `MM`, `dd`, `HH`, `mm`, `ss`, `SSS`, quoted text and `- / : . ,` or a space (both
+   * engines parse exactly that).
    * @default "yyyy-MM-dd'T'HH:mm:ss"
    */
   readonly format?: string;
@@ -69,8 +71,50 @@ export const curatedTableName = (dataset: Pick<DatasetDescription, 'name'>): str
 /** The lake-bucket prefix of a dataset's table. */
 export const curatedPrefix = (dataset: Pick<DatasetDescription, 'name'>): string => `curated/${dataset.name}/`;
 
+/** The form of a timestamp column's text when its description gives none. */
+export const DEFAULT_TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss";
+
+/** The fields a timestamp format may hold, each as DuckDB's strptime and the error messages write it. */
+export const TIMESTAMP_FIELDS = {
+  yyyy: { strptime: '%Y', shown: 'YYYY' },
+  MM: { strptime: '%m', shown: 'MM' },
+  dd: { strptime: '%d', shown: 'DD' },
+  HH: { strptime: '%H', shown: 'HH' },
+  mm: { strptime: '%M', shown: 'MM' },
+  ss: { strptime: '%S', shown: 'SS' },
+  SSS: { strptime: '%g', shown: 'SSS' },
+} as const;
+
+/** One part of a timestamp format: a field, or literal text. */
+export type TimestampFormatPart = { readonly field: keyof typeof TIMESTAMP_FIELDS } | { readonly text: string };
+
+const FORMAT_PART = /(yyyy|MM|dd|HH|mm|ss|SSS)|'([^']+)'|([-/:., ])/y;
+
+/** The parts of a timestamp format, or undefined when it holds anything else (see {@link DatasetColumn.format}). */
+export function timestampFormatParts(format: string): TimestampFormatPart[] | undefined {
+  const parts: TimestampFormatPart[] = [];
+  FORMAT_PART.lastIndex = 0;
+  while (FORMAT_PART.lastIndex < format.length) {
+    const match = FORMAT_PART.exec(format);
+    if (match === null) return undefined;
+    const [, field, quoted, punctuation] = match;
+    parts.push(field === undefined ? { text: quoted ?? punctuation ?? '' } : { field: field as keyof typeof TIMESTAMP_FIELDS });
+  }
+  return parts.length > 0 ? parts : undefined;
+}
+
+/** How error messages show a timestamp format: the default reads `YYYY-MM-DDTHH:MM:SS`. */
+export function shownTimestampFormat(parts: readonly TimestampFormatPart[]): string {
+  return parts.map((part) => ('field' in part ? TIMESTAMP_FIELDS[part.field].shown : part.text)).join('');
+}
+
 const LAKE_NAME = /^[a-z][a-z0-9_]*$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The columns the item key is read into, partition key first (each key attribute's first column). */
+export function keyColumns(dataset: DatasetDescription): DatasetColumn[] {
+  return dataset.key.flatMap((attribute) => dataset.columns.find((column) => column.attribute === attribute) ?? []);
+}
 
 /**
  * The problems of a description, each naming the field (empty when it is sound). `where` names
@@ -96,6 +140,9 @@ export function datasetProblems(dataset: DatasetDescription, where: string): str
       problem(`${field}.type`, `${JSON.stringify(column.type)} is not one of ${PLAIN_LAKE_TYPES.join(', ')}, decimal(p,s)`);
     }
     if (column.format !== undefined && column.type !== 'timestamp') problem(`${field}.format`, `is for timestamp columns, not ${column.type}`);
+    else if (column.format !== undefined && timestampFormatParts(column.format) === undefined) {
+      problem(`${field}.format`, `${JSON.stringify(column.format)} is not made of yyyy, MM, dd, HH, mm, ss, SSS, quoted text and - / : . , or a space`);
+    }
   });
   const attributes = new Set(dataset.columns.map((column) => column.attribute));
   dataset.key.forEach((attribute, index) => {

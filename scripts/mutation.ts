@@ -39,7 +39,7 @@ export interface MutationModule {
 }
 
 /** The DuckDB twins of the Glue jobs and their SQL helpers. */
-const LOCAL_TWINS = ['duckdb', 'orders-to-lake', 'campaign-progress', 'csv-to-dynamodb', 'sales-star-schema'].map((name) => `scripts/local/glue/${name}.ts`);
+const LOCAL_TWINS = ['duckdb', 'dataset-to-lake', 'campaign-progress', 'csv-to-dynamodb', 'sales-star-schema'].map((name) => `scripts/local/glue/${name}.ts`);
 
 export const MODULES: readonly MutationModule[] = [
   { name: 'config', mutate: ['lib/config.ts'], tests: ['**/test/lib/config.test.ts'] },
@@ -55,7 +55,9 @@ export const MODULES: readonly MutationModule[] = [
     // job-layout.test.ts runs the jobs on the local Spark of .venv/, which the sandbox does not copy.
     tests: ['**/test/scripts/local/glue/*.test.ts', '!**/test/scripts/local/glue/job-layout.test.ts'],
   },
-  { name: 'local-twins', mutate: LOCAL_TWINS, tests: ['**/test/scripts/local/glue/*.test.ts', '!**/test/scripts/local/glue/job-layout.test.ts'] },
+  // Only the twins' own tests: the launcher's, layout's and state's tests never run a twin, and a
+  // static mutant of the twins' SQL runs every test of the module.
+  { name: 'local-twins', mutate: LOCAL_TWINS, tests: LOCAL_TWINS.map((file) => `**/test/${file.replace(/\.ts$/, '.test.ts')}`) },
 ];
 
 interface EquivalentMutant {

@@ -14,17 +14,21 @@ import json
 import os
 import tempfile
 import unittest
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from goldens import GLUE_SCRIPTS, canonical, curated_input, curated_progress_input, load_fixture, load_golden, rows_as_json
+from goldens import GLUE_SCRIPTS, canonical, curated_input, curated_progress_input, load_fixture, load_golden, orders_dataset_argument, rows_as_json
 
-from dynalake_glue import CURATED_ORDERS_DDL, SPARK_SQL_CONF, literal_path
+from dynalake_glue import CURATED_ORDERS_DDL, SPARK_SQL_CONF, literal_path, parse_dataset
 
 HAVE_PYSPARK = importlib.util.find_spec("pyspark") is not None
 # scripts/test.sh says why .venv/ could not be made; under CI=true the skip fails the run (conftest.py).
 SKIP_REASON = "pyspark is not installed: " + os.environ.get("DYNALAKE_SPARK_UNAVAILABLE", "run the tests with .venv/bin/python (bash scripts/python/setup.sh makes it)")
+
+# The orders CDC merge is the generic one with the orders description, as the stack passes it.
+ORDERS = parse_dataset(orders_dataset_argument())
 
 CURATED_DTYPES = [
     ("invoice_no", "string"),
@@ -93,6 +97,63 @@ def curated_row(line_no: int, **overrides: Any) -> dict[str, Any]:
     return row
 
 
+# A dataset of another shape than orders: a timestamp in the key, milliseconds, a small decimal.
+SENSORS_DESCRIPTION: dict[str, Any] = {
+    "name": "sensors",
+    "key": ["deviceId", "ts"],
+    "columns": [
+        {"name": "device_id", "attribute": "deviceId", "type": "string"},
+        {"name": "ts", "attribute": "ts", "type": "timestamp", "format": "yyyy-MM-dd HH:mm:ss.SSS"},
+        {"name": "reading", "attribute": "reading", "type": "bigint"},
+        {"name": "temperature", "attribute": "temperature", "type": "decimal(5,2)"},
+        {"name": "ok", "attribute": "ok", "type": "boolean"},
+        {"name": "label", "attribute": "label", "type": "string", "emptyIsNull": True},
+    ],
+    "partition": {"column": "day", "attribute": "Day", "firstDay": "2024-05-01"},
+}
+SENSORS = parse_dataset(json.dumps(SENSORS_DESCRIPTION))
+SENSORS_DTYPES = [("device_id", "string"), ("ts", "timestamp"), ("reading", "bigint"), ("temperature", "decimal(5,2)"), ("ok", "boolean"), ("label", "string"), ("day", "string")]
+T1, T2, T3, T4 = "2024-05-01 12:00:00.000", "2024-05-01 12:00:00.250", "2024-05-02 00:00:01.999", "2024-05-01 23:59:59.001"
+
+
+def sensor_item(ts: str = T1, device: str = "dev-1", **overrides: Any) -> dict[str, Any]:
+    """A sensors item (numbers as JSON numbers, the temperature as text) with `overrides`; an
+    override of None leaves the attribute out."""
+    item: dict[str, Any] = {"deviceId": device, "ts": ts, "reading": 7, "temperature": "21.50", "ok": True, "label": "roof", "Day": ts[:10]}
+    item.update(overrides)
+    return {name: value for name, value in item.items() if value is not None}
+
+
+def sensor_change(event: str, sequence: str, ts: str = T1, device: str = "dev-1", old_day: str | None = None, **image: Any) -> dict[str, Any]:
+    """A change record of sensor reading `device`/`ts`: a new image with `image` (none for a
+    REMOVE) and an old image on `old_day` (none for an INSERT)."""
+    return {
+        "eventName": event,
+        "keys": {"ts": ts, "deviceId": device},
+        "newImage": None if event == "REMOVE" else sensor_item(ts, device, **image),
+        "oldImage": None if event == "INSERT" else sensor_item(ts, device, Day=old_day or ts[:10]),
+        "sequenceNumber": sequence,
+        "approximateCreationTime": 1714564800,
+    }
+
+
+def sensor_row(ts: str = T1, device: str = "dev-1", **overrides: Any) -> dict[str, Any]:
+    """sensor_item() as a lake row, as sensor_rows() gives them."""
+    row: dict[str, Any] = {"device_id": device, "ts": ts, "reading": 7, "temperature": "21.50", "ok": True, "label": "roof", "day": ts[:10]}
+    row.update(overrides)
+    return row
+
+
+def sensor_rows(frame: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """Lake rows of SENSORS by key, times with their milliseconds (formatted by Spark in UTC)."""
+    from pyspark.sql import functions as F
+
+    rows = frame.withColumn("ts", F.date_format("ts", "yyyy-MM-dd HH:mm:ss.SSS")).collect()
+    by_key = {(row["device_id"], row["ts"]): {name: str(value) if isinstance(value, Decimal) else value for name, value in row.asDict().items()} for row in rows}
+    assert len(by_key) == len(rows), "one row per key"
+    return by_key
+
+
 @unittest.skipUnless(HAVE_PYSPARK, SKIP_REASON)
 class SparkJobsTest(unittest.TestCase):
     spark: Any
@@ -143,7 +204,7 @@ class SparkJobsTest(unittest.TestCase):
         given, expected = load_golden("orders_to_lake")
         changes = self.spark.read.json(self.write_json_lines("orders", given["changes"]))
         current = self.curated(given["current"])
-        rows, days = orders_to_lake.transform_cdc(changes, current)
+        rows, days = orders_to_lake.transform_cdc(ORDERS, changes, current)
         self.assertEqual(days, expected["rewritten_partitions"])
         self.assertTrue(expected["emptied_partitions"], "the golden must exercise a partition that a move leaves empty")
         self.assertEqual(rows.dtypes, CURATED_DTYPES)
@@ -151,7 +212,7 @@ class SparkJobsTest(unittest.TestCase):
         self.assertTrue(all(row["invoice_day"] in days for row in written))
         self.assertEqual([day for day in days if day not in {row["invoice_day"] for row in written}], expected["emptied_partitions"])
         # What the lake holds after the job: untouched partitions as they were, touched ones rewritten.
-        table = current.where(~F.col(orders_to_lake.PARTITION).isin(days)).unionByName(rows)
+        table = current.where(~F.col(ORDERS.partition.column).isin(days)).unionByName(rows)
         self.assertEqual(canonical(rows_as_json(table)), canonical(expected["rows"]))
 
     def test_orders_to_lake_takes_a_batch_of_inserts_only(self) -> None:
@@ -161,7 +222,7 @@ class SparkJobsTest(unittest.TestCase):
         inserts = [record for record in given["changes"] if record["eventName"] == "INSERT"]
         # With no MODIFY or REMOVE, the reader has no struct type for oldImage at all.
         changes = self.spark.read.json(self.write_json_lines("orders-inserts", inserts))
-        rows, days = orders_to_lake.transform_cdc(changes, self.curated([]))
+        rows, days = orders_to_lake.transform_cdc(ORDERS, changes, self.curated([]))
         self.assertEqual(days, sorted({record["newImage"]["InvoiceDay"] for record in inserts}))
         # 536371/1 is inserted here and never removed: every insert lands.
         self.assertEqual(len(rows_as_json(rows)), len(inserts))
@@ -174,7 +235,7 @@ class SparkJobsTest(unittest.TestCase):
         images = [record["newImage"] for record in given["changes"] if record["eventName"] == "INSERT" and not isinstance(record["newImage"]["UnitPrice"], str)]
         items = self.spark.read.json(self.write_json_lines("orders-export", images))
         self.assertEqual(dict(items.dtypes)["UnitPrice"], "double")
-        rows = orders_to_lake.curated_rows(items)
+        rows = orders_to_lake.curated_rows(ORDERS, items)
         self.assertEqual(rows.dtypes, CURATED_DTYPES)
         by_key = {(row["invoice_no"], row["line_no"]): row for row in expected["rows"]}
         for row in rows_as_json(rows):
@@ -199,7 +260,7 @@ class SparkJobsTest(unittest.TestCase):
             order_item(LineNo="11", Quantity="6", CustomerID="", UnitPrice="2.55"),
             order_item(LineNo="12", Quantity="6", CustomerID="17850", UnitPrice="2.55", Description=None, Country=None),
         ]
-        rows = orders_to_lake.curated_rows(self.read_records("orders-numbers-as-text", text))
+        rows = orders_to_lake.curated_rows(ORDERS, self.read_records("orders-numbers-as-text", text))
         self.assertEqual(rows.dtypes, CURATED_DTYPES)
         by_line = {row["line_no"]: row for row in rows_as_json(rows)}
         self.assertEqual(sorted(by_line), list(range(1, 13)))
@@ -224,7 +285,7 @@ class SparkJobsTest(unittest.TestCase):
         items = self.read_records("orders-numbers-as-json-numbers", numbers)
         self.assertEqual((dict(items.dtypes)["UnitPrice"], dict(items.dtypes)["Quantity"]), ("double", "double"))
         self.assertFalse({"CustomerID", "Description", "Country"} & set(items.columns))
-        collected = {row["line_no"]: row for row in orders_to_lake.curated_rows(items).collect()}
+        collected = {row["line_no"]: row for row in orders_to_lake.curated_rows(ORDERS, items).collect()}
         for line_no, expected in enumerate(prices.values(), start=1):
             with self.subTest(price=expected):
                 self.assertEqual(str(collected[line_no]["unit_price"]), expected)
@@ -260,7 +321,7 @@ class SparkJobsTest(unittest.TestCase):
             with self.subTest(field=field, value=value):
                 items = self.read_records(f"orders-refused-value-{index}", [order_item(**{field: value})])
                 with self.assertRaises(Exception) as raised:
-                    orders_to_lake.curated_rows(items).collect()
+                    orders_to_lake.curated_rows(ORDERS, items).collect()
                 self.assertIn(f"orders change 536365/1: {error}", str(raised.exception))
 
     def test_orders_to_lake_keeps_the_latest_change_of_each_key(self) -> None:
@@ -290,7 +351,7 @@ class SparkJobsTest(unittest.TestCase):
             change("MODIFY", "1", 10, InvoiceDate="2010-12-05T08:26:00", InvoiceDay="2010-12-05", Quantity=10),
             change("REMOVE", "1", 11, old_day="2010-12-02"),
         ]
-        rows, days = orders_to_lake.transform_cdc(self.read_records("orders-latest-wins", changes), current)
+        rows, days = orders_to_lake.transform_cdc(ORDERS, self.read_records("orders-latest-wins", changes), current)
         # The old and the new day of the move; the day of the removed row, left empty.
         self.assertEqual(days, ["2010-12-01", "2010-12-02", "2010-12-05"])
         written = rows_as_json(rows)
@@ -335,7 +396,7 @@ class SparkJobsTest(unittest.TestCase):
             with self.subTest(error=error):
                 changes = self.read_records(f"orders-refused-change-{index}", [record])
                 with self.assertRaises(Exception) as raised:
-                    rows, _days = orders_to_lake.transform_cdc(changes, self.curated([curated_row(1)]))
+                    rows, _days = orders_to_lake.transform_cdc(ORDERS, changes, self.curated([curated_row(1)]))
                     rows.collect()
                 self.assertIn(error, str(raised.exception))
 
@@ -347,12 +408,171 @@ class SparkJobsTest(unittest.TestCase):
             with self.subTest(case=case["case"]):
                 changes = self.spark.read.json(self.write_json_lines(f"orders-refused-{index}", [case["record"]]))
                 with self.assertRaises(Exception) as raised:
-                    rows, _days = orders_to_lake.transform_cdc(changes, self.curated([]))
+                    rows, _days = orders_to_lake.transform_cdc(ORDERS, changes, self.curated([]))
                     rows.collect()
                 message = str(raised.exception)
                 self.assertIn(case["error"], message)
                 if "InvoiceDay" not in case["error"]:
                     self.assertIn("orders change 536370/1: ", message)
+
+    def sensors_lake(self, rows: list[dict[str, Any]]) -> Any:
+        import orders_to_lake
+
+        converted = [{**row, "ts": datetime.strptime(row["ts"], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc), "temperature": Decimal(row["temperature"])} for row in rows]
+        return self.spark.createDataFrame(converted, orders_to_lake.lake_schema(SENSORS))
+
+    def test_orders_to_lake_lake_schema_is_the_curated_orders_table(self) -> None:
+        import orders_to_lake
+
+        self.assertEqual(orders_to_lake.lake_schema(ORDERS), self.spark.createDataFrame([], CURATED_ORDERS_DDL).schema)
+        self.assertEqual([(field.name, field.dataType.simpleString()) for field in orders_to_lake.lake_schema(SENSORS).fields], SENSORS_DTYPES)
+
+    def test_orders_to_lake_merges_the_changes_of_another_dataset(self) -> None:
+        import orders_to_lake
+
+        current = self.sensors_lake([sensor_row(T1, reading=1), sensor_row(T2, reading=2), sensor_row(T3, reading=3), sensor_row(T1, "dev-2", reading=4)])
+        changes = [
+            # Latest wins by sequence number, whatever the read order.
+            sensor_change("MODIFY", "20", T1, reading=10),
+            sensor_change("MODIFY", "19", T1, reading=11),
+            sensor_change("REMOVE", "5", T2),
+            # A move from one day to another, the old one left empty.
+            sensor_change("MODIFY", "7", T3, old_day="2024-05-02", Day="2024-05-04", reading=30),
+            # An empty label is no label (emptyIsNull); the temperature as a JSON number, negative.
+            sensor_change("INSERT", "8", T4, label="", temperature=-3.5, ok=False),
+            # Same time, another device: another key.
+            sensor_change("INSERT", "9", T1, "dev-3", reading=5),
+        ]
+        rows, days = orders_to_lake.transform_cdc(SENSORS, self.read_records("sensors-latest-wins", changes), current)
+        self.assertEqual(days, ["2024-05-01", "2024-05-02", "2024-05-04"])
+        self.assertEqual(rows.dtypes, SENSORS_DTYPES)
+        self.assertEqual(
+            sensor_rows(rows),
+            {
+                ("dev-1", T1): sensor_row(T1, reading=10),
+                ("dev-1", T3): sensor_row(T3, reading=30, day="2024-05-04"),
+                ("dev-1", T4): sensor_row(T4, temperature="-3.50", ok=False, label=None),
+                ("dev-3", T1): sensor_row(T1, "dev-3", reading=5),
+                # A row of a touched day the batch does not name stays; dev-1/T2 is removed.
+                ("dev-2", T1): sensor_row(T1, "dev-2", reading=4),
+            },
+        )
+
+    def test_orders_to_lake_refuses_another_datasets_values_with_its_names(self) -> None:
+        import orders_to_lake
+
+        what = f"sensors change dev-1/{T1}: "
+        cases = [
+            (sensor_change("INSERT", "1", reading=6.5), f"{what}reading 6.5 is not a whole number"),
+            # emptyIsNull is the label's, not the reading's.
+            (sensor_change("INSERT", "1", reading=""), f"{what}reading  is not a whole number"),
+            (sensor_change("INSERT", "1", temperature="21.255"), f"{what}temperature 21.255 does not fit DECIMAL(5,2) exactly"),
+            (sensor_change("INSERT", "1", temperature=21.255), f"{what}temperature 21.255 does not fit DECIMAL(5,2) exactly"),
+            (sensor_change("INSERT", "1", temperature="1000"), f"{what}temperature 1000 does not fit DECIMAL(5,2) exactly"),
+            (sensor_change("INSERT", "1", ok="true"), f"{what}ok true is not a boolean"),
+            (sensor_change("INSERT", "1", ok=None), f"{what}ok null is not a boolean"),
+            ({**sensor_change("INSERT", "1"), "newImage": sensor_item(ts="2024-05-01T12:00:00")}, "sensors change dev-1/2024-05-01T12:00:00: ts 2024-05-01T12:00:00 is not a time in the form YYYY-MM-DD HH:MM:SS.SSS"),
+            (sensor_change("INSERT", "1", ts="2024-05-01 12:00:00"), "sensors change dev-1/2024-05-01 12:00:00: keys.ts 2024-05-01 12:00:00 is not a time in the form YYYY-MM-DD HH:MM:SS.SSS"),
+            (sensor_change("INSERT", "1", Day="2024-5-1"), 'a change record\'s Day "2024-5-1" is not a day in the form YYYY-MM-DD'),
+            (sensor_change("INSERT", "1x"), f"{what}sequenceNumber 1x is not a decimal string"),
+            ({**sensor_change("INSERT", "1"), "keys": {"ts": T1}}, f"sensors change ?/{T1}: a change record has no keys.deviceId or keys.ts"),
+        ]
+        for index, (record, error) in enumerate(cases):
+            with self.subTest(error=error):
+                changes = self.read_records(f"sensors-refused-{index}", [record])
+                with self.assertRaises(Exception) as raised:
+                    rows, _days = orders_to_lake.transform_cdc(SENSORS, changes, self.sensors_lake([]))
+                    rows.collect()
+                self.assertIn(error, str(raised.exception))
+
+    def test_orders_to_lake_takes_a_json_number_as_a_decimal_only_when_a_double_gives_it_back(self) -> None:
+        import orders_to_lake
+
+        def with_temperature(type_name: str) -> Any:
+            columns = [{**column, "type": type_name} if column["name"] == "temperature" else column for column in SENSORS_DESCRIPTION["columns"]]
+            return parse_dataset(json.dumps({**SENSORS_DESCRIPTION, "columns": columns}))
+
+        cases = {
+            "decimal(5,2)": (["123.45", "2.1", "-999.99", "0.01", "0"], ["21.255", "0.001", "1000.0", "999.995"]),
+            # Past 15 significant digits a double no longer tells which decimal was written:
+            # 12345678901234567.89 reads as the double of 12345678901234568. Java 17 writes the
+            # double of 282879384806159000 as 2.82879384806159008E17: still 282879384806159000.
+            "decimal(20,2)": (["123.45", "9999999999999.99", "123456789012345", "-0.5", "282879384806159000"], ["12345678901234567.89", "123.456", "0.30000000000000004", "1e18"]),
+        }
+        for type_name, (accepted, refused) in cases.items():
+            dataset = with_temperature(type_name)
+            # Written as JSON numbers (json.dumps writes them back as they are written here).
+            json_numbers = [sensor_item(f"2024-05-01 12:00:00.{index:03d}", temperature=json.loads(number)) for index, number in enumerate(accepted)]
+            items = self.read_records(f"sensors-doubles-{type_name}", [{**item, "temperature": float(item["temperature"])} for item in json_numbers])
+            self.assertEqual(dict(items.dtypes)["temperature"], "double")
+            got = {row["ts"]: row["temperature"] for row in sensor_rows(orders_to_lake.curated_rows(dataset, items)).values()}
+            precision, scale = dataset.columns[3].decimal
+            for index, number in enumerate(accepted):
+                with self.subTest(type=type_name, accepted=number):
+                    self.assertEqual(Decimal(got[f"2024-05-01 12:00:00.{index:03d}"]), Decimal(number))
+                    self.assertEqual(-Decimal(got[f"2024-05-01 12:00:00.{index:03d}"]).as_tuple().exponent, scale)
+            for index, number in enumerate(refused):
+                with self.subTest(type=type_name, refused=number):
+                    path = self.write_json_lines(f"sensors-doubles-{type_name}-refused-{index}", [])
+                    # Written by hand: the JSON number exactly as given, not as a Python float prints it.
+                    file = next(Path(path).rglob("*.json.gz"))
+                    with gzip.open(file, "wt", encoding="utf-8") as output:
+                        output.write(json.dumps(sensor_item(temperature="@")).replace('"@"', number) + "\n")
+                    items = self.spark.read.json(path)
+                    self.assertEqual(dict(items.dtypes)["temperature"], "double")
+                    with self.assertRaises(Exception) as raised:
+                        orders_to_lake.curated_rows(dataset, items).collect()
+                    self.assertIn(f"sensors change dev-1/{T1}: temperature ", str(raised.exception))
+                    self.assertIn(f" does not fit DECIMAL({precision},{scale}) exactly", str(raised.exception))
+
+    def test_orders_to_lake_refuses_a_key_it_cannot_read_as_its_column(self) -> None:
+        import orders_to_lake
+
+        cases = [
+            # A plain cast would have keyed this change as line 6.
+            ({**change("MODIFY", "1", 6), "keys": {"InvoiceNo": "536365", "LineNo": 6.5}}, "orders change 536365/6.5: keys.LineNo 6.5 is not a whole number"),
+            ({**change("MODIFY", "1"), "keys": {"InvoiceNo": "536365"}}, "orders change 536365/?: a change record has no keys.InvoiceNo or keys.LineNo"),
+            ({**change("MODIFY", "1"), "keys": {"LineNo": 1, "InvoiceNo": None}}, "orders change ?/1: a change record has no keys.InvoiceNo or keys.LineNo"),
+        ]
+        for index, (record, error) in enumerate(cases):
+            with self.subTest(error=error):
+                changes = self.read_records(f"orders-refused-key-{index}", [change("MODIFY", "2", 2), record])
+                with self.assertRaises(Exception) as raised:
+                    rows, _days = orders_to_lake.transform_cdc(ORDERS, changes, self.curated([curated_row(1), curated_row(2)]))
+                    rows.collect()
+                self.assertIn(error, str(raised.exception))
+
+    def test_orders_to_lake_merges_a_dataset_of_one_key_attribute(self) -> None:
+        import orders_to_lake
+
+        meters = parse_dataset(
+            json.dumps(
+                {
+                    "name": "meters",
+                    "key": ["meterId"],
+                    "columns": [{"name": "meter_id", "attribute": "meterId", "type": "string"}, {"name": "reading", "attribute": "reading", "type": "int"}],
+                    "partition": {"column": "day", "attribute": "Day", "firstDay": "2024-05-01"},
+                }
+            )
+        )
+        self.assertEqual(meters.job, "meters_to_lake")
+
+        def record(sequence: str, meter: str | None, reading: Any) -> dict[str, Any]:
+            image = {"meterId": meter, "reading": reading, "Day": "2024-05-01"}
+            return {"eventName": "MODIFY", "keys": {"meterId": meter}, "newImage": image, "oldImage": image, "sequenceNumber": sequence, "approximateCreationTime": 1}
+
+        current = self.spark.createDataFrame([("m-1", 1, "2024-05-01"), ("m-2", 2, "2024-05-01")], orders_to_lake.lake_schema(meters))
+        changes = self.read_records("meters", [record("2", "m-1", 12), record("3", "m-1", 13), record("1", "m-1", 11)])
+        rows, days = orders_to_lake.transform_cdc(meters, changes, current)
+        self.assertEqual(days, ["2024-05-01"])
+        self.assertEqual(sorted(rows.collect()), [("m-1", 13, "2024-05-01"), ("m-2", 2, "2024-05-01")])
+        for index, (bad, error) in enumerate([(record("1", "m-1", "x"), "meters change m-1: reading x is not a whole number"), (record("1", None, 1), "meters change ?: a change record has no keys.meterId")]):
+            with self.subTest(error=error):
+                with self.assertRaises(Exception) as raised:
+                    rows, _days = orders_to_lake.transform_cdc(meters, self.read_records(f"meters-refused-{index}", [bad]), current)
+                    rows.collect()
+                self.assertIn(error, str(raised.exception))
+                self.assertNotIn("/", str(raised.exception).split(error)[0][-40:])
 
     def campaign_changes(self, name: str, records: list[dict[str, Any]], schema: Any) -> Any:
         import campaign_progress

@@ -81,6 +81,7 @@ export function lakeJobArguments(resources: LakeJobResources, config: Pick<Pipel
       SOURCE_TABLE_ARN: resources.ordersTableArn,
       EXPORT_BUCKET: resources.assetsBucket,
       EXPORT_PREFIX: LAKE_LAYOUT.exportPrefix,
+      DATASET: JSON.stringify(ORDERS_DATASET),
     },
     campaign_progress: {
       LANDING_BUCKET: resources.landingBucket,

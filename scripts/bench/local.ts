@@ -22,12 +22,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynalakeError } from '../../lambda/shared/errors';
+import { ORDERS_DATASET } from '../../lib/dataset';
 import { LAKE_LAYOUT } from '../../lib/stacks/pipeline-stack';
 import { integerOption, parseCommandLine, runCli } from '../lib/cli';
 import { REAL_RETAIL_ROWS } from '../lib/retail-sample';
 import { isChangeObject } from '../local/glue/changes';
 import { sqlLiteral, withDuckDB } from '../local/glue/duckdb';
-import { runOrdersToLake } from '../local/glue/orders-to-lake';
+import { runDatasetToLake } from '../local/glue/dataset-to-lake';
 import { downloadObjects, listObjects } from '../local/glue/s3-files';
 import { type GlueEngine, type LocalPipelineReport, runLocalPipeline } from '../local/pipeline';
 import { startLocalS3 } from '../local/s3';
@@ -84,7 +85,7 @@ async function benchDuckDB(rows: number): Promise<void> {
     console.log(`npm start on ${fmt(rows)} synthetic rows (${fmt(report.seeded.written)} items):`);
     for (const [stage, ms] of report.timings) console.log(`  ${stage.padEnd(8)} ${secs(ms).padStart(9)}  ${PER_ROW_STAGES.has(stage) ? `${fmt((rows * 1000) / ms)} rows/s` : ''}`);
     console.log(`  total    ${secs(report.timings.reduce((sum, [, ms]) => sum + ms, 0)).padStart(9)}`);
-    const pipelineRuns = report.jobRuns.filter((run) => run.jobName.endsWith('orders-to-lake') && run.state === 'SUCCEEDED');
+    const pipelineRuns = report.jobRuns.filter((run) => run.jobName.endsWith('dataset-to-lake') && run.state === 'SUCCEEDED');
     const pipelineMs = pipelineRuns.reduce((sum, run) => sum + (run.milliseconds ?? 0), 0);
     console.log(`  orders_to_lake inside it: ${String(pipelineRuns.length)} incremental runs as the change objects arrived, ${secs(pipelineMs)} in all`);
 
@@ -94,7 +95,8 @@ async function benchDuckDB(rows: number): Promise<void> {
       const context = { s3: s3.client, scratchDir: join(stateDir, 'scratch') };
       const cdcPrefix = LAKE_LAYOUT.cdcPrefix('orders');
       let started = performance.now();
-      const oneRun = await runOrdersToLake(context, {
+      const oneRun = await runDatasetToLake(context, {
+        DATASET: JSON.stringify(ORDERS_DATASET),
         LANDING_BUCKET: report.buckets.landing,
         LAKE_BUCKET: report.buckets.lake,
         CDC_PREFIX: cdcPrefix,

@@ -1,3 +1,4 @@
+import { curatedPrefix, curatedTableName, type DatasetDescription, ORDERS_DATASET } from '../../lib/dataset';
 import type { ColumnSpec } from './glue/duckdb';
 
 /**
@@ -5,7 +6,8 @@ import type { ColumnSpec } from './glue/duckdb';
  * key prefix in the lake bucket, columns with their Glue types, and the partition column. The
  * local twins write Parquet with these columns and `npm run query` reads it with them.
  *
- * Written out here rather than read from the construct, so the query CLI does not load
+ * A dataset's table comes from its description (lib/dataset.ts, plain data); the others are
+ * written out here rather than read from the construct, so the query CLI does not load
  * aws-cdk-lib at every call; test/scripts/local/lake.test.ts fails when they drift apart.
  */
 
@@ -28,23 +30,12 @@ export interface LakeTable {
 
 const columns = (...pairs: readonly (readonly [string, string])[]): LakeColumn[] => pairs.map(([name, glueType]) => ({ name, glueType }));
 
-export const CURATED_ORDERS: LakeTable = {
-  name: 'curated_orders',
-  prefix: 'curated/orders/',
-  columns: columns(
-    ['invoice_no', 'string'],
-    ['line_no', 'int'],
-    ['stock_code', 'string'],
-    ['description', 'string'],
-    ['quantity', 'int'],
-    ['unit_price', 'decimal(12,3)'],
-    ['invoice_ts', 'timestamp'],
-    ['customer_id', 'bigint'],
-    ['country', 'string'],
-    ['is_cancellation', 'boolean'],
-  ),
-  partition: 'invoice_day',
-};
+/** A dataset's lake table: its columns in order, partitioned by day. */
+export function datasetLakeTable(dataset: DatasetDescription): LakeTable {
+  return { name: curatedTableName(dataset), prefix: curatedPrefix(dataset), columns: dataset.columns.map((column) => ({ name: column.name, glueType: column.type })), partition: dataset.partition.column };
+}
+
+export const CURATED_ORDERS: LakeTable = datasetLakeTable(ORDERS_DATASET);
 
 export const CAMPAIGN_PROGRESS: LakeTable = {
   name: 'campaign_progress',

@@ -24,7 +24,7 @@ import { runCampaignProgress } from './glue/campaign-progress';
 import { runCsvToDynamoDB } from './glue/csv-to-dynamodb';
 import { count, counted, type GlueTwinContext, type JobArguments } from './glue/job';
 import { LocalSpark, preparePython } from './glue/spark';
-import { runOrdersToLake } from './glue/orders-to-lake';
+import { runDatasetToLake } from './glue/dataset-to-lake';
 import { runSalesStarSchema } from './glue/sales-star-schema';
 import { type LocalJob, type LocalJobRun, LocalGlueRunner, type LocalWorkflowRun } from './glue-runner';
 import { queryLake } from './lake';
@@ -112,7 +112,7 @@ export function localGlue(config: PipelineConfig, context: GlueTwinContext, buck
     [jobName('orders_to_lake')]: {
       maxConcurrentRuns: 1,
       defaultArguments: args.orders_to_lake,
-      run: on('orders_to_lake', (jobArgs) => runOrdersToLake(context, jobArgs)),
+      run: on('orders_to_lake', (jobArgs) => runDatasetToLake(context, jobArgs)),
     },
     [jobName('campaign_progress')]: {
       maxConcurrentRuns: 1,

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { LakeCatalog } from '../../lib/constructs/lake-catalog';
-import { curatedPrefix, curatedTableName, type DatasetDescription, datasetProblems, ORDERS_DATASET, validDataset } from '../../lib/dataset';
+import { curatedPrefix, curatedTableName, type DatasetDescription, datasetProblems, DEFAULT_TIMESTAMP_FORMAT, keyColumns, ORDERS_DATASET, shownTimestampFormat, timestampFormatParts, validDataset } from '../../lib/dataset';
 
 /** A sound description of a consumer's table: sensor readings by device and time. */
 const SENSORS: DatasetDescription = {
@@ -10,7 +12,7 @@ const SENSORS: DatasetDescription = {
   key: ['deviceId', 'ts'],
   columns: [
     { name: 'device_id', attribute: 'deviceId', type: 'string' },
-    { name: 'ts', attribute: 'ts', type: 'timestamp', format: "yyyy-MM-dd'T'HH:mm:ss.SSSX" },
+    { name: 'ts', attribute: 'ts', type: 'timestamp', format: "yyyy-MM-dd'T'HH:mm:ss.SSS" },
     { name: 'reading', attribute: 'reading', type: 'decimal(10,4)' },
     { name: 'battery', attribute: 'battery', type: 'int' },
     { name: 'sequence', attribute: 'seq', type: 'bigint' },
@@ -38,6 +40,9 @@ describe('datasetProblems', () => {
     ['a decimal of no digits', { columns: [{ name: 'device_id', attribute: 'deviceId', type: 'decimal(0,0)' }], key: ['deviceId'] }, 'dataset columns[0].type decimal(0,0) needs a precision of 1 to 38 and a scale no greater than it'],
     ['a scale above the precision', { columns: [{ name: 'device_id', attribute: 'deviceId', type: 'decimal(4,5)' }], key: ['deviceId'] }, 'dataset columns[0].type decimal(4,5) needs a precision of 1 to 38 and a scale no greater than it'],
     ['a format on a string', { columns: [{ name: 'device_id', attribute: 'deviceId', type: 'string', format: 'yyyy' }], key: ['deviceId'] }, 'dataset columns[0].format is for timestamp columns, not string'],
+    ['a format with a field neither engine parses the same', { columns: [{ name: 'device_id', attribute: 'deviceId', type: 'string' }, { name: 'ts', attribute: 'ts', type: 'timestamp', format: 'yyyy-MM-ddX' }], key: ['deviceId'] }, 'dataset columns[1].format "yyyy-MM-ddX" is not made of yyyy, MM, dd, HH, mm, ss, SSS, quoted text and - / : . , or a space'],
+    ['an empty format', { columns: [{ name: 'device_id', attribute: 'deviceId', type: 'string' }, { name: 'ts', attribute: 'ts', type: 'timestamp', format: '' }], key: ['deviceId'] }, 'dataset columns[1].format "" is not made of yyyy, MM, dd, HH, mm, ss, SSS, quoted text and - / : . , or a space'],
+    ['a format quoting nothing', { columns: [{ name: 'device_id', attribute: 'deviceId', type: 'string' }, { name: 'ts', attribute: 'ts', type: 'timestamp', format: "yyyy''MM" }], key: ['deviceId'] }, 'dataset columns[1].format "yyyy\'\'MM" is not made of yyyy, MM, dd, HH, mm, ss, SSS, quoted text and - / : . , or a space'],
     ['a sort key read into no column', { key: ['deviceId', 'time'] }, 'dataset key[1] "time" is read into no column: the lake could not tell two items apart'],
     ['a partition key read into no column', { key: ['device'] }, 'dataset key[0] "device" is read into no column: the lake could not tell two items apart'],
     ['a partition column that is no name', { partition: { column: 'Day', attribute: 'day', firstDay: '2026-01-01' } }, 'dataset partition.column "Day" is not lowercase letters, digits and underscores starting with a letter'],
@@ -53,6 +58,23 @@ describe('datasetProblems', () => {
     const broken: DatasetDescription = { ...SENSORS, name: 'a b', partition: { column: 'ts', attribute: '', firstDay: 'today' } };
     expect(datasetProblems(broken, 'X')).toHaveLength(4);
     expect(() => validDataset(broken, 'X')).toThrow(datasetProblems(broken, 'X').join('\n'));
+  });
+
+  it('reads a timestamp format into fields and literal text, and shows it as the messages do', () => {
+    const parts = timestampFormatParts("yyyy-MM-dd'T'HH:mm:ss.SSS");
+    expect(parts).toEqual([{ field: 'yyyy' }, { text: '-' }, { field: 'MM' }, { text: '-' }, { field: 'dd' }, { text: 'T' }, { field: 'HH' }, { text: ':' }, { field: 'mm' }, { text: ':' }, { field: 'ss' }, { text: '.' }, { field: 'SSS' }]);
+    expect(shownTimestampFormat(timestampFormatParts(DEFAULT_TIMESTAMP_FORMAT) ?? [])).toBe('YYYY-MM-DDTHH:MM:SS');
+    expect(shownTimestampFormat(timestampFormatParts("dd/MM/yyyy' at 'HH,mm") ?? [])).toBe('DD/MM/YYYY at HH,MM');
+    expect(timestampFormatParts('yyyy-M-d')).toBeUndefined();
+  });
+
+  it('finds the key columns, partition key first, whatever the column order', () => {
+    expect(keyColumns({ ...SENSORS, key: ['ts', 'deviceId'] }).map((column) => column.name)).toEqual(['ts', 'device_id']);
+    expect(keyColumns(ORDERS_DATASET).map((column) => column.name)).toEqual(['invoice_no', 'line_no']);
+  });
+
+  it('is, for orders, the description the PySpark tests read (test/fixtures/etl/orders_to_lake/dataset.json)', () => {
+    expect(JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'etl', 'orders_to_lake', 'dataset.json'), 'utf8'))).toEqual(ORDERS_DATASET);
   });
 
   it('names the lake table and prefix after the dataset', () => {

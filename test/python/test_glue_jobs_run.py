@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GLUE_SCRIPTS = ROOT / "glue-scripts"
 STAND_IN = ROOT / "scripts" / "local" / "spark"
 sys.path.insert(0, str(GLUE_SCRIPTS / "tests"))
-from goldens import canonical, curated_input, load_golden, rows_as_json  # noqa: E402
+from goldens import canonical, curated_input, load_golden, orders_dataset_argument, rows_as_json  # noqa: E402
 
 pytest.importorskip("pyspark", reason="pyspark is not installed: " + os.environ.get("DYNALAKE_SPARK_UNAVAILABLE", "bash scripts/python/setup.sh makes .venv/"))
 
@@ -177,6 +177,7 @@ def test_orders_to_lake_merges_new_change_objects_and_deletes_emptied_partitions
         "SOURCE_TABLE_ARN": "arn:aws:dynamodb:us-east-1:000000000000:table/unused",
         "EXPORT_BUCKET": EXPORTS,
         "EXPORT_PREFIX": "dynamodb-exports/",
+        "DATASET": orders_dataset_argument(),
     }
 
     answer = runner.run("orders_to_lake", arguments)
@@ -201,6 +202,10 @@ def test_orders_to_lake_merges_new_change_objects_and_deletes_emptied_partitions
     refused = runner.run("orders_to_lake", {**arguments, "MODE": "full"})
     assert not refused["ok"]
     assert refused["error"] == "MODE must be incremental or backfill, not 'full'"
+    # A description it cannot follow fails the run before anything is read.
+    undescribed = runner.run("orders_to_lake", {**arguments, "DATASET": '{"name": "orders"'})
+    assert not undescribed["ok"]
+    assert undescribed["error"].startswith("DATASET argument: not JSON ("), undescribed["error"]
 
 
 def test_orders_to_lake_backfill_rewrites_the_table_from_a_dynamodb_export(runner: Runner, aws: tuple[Any, Any], spark: Any, tmp_path: Path) -> None:
@@ -237,6 +242,7 @@ def test_orders_to_lake_backfill_rewrites_the_table_from_a_dynamodb_export(runne
             "SOURCE_TABLE_ARN": f"arn:aws:dynamodb:us-east-1:000000000000:table/orders-{RUN}",
             "EXPORT_BUCKET": EXPORTS,
             "EXPORT_PREFIX": "dynamodb-exports/",
+            "DATASET": orders_dataset_argument(),
         },
     )
     assert answer["ok"], answer

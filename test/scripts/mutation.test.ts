@@ -44,7 +44,7 @@ describe('strykerConfig', () => {
   });
 
   it('covers the modules issue 15 names', () => {
-    const twins = ['duckdb', 'orders-to-lake', 'campaign-progress', 'csv-to-dynamodb', 'sales-star-schema'].map((name) => `scripts/local/glue/${name}.ts`);
+    const twins = ['duckdb', 'dataset-to-lake', 'campaign-progress', 'csv-to-dynamodb', 'sales-star-schema'].map((name) => `scripts/local/glue/${name}.ts`);
     expect(MODULES.map((module) => [module.name, module.mutate])).toEqual([
       ['config', ['lib/config.ts']],
       ['nag', ['lib/nag.ts']],
@@ -54,6 +54,8 @@ describe('strykerConfig', () => {
       ['local-glue', ['scripts/local/glue/**/*.ts', ...twins.map((file) => `!${file}`)]],
       ['local-twins', twins],
     ]);
+    // The twins' own tests, each twin's beside it.
+    expect(MODULES.find((module) => module.name === 'local-twins')?.tests).toEqual(twins.map((file) => `**/test/${file.replace('.ts', '.test.ts')}`));
   });
 });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ORDERS_DATASET } from '../../../lib/dataset';
 import { parentFolderMarkers } from '../../../lib/s3-grants';
 import { GLUE_SCRIPTS_DIR, type PipelineStack, RUN_ARGUMENTS } from '../../../lib/stacks/pipeline-stack';
 import { buildStacks, resourceOf } from '../../helpers/cdk-app';
@@ -55,6 +56,11 @@ describe('PipelineStack with the default configuration', () => {
     });
     expect((job('orders_to_lake').Properties.DefaultArguments as Record<string, string>)['--STATE_PREFIX']).toBe('state/orders_to_lake/');
     expect((job('campaign_progress').Properties.DefaultArguments as Record<string, string>)['--STATE_PREFIX']).toBe('state/campaign_progress/');
+  });
+
+  it('gives the CDC merge the orders dataset description, which the job reads as the lake table it keeps', () => {
+    const dataset = (job('orders_to_lake').Properties.DefaultArguments as Record<string, string>)['--DATASET'];
+    expect(JSON.parse(dataset ?? 'null')).toEqual(ORDERS_DATASET);
   });
 
   it('lets csv_to_dynamodb use half the write capacity of the table by default', () => {

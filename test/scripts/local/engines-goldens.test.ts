@@ -12,7 +12,7 @@ import { runCampaignProgress } from '../../../scripts/local/glue/campaign-progre
 import { runCsvToDynamoDB } from '../../../scripts/local/glue/csv-to-dynamodb';
 import { type JsonRow, textOf } from '../../../scripts/local/glue/duckdb';
 import type { GlueTwinContext, JobArguments } from '../../../scripts/local/glue/job';
-import { runOrdersToLake } from '../../../scripts/local/glue/orders-to-lake';
+import { runDatasetToLake } from '../../../scripts/local/glue/dataset-to-lake';
 import { runSalesStarSchema } from '../../../scripts/local/glue/sales-star-schema';
 import { LocalSpark, preparePython } from '../../../scripts/local/glue/spark';
 import { CAMPAIGN_PROGRESS, CURATED_ORDERS, type LakeTable, STAR_TABLES } from '../../../scripts/local/lake-tables';
@@ -81,7 +81,7 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
     await putChangeObject(s3, LANDING, 'cdc/orders/dt=2024-05-01/a-1-5.jsonl.gz', input.current.map((row, index) => orderInsert(row, String(index + 1))));
     await putChangeObject(s3, LANDING, 'cdc/orders/dt=2024-05-02/b-999999999999999999999-1000000000000000000080.jsonl.gz', input.changes);
     const args = (engine: Engine) => stackArgs(engine).orders_to_lake;
-    expect(await runBoth('orders_to_lake', runOrdersToLake, args)).toEqual({ duckdb: undefined, spark: undefined });
+    expect(await runBoth('orders_to_lake', runDatasetToLake, args)).toEqual({ duckdb: undefined, spark: undefined });
     await expectSameTable(CURATED_ORDERS, expected.rows);
   }, 120_000);
 
@@ -142,7 +142,7 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
     await putChangeObject(s3, LANDING, `${at}cdc/campaignInfo/dt=2024-05-01/a.jsonl.gz`, input.campaign_info_changes);
     const moved = (args: Record<string, string>) => Object.fromEntries(Object.entries(args).map(([name, value]) => [name, name.endsWith("_PREFIX") ? `${at}${value}` : value]));
     // The refresh workflow's jobs in its order, each with the stack's arguments under `at`.
-    expect(await runBoth('orders_to_lake', runOrdersToLake, (engine) => moved(stackArgs(engine).orders_to_lake))).toEqual({ duckdb: undefined, spark: undefined });
+    expect(await runBoth('orders_to_lake', runDatasetToLake, (engine) => moved(stackArgs(engine).orders_to_lake))).toEqual({ duckdb: undefined, spark: undefined });
     expect(await runBoth('campaign_progress', runCampaignProgress, (engine) => moved(stackArgs(engine).campaign_progress))).toEqual({ duckdb: undefined, spark: undefined });
     expect(await runBoth('sales_star_schema', runSalesStarSchema, (engine) => moved(stackArgs(engine).sales_star_schema))).toEqual({ duckdb: undefined, spark: undefined });
     await expectSameTable({ ...CAMPAIGN_PROGRESS, prefix: `${at}${CAMPAIGN_PROGRESS.prefix}` }, expected.rows);
@@ -160,7 +160,7 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
       const prefix = `cdc/refused-orders-${String(index)}/`;
       await putChangeObject(s3, LANDING, `${prefix}dt=2024-05-01/a.jsonl.gz`, [refusal.record]);
       const args = (engine: Engine) => ({ ...stackArgs(engine).orders_to_lake, CDC_PREFIX: prefix, CURATED_PREFIX: `refused/orders-${String(index)}/`, STATE_PREFIX: `refused/state-${String(index)}/` });
-      const errors = await runBoth('orders_to_lake', runOrdersToLake, args);
+      const errors = await runBoth('orders_to_lake', runDatasetToLake, args);
       for (const engine of ENGINES) {
         expect([refusal.case, engine, errors[engine]]).toEqual([refusal.case, engine, expect.stringContaining(refusal.error)]);
         expect(errors[engine]).toContain('orders change 536370/1');
@@ -193,12 +193,12 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
     // The reference: the same items' inserts, as the stream bridge writes them, merged by each engine.
     await putChangeObject(s3, LANDING, 'cdc/backfill-reference/dt=2024-05-01/a.jsonl.gz', itemInserts(items));
     const incremental = (engine: Engine) => ({ ...stackArgs(engine).orders_to_lake, CDC_PREFIX: 'cdc/backfill-reference/', CURATED_PREFIX: 'backfill/incremental/', STATE_PREFIX: 'backfill/state/' });
-    expect(await runBoth('orders_to_lake', runOrdersToLake, incremental)).toEqual({ duckdb: undefined, spark: undefined });
+    expect(await runBoth('orders_to_lake', runDatasetToLake, incremental)).toEqual({ duckdb: undefined, spark: undefined });
     // The stale lake: the golden's older table, a day the table no longer has included.
     for (const engine of ENGINES) await writeLakeTable(s3, LAKES[engine], { ...CURATED_ORDERS, prefix: 'backfill/orders/' }, input.current);
 
     const args = backfillArgs(tableArn, 'backfill/orders/');
-    const twin = await runOrdersToLake(context(), { ...args('duckdb'), MODE: 'backfill' });
+    const twin = await runDatasetToLake(context(), { ...args('duckdb'), MODE: 'backfill' });
     await spark.run('orders_to_lake', 'golden-orders_to_lake', args('spark'));
     expect(twin.summary).toMatch(/read 8 items, wrote 8 rows \(= items read\)/);
 
@@ -220,7 +220,7 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
     const { input } = golden('orders_to_lake') as { input: { current: JsonRow[] } };
     const tableArn = await ordersTable('backfill-empty', []);
     for (const engine of ENGINES) await writeLakeTable(s3, LAKES[engine], { ...CURATED_ORDERS, prefix: 'backfill-empty/orders/' }, input.current);
-    expect(await runBoth('orders_to_lake', runOrdersToLake, backfillArgs(tableArn, 'backfill-empty/orders/'))).toEqual({ duckdb: undefined, spark: undefined });
+    expect(await runBoth('orders_to_lake', runDatasetToLake, backfillArgs(tableArn, 'backfill-empty/orders/'))).toEqual({ duckdb: undefined, spark: undefined });
     for (const engine of ENGINES) expect([engine, await parquetKeys(engine, 'backfill-empty/orders/')]).toEqual([engine, []]);
   }, 120_000);
 
@@ -238,7 +238,7 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
       for (const engine of ENGINES) await writeLakeTable(s3, LAKES[engine], { ...CURATED_ORDERS, prefix: curated }, input.current);
       // Both refuse before they write: the twin converts every item first, the job counts its
       // converted rows before the static overwrite deletes the old table.
-      const errors = await runBoth('orders_to_lake', runOrdersToLake, backfillArgs(tableArn, curated));
+      const errors = await runBoth('orders_to_lake', runDatasetToLake, backfillArgs(tableArn, curated));
       for (const engine of ENGINES) {
         expect([refusal.case, engine, errors[engine]]).toEqual([refusal.case, engine, expect.stringContaining(refusal.error)]);
         expect(errors[engine]).toContain('orders change 536370/1');

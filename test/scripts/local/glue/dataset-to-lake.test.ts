@@ -4,28 +4,32 @@ import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ChangeRecord } from '../../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../../lambda/shared/errors';
+import { type DatasetDescription, ORDERS_DATASET } from '../../../../lib/dataset';
 import { textOf } from '../../../../scripts/local/glue/duckdb';
-import { type CuratedOrderRow, mergeOrders, runOrdersToLake } from '../../../../scripts/local/glue/orders-to-lake';
+import { type CuratedRow, datasetArgument, mergeChanges, runDatasetToLake } from '../../../../scripts/local/glue/dataset-to-lake';
 import { CURATED_ORDERS } from '../../../../scripts/local/lake-tables';
 import type { LocalS3 } from '../../../../scripts/local/s3';
 import { readDocumentedExports } from '../../../helpers/dynamodb-export';
 import { createTable, useLocalDynamoDB } from '../../../helpers/local-dynamodb';
 import { canonical, golden, itemInserts, orderInsert, orderItem, putChangeObject, readLakeTable, twinContext, useTempDirs, writeLakeTable } from '../../../helpers/local-lake';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
+import { thrownBy } from '../../../helpers/errors';
 
 interface Input {
-  readonly current: CuratedOrderRow[];
+  readonly current: CuratedRow[];
   readonly changes: ChangeRecord[];
 }
 interface Expected {
   readonly rewritten_partitions: string[];
   readonly emptied_partitions: string[];
-  readonly rows: CuratedOrderRow[];
+  readonly rows: CuratedRow[];
 }
 
 const { input, expected } = golden('orders_to_lake') as { input: Input; expected: Expected };
 
 const insertOf = orderInsert;
+/** The orders job's DATASET argument, as the pipeline stack gives it. */
+const DATASET = JSON.stringify(ORDERS_DATASET);
 
 function modify(sequenceNumber: string, quantity: number): ChangeRecord {
   const [first] = input.current;
@@ -34,15 +38,15 @@ function modify(sequenceNumber: string, quantity: number): ChangeRecord {
   return { ...insert, eventName: 'MODIFY', newImage: { ...insert.newImage, Quantity: quantity }, oldImage: insert.newImage };
 }
 
-describe('mergeOrders (the orders_to_lake golden)', () => {
+describe('mergeChanges of the orders dataset (the orders_to_lake golden)', () => {
   it('rewrites the expected partitions and leaves the expected ones empty', async () => {
-    const merge = await mergeOrders(input.current, input.changes);
+    const merge = await mergeChanges(ORDERS_DATASET, input.current, input.changes);
     expect(merge.rewrittenPartitions).toEqual(expected.rewritten_partitions);
     expect(merge.emptiedPartitions).toEqual(expected.emptied_partitions);
   });
 
   it('gives the expected table: untouched partitions as they were, touched ones rewritten, every row exact', async () => {
-    const merge = await mergeOrders(input.current, input.changes);
+    const merge = await mergeChanges(ORDERS_DATASET, input.current, input.changes);
     const touched = new Set(merge.rewrittenPartitions);
     expect(merge.rows.every((row) => touched.has(textOf(row.invoice_day)))).toBe(true);
     const table = [...input.current.filter((row) => !touched.has(textOf(row.invoice_day))), ...merge.rows];
@@ -52,7 +56,7 @@ describe('mergeOrders (the orders_to_lake golden)', () => {
   });
 
   it('accounts for every row: written = kept + upserted, read = kept + replaced', async () => {
-    const { counts } = await mergeOrders(input.current, input.changes);
+    const { counts } = await mergeChanges(ORDERS_DATASET, input.current, input.changes);
     expect(counts).toEqual({ changeRecords: 10, keysChanged: 8, upserts: 6, removes: 2, rowsRead: 4, rowsReplaced: 3, rowsKept: 1, rowsWritten: 7 });
   });
 
@@ -63,38 +67,38 @@ describe('mergeOrders (the orders_to_lake golden)', () => {
       [newer, older],
       [older, newer],
     ]) {
-      const { rows } = await mergeOrders([], changes);
+      const { rows } = await mergeChanges(ORDERS_DATASET, [], changes);
       expect(rows.map((row) => row.quantity)).toEqual([8]);
     }
   });
 
   it('settles a sequence-number tie in favour of the record read later', async () => {
-    const { rows } = await mergeOrders([], [modify('500', 8), modify('500', 9)]);
+    const { rows } = await mergeChanges(ORDERS_DATASET, [], [modify('500', 8), modify('500', 9)]);
     expect(rows.map((row) => row.quantity)).toEqual([9]);
   });
 
   it('takes a batch of inserts only into an empty table', async () => {
     const inserts = input.changes.filter((record) => record.eventName === 'INSERT');
-    const { rows, rewrittenPartitions } = await mergeOrders([], inserts);
+    const { rows, rewrittenPartitions } = await mergeChanges(ORDERS_DATASET, [], inserts);
     expect(rewrittenPartitions).toEqual([...new Set(inserts.map((record) => String(record.newImage?.InvoiceDay)))].sort());
     expect(rows).toHaveLength(inserts.length);
   });
 
   it.each([['0.0015'], [0.0015]])('refuses a price it would have to round (%p)', async (price) => {
-    const record = insertOf(expected.rows[0] as CuratedOrderRow, '1');
+    const record = insertOf(expected.rows[0] as CuratedRow, '1');
     const changes = [{ ...record, newImage: { ...record.newImage, UnitPrice: price } }];
-    await expect(mergeOrders([], changes)).rejects.toThrow(/UnitPrice 0.0015 does not fit DECIMAL\(12,3\) exactly/);
+    await expect(mergeChanges(ORDERS_DATASET, [], changes)).rejects.toThrow(/UnitPrice 0.0015 does not fit DECIMAL\(12,3\) exactly/);
   });
 
   it('refuses a MODIFY without its old image, which cannot be placed in a partition', async () => {
     const change = { ...modify('7', 8), oldImage: null };
-    await expect(mergeOrders([], [change])).rejects.toThrow(/no old image: the stream must send NEW_AND_OLD_IMAGES/);
+    await expect(mergeChanges(ORDERS_DATASET, [], [change])).rejects.toThrow(/no old image: the stream must send NEW_AND_OLD_IMAGES/);
   });
 
   // The same cases fail the PySpark job (glue-scripts/tests/test_jobs_spark.py).
   const refused = (JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'fixtures', 'etl', 'orders_to_lake', 'refused.json'), 'utf8')) as { cases: { case: string; record: ChangeRecord; error: string }[] }).cases;
   it.each(refused.map((refusal) => [refusal.case, refusal] as const))('refuses %s, naming the record, the field and the value', async (_case, refusal) => {
-    const failure = mergeOrders([], [refusal.record]).then(
+    const failure = mergeChanges(ORDERS_DATASET, [], [refusal.record]).then(
       () => 'no error',
       (error: unknown) => (error as Error).message,
     );
@@ -104,8 +108,117 @@ describe('mergeOrders (the orders_to_lake golden)', () => {
   });
 
   it('refuses a fractional Quantity rather than truncate it', async () => {
-    const record = insertOf(expected.rows[0] as CuratedOrderRow, '1');
-    await expect(mergeOrders([], [{ ...record, newImage: { ...record.newImage, Quantity: 6.5 } }])).rejects.toThrow(/Quantity 6.5 is not a whole number/);
+    const record = insertOf(expected.rows[0] as CuratedRow, '1');
+    await expect(mergeChanges(ORDERS_DATASET, [], [{ ...record, newImage: { ...record.newImage, Quantity: 6.5 } }])).rejects.toThrow(/Quantity 6.5 is not a whole number/);
+  });
+});
+
+/** A consumer's table of another shape: readings keyed by device and time, a timestamp key in a format of its own. */
+const SENSORS: DatasetDescription = {
+  name: 'sensors',
+  key: ['deviceId', 'ts'],
+  columns: [
+    { name: 'device_id', attribute: 'deviceId', type: 'string' },
+    { name: 'ts', attribute: 'ts', type: 'timestamp', format: 'yyyy-MM-dd HH:mm:ss.SSS' },
+    { name: 'reading', attribute: 'reading', type: 'bigint' },
+    { name: 'temperature', attribute: 'temperature', type: 'decimal(5,2)' },
+    { name: 'ok', attribute: 'ok', type: 'boolean' },
+    { name: 'label', attribute: 'label', type: 'string', emptyIsNull: true },
+  ],
+  partition: { column: 'reading_day', attribute: 'Day', firstDay: '2026-01-01' },
+};
+
+type Reading = Record<string, string | number | boolean>;
+const reading = (deviceId: string, ts: string, fields: Reading = {}): Reading => ({ deviceId, ts, reading: 1, temperature: 20.5, ok: true, label: 'a', Day: ts.slice(0, 10), ...fields });
+
+function sensorChange(eventName: ChangeRecord['eventName'], sequenceNumber: string, newImage: Reading | null, oldImage: Reading | null): ChangeRecord {
+  const image = (newImage ?? oldImage) as Reading;
+  return { eventName, keys: { deviceId: image.deviceId, ts: image.ts }, newImage, oldImage, sequenceNumber, approximateCreationTime: 1_780_000_000 };
+}
+
+describe('mergeChanges of a dataset of another shape (sensors: a string and a timestamp key)', () => {
+  const first = reading('d-1', '2026-03-01 10:00:00.250');
+  const second = reading('d-1', '2026-03-01 11:00:00.000', { reading: 2 });
+  const other = reading('d-2', '2026-03-02 09:30:00.125', { temperature: '-3.5', label: '' });
+  const current: CuratedRow[] = [
+    { device_id: 'd-1', ts: '2026-03-01T10:00:00.25', reading: 1, temperature: '20.50', ok: true, label: 'a', reading_day: '2026-03-01' },
+    { device_id: 'd-1', ts: '2026-03-01T11:00:00', reading: 2, temperature: '20.50', ok: true, label: 'a', reading_day: '2026-03-01' },
+    { device_id: 'd-2', ts: '2026-03-02T09:30:00.125', reading: 1, temperature: '-3.50', ok: true, label: null, reading_day: '2026-03-02' },
+  ];
+
+  it('converts every column by its description and keys rows by device and time', async () => {
+    const { rows, rewrittenPartitions } = await mergeChanges(SENSORS, [], [sensorChange('INSERT', '1', first, null), sensorChange('INSERT', '2', second, null), sensorChange('INSERT', '3', other, null)]);
+    expect(rewrittenPartitions).toEqual(['2026-03-01', '2026-03-02']);
+    expect(rows).toEqual(current);
+  });
+
+  it('keeps the latest change per key, applies a REMOVE, and moves a row whose day changed', async () => {
+    const moved = { ...other, Day: '2026-03-03', reading: 7 };
+    const merge = await mergeChanges(SENSORS, current, [
+      sensorChange('MODIFY', '12', { ...first, reading: 5 }, first),
+      sensorChange('MODIFY', '11', { ...first, reading: 4 }, first),
+      sensorChange('REMOVE', '13', null, second),
+      sensorChange('MODIFY', '14', moved, other),
+    ]);
+    expect(merge.rewrittenPartitions).toEqual(['2026-03-01', '2026-03-02', '2026-03-03']);
+    expect(merge.emptiedPartitions).toEqual(['2026-03-02']);
+    expect(merge.rows).toEqual([
+      { ...current[0], reading: 5 },
+      { ...current[2], reading: 7, reading_day: '2026-03-03' },
+    ]);
+    expect(merge.counts).toEqual({ changeRecords: 4, keysChanged: 3, upserts: 2, removes: 1, rowsRead: 3, rowsReplaced: 3, rowsKept: 0, rowsWritten: 2 });
+  });
+
+  const refusal = async (change: ChangeRecord) =>
+    mergeChanges(SENSORS, [], [change]).then(
+      () => 'no error',
+      (error: unknown) => (error as Error).message,
+    );
+
+  it.each<[string, Reading, string]>([
+    ['a time in another form', { ts: '2026-03-01T10:00:00' }, 'ts 2026-03-01T10:00:00 is not a time in the form YYYY-MM-DD HH:MM:SS.SSS'],
+    ['a temperature it would round', { temperature: 20.123 }, 'temperature 20.123 does not fit DECIMAL(5,2) exactly'],
+    ['a temperature beyond its precision', { temperature: '1234.5' }, 'temperature 1234.5 does not fit DECIMAL(5,2) exactly'],
+    ['a fractional reading', { reading: 1.5 }, 'reading 1.5 is not a whole number'],
+    ['a flag written as text', { ok: 'yes' }, 'ok yes is not a boolean'],
+    // Days are checked first, where the batch's partitions are found.
+    ['a day in another form', { Day: '2026-3-1' }, 'a change record\'s Day "2026-3-1" is not a day in the form YYYY-MM-DD'],
+  ])('refuses %s with the attribute, the value and the record named', async (_case, fields, error) => {
+    const image = { ...first, ...fields };
+    const message = await refusal({ ...sensorChange('INSERT', '1', image, null), keys: { deviceId: 'd-1', ts: first.ts } });
+    expect(message).toContain(error);
+    if (!('Day' in fields)) expect(message).toContain(`sensors change d-1/2026-03-01 10:00:00.25 in changes: ${error}`);
+  });
+
+  it('refuses a key it cannot convert, and a record without its whole key', async () => {
+    expect(await refusal({ ...sensorChange('INSERT', '1', first, null), keys: { deviceId: 'd-1', ts: 'noon' } })).toContain('change record in changes: keys.ts noon is not a time in the form YYYY-MM-DD HH:MM:SS.SSS');
+    expect(await refusal({ ...sensorChange('INSERT', '1', first, null), keys: { deviceId: 'd-1' } })).toBe('changes: a change record has no keys.deviceId or keys.ts');
+  });
+
+  it('refuses a fractional integer key rather than truncate it (the orders line number)', async () => {
+    const record = insertOf(expected.rows[0] as CuratedRow, '1');
+    await expect(mergeChanges(ORDERS_DATASET, [], [{ ...record, keys: { ...record.keys, LineNo: 1.5 } }])).rejects.toThrow('change record in changes: keys.LineNo 1.5 is not a whole number');
+  });
+});
+
+describe('datasetArgument (the job argument DATASET)', () => {
+  it('gives the description the stack passes', () => {
+    expect(datasetArgument({ DATASET: JSON.stringify(SENSORS) })).toEqual(SENSORS);
+  });
+
+  it.each<[string, string | undefined, string]>([
+    ['no argument', undefined, 'missing job argument --DATASET: the JSON of the dataset description the job merges'],
+    ['an empty argument', '', 'missing job argument --DATASET: the JSON of the dataset description the job merges'],
+    ['text that is no JSON', '{name', 'job argument --DATASET is not JSON: '],
+    ['JSON that is no description', '{"name":"x"}', 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a key of three attributes', JSON.stringify({ ...SENSORS, key: ['a', 'b', 'c'] }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a column without type', JSON.stringify({ ...SENSORS, columns: [{ name: 'a', attribute: 'a' }] }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a description with a problem', JSON.stringify({ ...SENSORS, name: 'my-sensors' }), 'job argument --DATASET: dataset name "my-sensors" is not letters, digits and underscores starting with a letter'],
+  ])('refuses %s, saying what it needs', (_case, text, message) => {
+    const error = thrownBy(() => datasetArgument(text === undefined ? {} : { DATASET: text }));
+    expect(error).toBeInstanceOf(DynalakeError);
+    expect((error as DynalakeError).code).toBe('BAD_INVOCATION');
+    expect((error as DynalakeError).message.startsWith(message)).toBe(true);
   });
 });
 
@@ -115,10 +228,10 @@ async function readStateObject(local: LocalS3, lake: string): Promise<{ format: 
   return JSON.parse(await (response.Body as { transformToString(): Promise<string> }).transformToString()) as { format: number; job: string; sources: Record<string, string[]> };
 }
 
-describe('runOrdersToLake (through a real s3rver)', () => {
+describe('runDatasetToLake (through a real s3rver)', () => {
   const s3 = useLocalS3();
   const tempDir = useTempDirs();
-  const args = (landing: string, lake: string) => ({ LANDING_BUCKET: landing, LAKE_BUCKET: lake, CDC_PREFIX: 'cdc/orders/', CURATED_PREFIX: 'curated/orders/', STATE_PREFIX: 'state/orders_to_lake/', MODE: 'incremental', TempDir: 's3://assets/glue-temp/' });
+  const args = (landing: string, lake: string) => ({ DATASET, LANDING_BUCKET: landing, LAKE_BUCKET: lake, CDC_PREFIX: 'cdc/orders/', CURATED_PREFIX: 'curated/orders/', STATE_PREFIX: 'state/orders_to_lake/', MODE: 'incremental', TempDir: 's3://assets/glue-temp/' });
 
   it('merges each new change object once, keeps its state object, and ends with the golden table', async () => {
     const local = s3();
@@ -129,7 +242,7 @@ describe('runOrdersToLake (through a real s3rver)', () => {
     // Run 1: the golden's current table arrives as inserts.
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/local-1-5.jsonl.gz', input.current.map((row, index) => insertOf(row, String(index + 1))));
     await local.client.send(new PutObjectCommand({ Bucket: landing, Key: 'cdc/orders/README.txt', Body: 'not a change object' }));
-    const first = await runOrdersToLake(context, args(landing, lake));
+    const first = await runDatasetToLake(context, args(landing, lake));
     expect(first).toMatchObject({ noop: false, changeObjects: 1, changeRecords: 5, upserts: 5, rowsRead: 0, rowsWritten: 5, partitionsRewritten: 3, partitionsDeleted: 0, parquetFiles: 3 });
     expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(input.current));
     const untouchedKey = 'curated/orders/invoice_day=2010-12-06/part-0.parquet';
@@ -138,7 +251,7 @@ describe('runOrdersToLake (through a real s3rver)', () => {
 
     // Run 2: only the new object (the golden batch) is merged.
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-02/local-999999999999999999999-1000000000000000000080.jsonl.gz', input.changes);
-    const second = await runOrdersToLake(context, args(landing, lake));
+    const second = await runDatasetToLake(context, args(landing, lake));
     expect(second).toMatchObject({ noop: false, changeObjects: 1, changeRecords: 10, keysChanged: 8, rowsRead: 4, rowsKept: 1, rowsWritten: 7, partitionsRewritten: 6, partitionsDeleted: 1, objectsDeleted: 1 });
     const { rows, types } = await readLakeTable(local, lake, CURATED_ORDERS);
     expect(canonical(rows)).toEqual(canonical(expected.rows));
@@ -163,7 +276,7 @@ describe('runOrdersToLake (through a real s3rver)', () => {
     expect(await etagOf(untouchedKey)).toBe(untouchedEtag); // not rewritten
 
     // Run 3: nothing new is a no-op that says so.
-    const third = await runOrdersToLake(context, args(landing, lake));
+    const third = await runDatasetToLake(context, args(landing, lake));
     expect(third).toMatchObject({ noop: true, changeObjects: 0, rowsWritten: 0 });
     expect(third.summary).toMatch(/no new change objects .* \(2 merged before\): nothing to do/);
     expect(await listKeys(local, lake)).toEqual(keys);
@@ -179,9 +292,9 @@ describe('runOrdersToLake (through a real s3rver)', () => {
     const context = twinContext(local, tempDir);
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/a.jsonl.gz', input.current.map((row, index) => insertOf(row, String(index + 1))));
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-02/b.jsonl.gz', input.changes);
-    expect(await runOrdersToLake(context, args(landing, lake))).toMatchObject({ changeObjects: 2, changeRecords: 15 });
+    expect(await runDatasetToLake(context, args(landing, lake))).toMatchObject({ changeObjects: 2, changeRecords: 15 });
     await local.client.send(new DeleteObjectCommand({ Bucket: landing, Key: 'cdc/orders/dt=2024-05-01/a.jsonl.gz' })); // the lifecycle rule expired it
-    expect(await runOrdersToLake(context, args(landing, lake))).toMatchObject({ noop: true, changeObjects: 0 });
+    expect(await runDatasetToLake(context, args(landing, lake))).toMatchObject({ noop: true, changeObjects: 0 });
     expect((await readStateObject(local, lake)).sources[`s3://${landing}/cdc/orders/`]).toEqual(['cdc/orders/dt=2024-05-02/b.jsonl.gz']);
     expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(expected.rows));
   });
@@ -191,20 +304,20 @@ describe('runOrdersToLake (through a real s3rver)', () => {
     const landing = await createBucket(local, 'landing');
     const lake = await createBucket(local, 'lake');
     await local.client.send(new PutObjectCommand({ Bucket: lake, Key: 'state/orders_to_lake/merged.json', Body: JSON.stringify({ format: 1, job: 'campaign_progress', sources: {} }) }));
-    await expect(runOrdersToLake(twinContext(local, tempDir), args(landing, lake))).rejects.toThrow(`s3://${lake}/state/orders_to_lake/merged.json: not a format-1 state object of orders_to_lake`);
+    await expect(runDatasetToLake(twinContext(local, tempDir), args(landing, lake))).rejects.toThrow(`s3://${lake}/state/orders_to_lake/merged.json: not a format-1 state object of orders_to_lake`);
   });
 
   it('names the missing arguments of each mode, and refuses a MODE it does not know', async () => {
     const context = twinContext(s3(), tempDir);
-    await expect(runOrdersToLake(context, { LANDING_BUCKET: 'x' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --LAKE_BUCKET, --CDC_PREFIX, --CURATED_PREFIX, --STATE_PREFIX'));
-    await expect(runOrdersToLake(context, { LAKE_BUCKET: 'x', MODE: 'backfill' })).rejects.toThrow(
+    await expect(runDatasetToLake(context, { DATASET, LANDING_BUCKET: 'x' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --LAKE_BUCKET, --CDC_PREFIX, --CURATED_PREFIX, --STATE_PREFIX'));
+    await expect(runDatasetToLake(context, { DATASET, LAKE_BUCKET: 'x', MODE: 'backfill' })).rejects.toThrow(
       new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --CURATED_PREFIX, --SOURCE_TABLE_ARN, --EXPORT_BUCKET, --EXPORT_PREFIX'),
     );
-    await expect(runOrdersToLake(context, { ...args('a', 'b'), MODE: 'full' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: MODE must be incremental or backfill, not "full"'));
+    await expect(runDatasetToLake(context, { ...args('a', 'b'), MODE: 'full' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: MODE must be incremental or backfill, not "full"'));
   });
 });
 
-describe('runOrdersToLake MODE=backfill (an export of a real dynalite table, through a real s3rver)', () => {
+describe('runDatasetToLake MODE=backfill (an export of a real dynalite table, through a real s3rver)', () => {
   const s3 = useLocalS3();
   const dynamodb = useLocalDynamoDB();
   const tempDir = useTempDirs();
@@ -216,7 +329,7 @@ describe('runOrdersToLake MODE=backfill (an export of a real dynalite table, thr
     for (const item of items) await dynamodb().client.send(new PutItemCommand({ TableName: table, Item: item }));
     const [landing, lake, assets] = [await createBucket(local, 'landing'), await createBucket(local, 'lake'), await createBucket(local, 'assets')];
     const tableArn = `arn:aws:dynamodb:us-east-1:000000000000:table/${table}`;
-    const backfill = { LAKE_BUCKET: lake, CURATED_PREFIX: 'curated/orders/', MODE: 'backfill', SOURCE_TABLE_ARN: tableArn, EXPORT_BUCKET: assets, EXPORT_PREFIX: 'dynamodb-exports/orders/' } as const;
+    const backfill = { DATASET, LAKE_BUCKET: lake, CURATED_PREFIX: 'curated/orders/', MODE: 'backfill', SOURCE_TABLE_ARN: tableArn, EXPORT_BUCKET: assets, EXPORT_PREFIX: 'dynamodb-exports/orders/' } as const;
     return { local, landing, lake, assets, tableArn, backfill, context: twinContext(local, tempDir, { dynamodb: dynamodb().client }) };
   }
 
@@ -225,12 +338,12 @@ describe('runOrdersToLake MODE=backfill (an export of a real dynalite table, thr
     const { local, landing, lake, assets, tableArn, backfill, context } = await setUp(items);
     // The reference: the same items as the stream bridge would have written their inserts, merged.
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/a.jsonl.gz', itemInserts(items));
-    await runOrdersToLake(context, { LANDING_BUCKET: landing, LAKE_BUCKET: lake, CDC_PREFIX: 'cdc/orders/', CURATED_PREFIX: 'incremental/orders/', STATE_PREFIX: 'state/orders_to_lake/' });
+    await runDatasetToLake(context, { DATASET, LANDING_BUCKET: landing, LAKE_BUCKET: lake, CDC_PREFIX: 'cdc/orders/', CURATED_PREFIX: 'incremental/orders/', STATE_PREFIX: 'state/orders_to_lake/' });
     // A stale lake: the golden's older table (with a day the table no longer has) and a Spark marker.
     await writeLakeTable(local, lake, CURATED_ORDERS, input.current);
     await local.client.send(new PutObjectCommand({ Bucket: lake, Key: 'curated/orders/_SUCCESS', Body: '' }));
 
-    const result = await runOrdersToLake(context, backfill);
+    const result = await runDatasetToLake(context, backfill);
     expect(result).toMatchObject({ mode: 'backfill', itemsRead: 8, rowsWritten: 8, partitions: 6, parquetFiles: 6 });
     expect(result.summary).toMatch(/^backfill from s3:\/\/assets-\S+\/dynamodb-exports\/orders\/AWSDynamoDB\/\d{14}-[0-9a-f]{8}\/manifest-summary\.json: read 8 items, wrote 8 rows \(= items read\) in 6 partitions, 6 Parquet files; 2 other objects of the old table deleted$/);
 
@@ -249,7 +362,7 @@ describe('runOrdersToLake MODE=backfill (an export of a real dynalite table, thr
   it('gives an empty table an empty lake', async () => {
     const { local, lake, backfill, context } = await setUp([]);
     await writeLakeTable(local, lake, CURATED_ORDERS, input.current);
-    expect(await runOrdersToLake(context, backfill)).toMatchObject({ itemsRead: 0, rowsWritten: 0, partitions: 0, parquetFiles: 0, objectsDeleted: 3 });
+    expect(await runDatasetToLake(context, backfill)).toMatchObject({ itemsRead: 0, rowsWritten: 0, partitions: 0, parquetFiles: 0, objectsDeleted: 3 });
     expect(await listKeys(local, lake)).toEqual([]);
   });
 
@@ -259,16 +372,16 @@ describe('runOrdersToLake MODE=backfill (an export of a real dynalite table, thr
     const { local, lake, backfill, context } = await setUp([orderItem(row), { ...orderItem({ ...row, invoice_no: '536370' }), UnitPrice: { N: '0.0015' } }]);
     await writeLakeTable(local, lake, CURATED_ORDERS, input.current);
     const before = await listKeys(local, lake);
-    await expect(runOrdersToLake(context, backfill)).rejects.toThrow(/orders change 536370\/1 in s3:\/\/\S+\/data\/\w+\.json\.gz: UnitPrice 0\.0015 does not fit DECIMAL\(12,3\) exactly/);
+    await expect(runDatasetToLake(context, backfill)).rejects.toThrow(/orders change 536370\/1 in s3:\/\/\S+\/data\/\w+\.json\.gz: UnitPrice 0\.0015 does not fit DECIMAL\(12,3\) exactly/);
     expect(await listKeys(local, lake)).toEqual(before);
     expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(input.current));
   });
 
   it('needs a DynamoDB client, and a table the local DynamoDB has', async () => {
     const { backfill, context, tableArn } = await setUp([]);
-    await expect(runOrdersToLake(twinContext(s3(), tempDir), backfill)).rejects.toThrow(
+    await expect(runDatasetToLake(twinContext(s3(), tempDir), backfill)).rejects.toThrow(
       new DynalakeError('BAD_INVOCATION', 'orders_to_lake: MODE=backfill exports the orders table, and the twin was given no DynamoDB client (GlueTwinContext.dynamodb)'),
     );
-    await expect(runOrdersToLake(context, { ...backfill, SOURCE_TABLE_ARN: `${tableArn}-gone` })).rejects.toThrow(`cannot export ${tableArn}-gone: the local DynamoDB has no table`);
+    await expect(runDatasetToLake(context, { ...backfill, SOURCE_TABLE_ARN: `${tableArn}-gone` })).rejects.toThrow(`cannot export ${tableArn}-gone: the local DynamoDB has no table`);
   });
 });
