@@ -106,10 +106,10 @@ export async function* readExportItems(s3: S3Client, bucket: string, exportManif
   for (const file of files) {
     const source = `s3://${bucket}/${file.dataFileS3Key}`;
     const text = gunzipSync(await getObjectBytes(s3, bucket, file.dataFileS3Key)).toString('utf8');
+    // Numbered as lines of the file: a blank line holds no item but counts, as in decodeChangeObject (lambda/shared/cdc.ts).
     const items = text
       .split('\n')
-      .filter((line) => line !== '')
-      .map((line, index) => unnestExportLine(line, `${source} line ${String(index + 1)}`));
+      .flatMap((line, index) => (line === '' ? [] : [unnestExportLine(line, `${source} line ${String(index + 1)}`)]));
     if (items.length !== file.itemCount) throw new DynalakeError('LOAD_FAILED', `${source} holds ${String(items.length)} items, its manifest says ${String(file.itemCount)}`);
     total += items.length;
     yield { source, items };
