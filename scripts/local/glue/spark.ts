@@ -25,7 +25,8 @@ export interface PythonEnvironment {
   readonly python: string;
 }
 
-const PROJECT_PYTHON: PythonEnvironment = { setupScript: join(ROOT, 'scripts', 'python', 'setup.sh'), python: VENV_PYTHON };
+/** The project's environment: scripts/python/setup.sh (npm run setup:python) and the Python of .venv/. */
+export const PROJECT_PYTHON: PythonEnvironment = { setupScript: join(ROOT, 'scripts', 'python', 'setup.sh'), python: VENV_PYTHON };
 
 /**
  * The Python of .venv/, made (or found unchanged) by scripts/python/setup.sh first, its progress
