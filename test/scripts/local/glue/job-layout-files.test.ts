@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { Stage } from 'aws-cdk-lib';
 import type { CfnJob } from 'aws-cdk-lib/aws-glue';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { GLUE_SCRIPTS_DIR, type PipelineStack } from '../../../../lib/stacks/pipeline-stack';
@@ -15,6 +16,7 @@ import { thrownBy } from '../../../helpers/errors';
  * zips the folder assets. job-layout.test.ts runs the jobs from these files on the local Spark.
  */
 
+const ROOT = join(__dirname, '..', '..', '..', '..');
 const PYTHON = 'python3';
 const JOBS = ['orders_to_lake', 'campaign_progress', 'csv_to_dynamodb', 'sales_star_schema'] as const;
 
@@ -40,12 +42,23 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 describe('the default pipeline', () => {
   let outDir: string;
   let layouts: GlueJobLayouts;
+  let app: Stage | undefined;
   beforeAll(() => {
     outDir = join(scratch, 'deployed');
     mkdirSync(outDir);
     writeFileSync(join(outDir, 'stale.py'), 'left by an earlier run');
-    layouts = synthesizedJobLayouts(outDir, PYTHON);
+    layouts = synthesizedJobLayouts(outDir, PYTHON, (pipeline) => {
+      app = Stage.of(pipeline);
+    });
   }, 60_000);
+
+  it("synthesizes with cdk.json's context, bundling no stack (no Lambda bridge is built), into an assembly folder inside the output folder", () => {
+    const context = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+    expect(Object.keys(context).length).toBeGreaterThan(1);
+    expect(Object.fromEntries(Object.keys(context).map((key) => [key, app?.node.tryGetContext(key) as unknown]))).toEqual(context);
+    expect(app?.node.tryGetContext('aws:cdk:bundling-stacks')).toEqual([]);
+    expect(app?.outdir).toMatch(new RegExp(`^${outDir}/assembly-[^/]+$`));
+  });
 
   it('lays out every job of the pipeline, under the name the template gives it, in a folder emptied first', () => {
     expect(Object.keys(layouts).sort()).toEqual([...JOBS].sort());
@@ -66,11 +79,11 @@ describe('the default pipeline', () => {
 describe('a job shipped another way', () => {
   const layOut = (name: string, customize: (pipeline: PipelineStack) => void) => synthesizedJobLayouts(join(scratch, name), PYTHON, customize);
 
-  it('puts a single-file helper under its hashed object name, and each of several files in order', () => {
+  it('puts a single-file helper under its hashed object name, and each of several files in order, spaces around them ignored', () => {
     const layouts = layOut('hashed', (pipeline) => {
       const lone = new Asset(pipeline, 'LoneHelper', { path: join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py') });
       const zipped = new Asset(pipeline, 'ZippedHelper', { path: GLUE_SCRIPTS_DIR });
-      extraPyFiles(pipeline, `${lone.s3ObjectUrl}, ${zipped.s3ObjectUrl}`);
+      extraPyFiles(pipeline, ` ${lone.s3ObjectUrl} ,\n${zipped.s3ObjectUrl} `);
     });
     const [lone, zipped, ...more] = layouts.sales_star_schema?.extraPyFiles ?? [];
     expect(more).toEqual([]);
@@ -80,8 +93,8 @@ describe('a job shipped another way', () => {
     expect(zipEntries(zipped ?? '')).toContain('sales_star_schema.py');
   }, 60_000);
 
-  it('lays out no extra files for a job without --extra-py-files', () => {
-    expect(layOut('none', (pipeline) => extraPyFiles(pipeline, undefined)).sales_star_schema?.extraPyFiles).toEqual([]);
+  it('lays out no extra files for a job without --extra-py-files, in an output folder made with its parents', () => {
+    expect(layOut(join('not', 'yet', 'none'), (pipeline) => extraPyFiles(pipeline, undefined)).sales_star_schema?.extraPyFiles).toEqual([]);
   }, 60_000);
 
   it('refuses an --extra-py-files object that is no asset of the pipeline, naming the job and the object', () => {
