@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import type { CfnJob } from 'aws-cdk-lib/aws-glue';
@@ -62,18 +62,19 @@ export function synthesizedJobLayouts(outDir: string, python: string, customize:
   const artifact = assembly.getStackArtifact(pipeline.artifactId);
   const resources = (artifact.template as { Resources: Record<string, TemplateResource> }).Resources;
   const manifest = JSON.parse(readFileSync(join(assemblyDir, `${pipeline.artifactId}.assets.json`), 'utf8')) as AssetManifest;
-  const staged = new Map<string, { path: string; packaging: string }>();
+  const staged = new Map<string, { path: string; packaging?: string }>();
   for (const file of Object.values(manifest.files ?? {})) {
-    for (const destination of Object.values(file.destinations)) staged.set(destination.objectKey, { path: join(assemblyDir, file.source.path), packaging: file.source.packaging ?? 'file' });
+    for (const destination of Object.values(file.destinations)) staged.set(destination.objectKey, { path: join(assemblyDir, file.source.path), packaging: file.source.packaging });
   }
 
   const filesDir = join(outDir, 'files');
-  mkdirSync(filesDir, { recursive: true });
+  mkdirSync(filesDir); // outDir was emptied above
   const layOut = (name: string, what: string): string => {
     const asset = staged.get(name);
     if (!asset) throw new DynalakeError('BAD_INVOCATION', `${what} ${name} is no asset of the synthesized pipeline: the local Spark cannot lay it out`);
     const target = join(filesDir, name);
-    if (asset.packaging === 'zip' || statSync(asset.path).isDirectory()) zipFolder(python, asset.path, target);
+    // As cdk-assets publishes it: a folder asset (packaging zip) as a zip of its files, any other as it is.
+    if (asset.packaging === 'zip') zipFolder(python, asset.path, target);
     else copyFileSync(asset.path, target);
     return target;
   };

@@ -15,7 +15,6 @@ import { type GlueJobLayouts, synthesizedJobLayouts } from './job-layout';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const RUNNER = join(ROOT, 'scripts', 'local', 'spark', 'local_glue.py');
-const VENV_PYTHON = join(ROOT, '.venv', 'bin', 'python');
 
 /** Where {@link preparePython} finds the environment: the project's, unless a test gives another. */
 export interface PythonEnvironment {
@@ -25,7 +24,8 @@ export interface PythonEnvironment {
   readonly python: string;
 }
 
-const PROJECT_PYTHON: PythonEnvironment = { setupScript: join(ROOT, 'scripts', 'python', 'setup.sh'), python: VENV_PYTHON };
+/** The project's environment: scripts/python/setup.sh (npm run setup:python) and the Python of .venv/. */
+export const PROJECT_PYTHON: PythonEnvironment = { setupScript: join(ROOT, 'scripts', 'python', 'setup.sh'), python: join(ROOT, '.venv', 'bin', 'python') };
 
 /**
  * The Python of .venv/, made (or found unchanged) by scripts/python/setup.sh first, its progress

@@ -57,7 +57,7 @@ export function nextState(listed: Iterable<string>, merged: ReadonlySet<string>,
 
 /** A state object's text, keys sorted, as render_state writes it. */
 export function renderState(job: string, sources: MergedObjects, updatedAt: string): string {
-  const sorted = Object.fromEntries([...sources.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([source, keys]) => [source, [...keys].sort()]));
+  const sorted = Object.fromEntries([...sources.keys()].sort().map((source) => [source, [...(sources.get(source) as ReadonlySet<string>)].sort()]));
   return `${JSON.stringify({ format: STATE_FORMAT, job, sources: sorted, updatedAt }, null, 2)}\n`;
 }
 

@@ -15,6 +15,7 @@ import { thrownBy } from '../../../helpers/errors';
  * zips the folder assets. job-layout.test.ts runs the jobs from these files on the local Spark.
  */
 
+const ROOT = join(__dirname, '..', '..', '..', '..');
 const PYTHON = 'python3';
 const JOBS = ['orders_to_lake', 'campaign_progress', 'csv_to_dynamodb', 'sales_star_schema'] as const;
 
@@ -40,12 +41,23 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 describe('the default pipeline', () => {
   let outDir: string;
   let layouts: GlueJobLayouts;
+  const context = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+  /** The context the pipeline saw: cdk.json's keys and the bundling one. */
+  let seen: Record<string, unknown> = {};
   beforeAll(() => {
     outDir = join(scratch, 'deployed');
     mkdirSync(outDir);
     writeFileSync(join(outDir, 'stale.py'), 'left by an earlier run');
-    layouts = synthesizedJobLayouts(outDir, PYTHON);
+    layouts = synthesizedJobLayouts(outDir, PYTHON, (pipeline) => {
+      seen = Object.fromEntries([...Object.keys(context), 'aws:cdk:bundling-stacks'].map((key) => [key, pipeline.node.tryGetContext(key) as unknown]));
+    });
   }, 60_000);
+
+  it("synthesizes with cdk.json's context, bundling no stack (no Lambda bridge is built), into an assembly folder inside the output folder", () => {
+    expect(Object.keys(context).length).toBeGreaterThan(1);
+    expect(seen).toEqual({ ...context, 'aws:cdk:bundling-stacks': [] });
+    for (const job of JOBS) expect(layouts[job]?.script).toMatch(new RegExp(`^${outDir}/assembly-[^/]+/asset\\.[0-9a-f]{64}\\.py$`));
+  });
 
   it('lays out every job of the pipeline, under the name the template gives it, in a folder emptied first', () => {
     expect(Object.keys(layouts).sort()).toEqual([...JOBS].sort());
@@ -66,11 +78,11 @@ describe('the default pipeline', () => {
 describe('a job shipped another way', () => {
   const layOut = (name: string, customize: (pipeline: PipelineStack) => void) => synthesizedJobLayouts(join(scratch, name), PYTHON, customize);
 
-  it('puts a single-file helper under its hashed object name, and each of several files in order', () => {
+  it('puts a single-file helper under its hashed object name, and each of several files in order, spaces around them ignored', () => {
     const layouts = layOut('hashed', (pipeline) => {
       const lone = new Asset(pipeline, 'LoneHelper', { path: join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py') });
       const zipped = new Asset(pipeline, 'ZippedHelper', { path: GLUE_SCRIPTS_DIR });
-      extraPyFiles(pipeline, `${lone.s3ObjectUrl}, ${zipped.s3ObjectUrl}`);
+      extraPyFiles(pipeline, ` ${lone.s3ObjectUrl} ,\n${zipped.s3ObjectUrl} `);
     });
     const [lone, zipped, ...more] = layouts.sales_star_schema?.extraPyFiles ?? [];
     expect(more).toEqual([]);
@@ -80,8 +92,8 @@ describe('a job shipped another way', () => {
     expect(zipEntries(zipped ?? '')).toContain('sales_star_schema.py');
   }, 60_000);
 
-  it('lays out no extra files for a job without --extra-py-files', () => {
-    expect(layOut('none', (pipeline) => extraPyFiles(pipeline, undefined)).sales_star_schema?.extraPyFiles).toEqual([]);
+  it('lays out no extra files for a job without --extra-py-files, in an output folder made with its parents', () => {
+    expect(layOut(join('not', 'yet', 'none'), (pipeline) => extraPyFiles(pipeline, undefined)).sales_star_schema?.extraPyFiles).toEqual([]);
   }, 60_000);
 
   it('refuses an --extra-py-files object that is no asset of the pipeline, naming the job and the object', () => {

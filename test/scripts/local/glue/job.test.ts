@@ -1,5 +1,9 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DynalakeError } from '../../../../lambda/shared/errors';
-import { count, counted, requireArguments } from '../../../../scripts/local/glue/job';
+import { count, counted, type GlueTwinContext, jobLogger, requireArguments, withScratch } from '../../../../scripts/local/glue/job';
 
 describe('the twins’ shared job helpers', () => {
   it('counts with thousands separators, and says one thing in the singular', () => {
@@ -17,5 +21,74 @@ describe('the twins’ shared job helpers', () => {
     expect(() => requireArguments('orders_to_lake', { LAKE_BUCKET: '' }, ['LAKE_BUCKET', 'CDC_PREFIX'])).toThrow(
       new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --LAKE_BUCKET, --CDC_PREFIX'),
     );
+  });
+
+  it('names a single missing argument in the singular', () => {
+    expect(() => requireArguments('orders_to_lake', { LAKE_BUCKET: 'lake' }, ['LAKE_BUCKET', 'CDC_PREFIX'])).toThrow(
+      new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job argument --CDC_PREFIX'),
+    );
+  });
+});
+
+describe('jobLogger', () => {
+  const s3 = new S3Client({ region: 'us-east-1' });
+
+  it('prefixes each line with the job’s name', () => {
+    const lines: string[] = [];
+    const log = jobLogger({ s3, scratchDir: '/unused', log: (line) => lines.push(line) }, 'orders_to_lake');
+    log('read 3 change objects');
+    log('wrote 2 partitions');
+    expect(lines).toEqual(['orders_to_lake: read 3 change objects', 'orders_to_lake: wrote 2 partitions']);
+  });
+
+  it('is silent without a log', () => {
+    const log = jobLogger({ s3, scratchDir: '/unused' }, 'orders_to_lake');
+    expect(() => {
+      log('read 3 change objects');
+    }).not.toThrow();
+  });
+});
+
+describe('withScratch', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'dynalake-scratch-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** A context whose scratch folder does not exist yet, two levels below `root`. */
+  const context = (): GlueTwinContext => ({ s3: new S3Client({ region: 'us-east-1' }), scratchDir: join(root, 'not', 'yet') });
+
+  it('runs the work in a fresh folder of its own under the scratch folder (made with its parents), named after the job, and removes it with its files', async () => {
+    let seen = '';
+    const result = await withScratch(context(), 'orders_to_lake', async (dir) => {
+      seen = dir;
+      writeFileSync(join(dir, 'changes.parquet'), 'rows');
+      return Promise.resolve(42);
+    });
+    expect(result).toBe(42);
+    expect(dirname(seen)).toBe(context().scratchDir);
+    expect(basename(seen)).toMatch(/^orders_to_lake-[0-9a-z]+-[0-9a-f]{8}$/);
+    expect(existsSync(seen)).toBe(false);
+    expect(readdirSync(context().scratchDir)).toEqual([]);
+  });
+
+  it('gives each run a folder of its own', async () => {
+    const dirs = await Promise.all([1, 2].map(() => withScratch(context(), 'orders_to_lake', (dir) => Promise.resolve(dir))));
+    expect(new Set(dirs).size).toBe(2);
+  });
+
+  it('removes the folder and its files when the work fails, and passes the failure on', async () => {
+    let seen = '';
+    const failure = new DynalakeError('LOAD_FAILED', 'orders_to_lake: the lake is gone');
+    await expect(
+      withScratch(context(), 'orders_to_lake', (dir) => {
+        seen = dir;
+        writeFileSync(join(dir, 'changes.parquet'), 'rows');
+        return Promise.reject(failure);
+      }),
+    ).rejects.toBe(failure);
+    expect(seen).not.toBe('');
+    expect(existsSync(seen)).toBe(false);
   });
 });

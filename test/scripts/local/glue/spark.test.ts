@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { GlueJobLayouts } from '../../../../scripts/local/glue/job-layout';
 import { thrownBy } from '../../../helpers/errors';
-import { LocalSpark, type LocalSparkOptions, preparePython } from '../../../../scripts/local/glue/spark';
+import { LocalSpark, type LocalSparkOptions, PROJECT_PYTHON, preparePython } from '../../../../scripts/local/glue/spark';
+import { VENV_BIN } from '../../../helpers/spark';
 
 /**
  * LocalSpark's side of the runner protocol (start, queued runs, answers, failures, close) against
@@ -11,7 +12,8 @@ import { LocalSpark, type LocalSparkOptions, preparePython } from '../../../../s
  * job-layout.test.ts runs the real runner on the local Spark.
  */
 
-const RUNNER = resolve(__dirname, '..', '..', '..', '..', 'scripts', 'local', 'spark', 'local_glue.py');
+const ROOT = resolve(__dirname, '..', '..', '..', '..');
+const RUNNER = join(ROOT, 'scripts', 'local', 'spark', 'local_glue.py');
 const JOBS: GlueJobLayouts = {
   orders_to_lake: { jobName: 'dynalake-dev-orders_to_lake', script: '/layout/orders_to_lake.py', extraPyFiles: ['/layout/helpers.zip'] },
   sales_star_schema: { jobName: 'dynalake-dev-sales_star_schema', script: '/layout/sales_star_schema.py', extraPyFiles: [] },
@@ -20,12 +22,21 @@ const JOBS: GlueJobLayouts = {
 let scratch: string;
 let python: string;
 
+/**
+ * LocalSpark runs `<python> local_glue.py …`: this "python" runs the scripted runner instead, with
+ * `redirect` (`>&-`: its stdout closed); `python -m …` (the job layout zipping a folder) goes to python3.
+ */
+function scriptedPython(name: string, redirect = ''): string {
+  const path = join(scratch, name);
+  const runner = resolve(__dirname, '..', '..', '..', 'fixtures', 'scripted-spark-runner.mjs');
+  writeFileSync(path, `#!/bin/sh\nif [ "$1" = "-m" ]; then exec python3 "$@"; fi\nexec "${process.execPath}" "${runner}" "$@" ${redirect}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'dynalake-spark-protocol-'));
-  // LocalSpark runs `<python> local_glue.py …`: this "python" runs the scripted runner instead.
-  python = join(scratch, 'python');
-  writeFileSync(python, `#!/bin/sh\nexec "${process.execPath}" "${resolve(__dirname, '..', '..', '..', 'fixtures', 'scripted-spark-runner.mjs')}" "$@"\n`);
-  chmodSync(python, 0o755);
+  python = scriptedPython('python');
 });
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -36,6 +47,9 @@ function options(overrides: Partial<LocalSparkOptions> = {}): LocalSparkOptions 
   const dir = join(scratch, `run-${String((runs += 1))}`);
   return { dir, python, mirrorDir: join(dir, 'mirror'), buckets: ['landing', 'lake'], s3Endpoint: 'http://127.0.0.1:4569', dynamodbEndpoint: 'http://127.0.0.1:4567', jobs: JOBS, ...overrides };
 }
+
+/** `text` as a regular expression that matches it literally. */
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The JSON requests the runner received, in order, from its log. */
 function requests(logFile: string): { id: number; script: string; extra_py_files: string[]; arguments: Record<string, string> }[] {
@@ -73,6 +87,21 @@ describe('preparePython', () => {
       message: `--engine spark needs the project's Python environment: ${reason}`,
     });
   });
+
+  it("leaves the setup's stdout on the terminal, where the tools it runs (pip) write", () => {
+    const dir = mkdtempSync(join(scratch, 'setup-'));
+    const setupScript = join(dir, 'setup.sh');
+    writeFileSync(setupScript, 'readlink /proc/$$/fd/1 >&2\n');
+    const lines: string[] = [];
+    preparePython((line) => lines.push(line), { setupScript, python: setupScript });
+    expect(lines).toEqual([readlinkSync('/proc/self/fd/1')]);
+  });
+
+  it("makes the project's environment by default: npm run setup:python's script, and the Python of .venv/ that the Spark suites look for", () => {
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts['setup:python']).toBe('bash scripts/python/setup.sh');
+    expect(PROJECT_PYTHON).toEqual({ setupScript: join(ROOT, 'scripts', 'python', 'setup.sh'), python: join(VENV_BIN, 'python') });
+  });
 });
 
 describe('LocalSpark.start', () => {
@@ -95,6 +124,45 @@ describe('LocalSpark.start', () => {
     writeFileSync(logFile, 'earlier\n');
     await (await LocalSpark.start({ ...run, logFile })).close();
     expect(readFileSync(logFile, 'utf8')).toMatch(/^earlier\nrunner /);
+  });
+
+  it('lays out the synthesized pipeline’s jobs in glue-jobs beside the mirror when given no layouts', async () => {
+    const run = options({ jobs: undefined });
+    const spark = await LocalSpark.start(run);
+    try {
+      await spark.run('orders_to_lake', 'dynalake-dev-orders-to-lake', {});
+    } finally {
+      await spark.close();
+    }
+    const jobsDir = join(run.dir, 'glue-jobs');
+    expect(requests(join(run.dir, 'spark.log'))).toEqual([
+      {
+        id: 1,
+        script: expect.stringMatching(new RegExp(`^${literally(jobsDir)}/assembly-[^/]+/asset\\.[0-9a-f]{64}\\.py$`)) as unknown,
+        extra_py_files: [expect.stringMatching(new RegExp(`^${literally(jobsDir)}/files/[0-9a-f]{64}\\.zip$`)) as unknown],
+        arguments: { '--JOB_NAME': 'dynalake-dev-orders-to-lake' },
+      },
+    ]);
+    expect(existsSync(run.mirrorDir)).toBe(true);
+  }, 60_000);
+
+  it("keeps logging the runner's stderr after its stdout closes", async () => {
+    const run = options({ python: scriptedPython('python-without-stdout', '>&-') });
+    const spark = await LocalSpark.start(run);
+    await spark.run('sales_star_schema', 'job', {});
+    await spark.run('sales_star_schema', 'job', {});
+    await spark.close();
+    const request = (id: number) => `request {"id":${String(id)},"script":"/layout/sales_star_schema.py","extra_py_files":[],"arguments":{"--JOB_NAME":"job"}}`;
+    expect(readFileSync(join(run.dir, 'spark.log'), 'utf8')).toBe(`${request(1)}\n${request(2)}\n`);
+  });
+
+  it("keeps logging the runner's stdout after its stderr closes", async () => {
+    const run = options({ python: scriptedPython('python-without-stderr', '2>&-') });
+    const spark = await LocalSpark.start(run);
+    await spark.run('sales_star_schema', 'job', { PRINT: 'Spark: stage 1 done' });
+    await spark.run('sales_star_schema', 'job', { PRINT: 'Spark: stage 2 done' });
+    await spark.close();
+    expect(readFileSync(join(run.dir, 'spark.log'), 'utf8').split('\n').slice(3)).toEqual(['Spark: stage 1 done', 'Spark: stage 2 done', '']);
   });
 
   it('rejects when the Python cannot be started', async () => {
@@ -174,6 +242,16 @@ describe('LocalSpark.run', () => {
       [2, 'second'],
       [3, 'third'],
     ]);
+  });
+
+  it('ignores an answer for a run it never asked for, and goes on', async () => {
+    const spark = await LocalSpark.start(options());
+    try {
+      await expect(spark.run('orders_to_lake', 'job', { STRAY_ANSWER: '99', ANSWER: JSON.stringify({ uploaded: 4 }) })).resolves.toMatchObject({ objectsWritten: 4 });
+      await expect(spark.run('sales_star_schema', 'job', {})).resolves.toMatchObject({ objectsWritten: 2 });
+    } finally {
+      await spark.close();
+    }
   });
 
   it('refuses a job the synthesized pipeline does not run, naming the jobs it does', async () => {

@@ -1,0 +1,118 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type ChangeRecord, encodeChangeObject } from '../../../../lambda/shared/cdc';
+import { createChangesTable, isChangeObject, readChangeObjects, type SourcedRecords } from '../../../../scripts/local/glue/changes';
+import { readRows, withDuckDB } from '../../../../scripts/local/glue/duckdb';
+import type { S3ObjectInfo } from '../../../../scripts/local/glue/s3-files';
+
+/**
+ * The twins' change reading: CDC objects fetched a few ahead and decoded in order, and the
+ * changes table they fill (orders-to-lake.test.ts and campaign-progress.test.ts run both in the
+ * twins).
+ */
+
+const record = (id: string, sequenceNumber: string, images: Pick<ChangeRecord, 'eventName' | 'newImage' | 'oldImage'>): ChangeRecord => ({
+  keys: { id },
+  sequenceNumber,
+  approximateCreationTime: 1714521600,
+  ...images,
+});
+const inserted = (id: string, sequenceNumber: string) => record(id, sequenceNumber, { eventName: 'INSERT', newImage: { id, total: 1 }, oldImage: null });
+
+/** An S3 client that serves `objects` (key → bytes) to GetObject and records each key asked for, in order. */
+function servingS3(objects: ReadonlyMap<string, Uint8Array>): { readonly s3: S3Client; readonly asked: string[] } {
+  const asked: string[] = [];
+  const send = (command: { input: { Key: string } }) => {
+    asked.push(command.input.Key);
+    const bytes = objects.get(command.input.Key);
+    return Promise.resolve({ Body: { transformToByteArray: () => Promise.resolve(bytes ?? new Uint8Array([1, 2, 3])) } });
+  };
+  return { s3: { send } as unknown as S3Client, asked };
+}
+
+const listed = (key: string): S3ObjectInfo => ({ key, size: 1, etag: '"e"' });
+
+describe('isChangeObject', () => {
+  it('takes only gzipped JSON-lines objects', () => {
+    expect(['cdc/orders/a.jsonl.gz', 'cdc/orders/a.jsonl', 'cdc/orders/a.json.gz', 'cdc/orders/'].map(isChangeObject)).toEqual([true, false, false, false]);
+  });
+});
+
+describe('readChangeObjects', () => {
+  const keys = [1, 2, 3, 4, 5, 6, 7].map((n) => `cdc/orders/${String(n)}.jsonl.gz`);
+  const objects = new Map(keys.map((key, index) => [key, encodeChangeObject([inserted(`o${String(index + 1)}`, String(index + 1))])]));
+
+  it('yields each object’s records in the order given, named by its S3 URL', async () => {
+    const { s3 } = servingS3(objects);
+    const read: SourcedRecords[] = [];
+    for await (const batch of readChangeObjects(s3, 'landing', [...keys].reverse().map(listed))) read.push(batch);
+    expect(read).toEqual(
+      [...keys].reverse().map((key) => ({ source: `s3://landing/${key}`, records: [inserted(`o${key.slice('cdc/orders/'.length, -'.jsonl.gz'.length)}`, key.slice('cdc/orders/'.length, -'.jsonl.gz'.length))] })),
+    );
+  });
+
+  it('fetches `ahead` objects beyond the one it gives out, and no more', async () => {
+    const { s3, asked } = servingS3(objects);
+    const reading = readChangeObjects(s3, 'landing', keys.map(listed), 2);
+    expect((await reading.next()).value).toMatchObject({ source: 's3://landing/cdc/orders/1.jsonl.gz' });
+    expect(asked).toEqual(keys.slice(0, 3));
+    expect((await reading.next()).value).toMatchObject({ source: 's3://landing/cdc/orders/2.jsonl.gz' });
+    expect(asked).toEqual(keys.slice(0, 4));
+    await reading.return(undefined);
+  });
+
+  it('fetches four ahead by default', async () => {
+    const { s3, asked } = servingS3(objects);
+    const reading = readChangeObjects(s3, 'landing', keys.map(listed));
+    await reading.next();
+    expect(asked).toEqual(keys.slice(0, 5));
+    await reading.return(undefined);
+  });
+
+  it('names the object that does not decode', async () => {
+    const { s3 } = servingS3(new Map());
+    await expect(readChangeObjects(s3, 'landing', [listed('cdc/orders/broken.jsonl.gz')]).next()).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(/^s3:\/\/landing\/cdc\/orders\/broken\.jsonl\.gz: not gzip \(/) as unknown,
+    });
+  });
+});
+
+describe('createChangesTable', () => {
+  const changes = [
+    inserted('o1', '10'),
+    record('o1', '11', { eventName: 'MODIFY', newImage: { id: 'o1', total: 2.50 }, oldImage: { id: 'o1', total: 1 } }),
+    record('o1', '12', { eventName: 'REMOVE', newImage: null, oldImage: { id: 'o1', total: 2.5 } }),
+  ];
+
+  it('writes one row per record in the order read, SQL NULL for an image the change has not', async () => {
+    await withDuckDB(async (connection) => {
+      expect(await createChangesTable(connection, 'changes', [{ source: 's3://landing/a.jsonl.gz', records: changes.slice(0, 2) }, { source: 's3://landing/b.jsonl.gz', records: changes.slice(2) }])).toBe(3);
+      expect(
+        await readRows(
+          connection,
+          'SELECT read_order, source, event_name, keys::VARCHAR AS keys, sequence_number, new_image::VARCHAR AS new_image, old_image::VARCHAR AS old_image FROM changes ORDER BY read_order',
+        ),
+      ).toEqual([
+        { read_order: 0, source: 's3://landing/a.jsonl.gz', event_name: 'INSERT', keys: '{"id":"o1"}', sequence_number: '10', new_image: '{"id":"o1","total":1}', old_image: null },
+        { read_order: 1, source: 's3://landing/a.jsonl.gz', event_name: 'MODIFY', keys: '{"id":"o1"}', sequence_number: '11', new_image: '{"id":"o1","total":2.5}', old_image: '{"id":"o1","total":1}' },
+        { read_order: 2, source: 's3://landing/b.jsonl.gz', event_name: 'REMOVE', keys: '{"id":"o1"}', sequence_number: '12', new_image: null, old_image: '{"id":"o1","total":2.5}' },
+      ]);
+    });
+  });
+
+  it('rejects with the error of a batch that fails to read, having closed its appender: the rows read before are in the table', async () => {
+    const failure = new Error('s3://landing/b.jsonl.gz: not gzip');
+    async function* batches(): AsyncGenerator<SourcedRecords> {
+      yield { source: 's3://landing/a.jsonl.gz', records: changes.slice(0, 2) };
+      await Promise.resolve();
+      throw failure;
+    }
+    await withDuckDB(async (connection) => {
+      await expect(createChangesTable(connection, 'changes', batches())).rejects.toBe(failure);
+      expect(await readRows(connection, 'SELECT read_order, event_name FROM changes ORDER BY read_order')).toEqual([
+        { read_order: 0, event_name: 'INSERT' },
+        { read_order: 1, event_name: 'MODIFY' },
+      ]);
+    });
+  });
+});
