@@ -1,8 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynalakeError } from '../../../../lambda/shared/errors';
+import { thrownBy } from '../../../helpers/errors';
 import { count, counted, type GlueTwinContext, jobLogger, requireArguments, withScratch } from '../../../../scripts/local/glue/job';
 
 describe('the twins’ shared job helpers', () => {
@@ -18,15 +20,17 @@ describe('the twins’ shared job helpers', () => {
 
   it('returns the required arguments, or names every missing or empty one with its --', () => {
     expect(requireArguments('orders_to_lake', { LAKE_BUCKET: 'lake', EXTRA: 'x' }, ['LAKE_BUCKET'])).toEqual({ LAKE_BUCKET: 'lake' });
-    expect(() => requireArguments('orders_to_lake', { LAKE_BUCKET: '' }, ['LAKE_BUCKET', 'CDC_PREFIX'])).toThrow(
-      new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --LAKE_BUCKET, --CDC_PREFIX'),
-    );
+    expect(thrownBy(() => requireArguments('orders_to_lake', { LAKE_BUCKET: '' }, ['LAKE_BUCKET', 'CDC_PREFIX']))).toMatchObject({
+      code: 'BAD_INVOCATION',
+      message: 'orders_to_lake: missing job arguments --LAKE_BUCKET, --CDC_PREFIX',
+    });
   });
 
   it('names a single missing argument in the singular', () => {
-    expect(() => requireArguments('orders_to_lake', { LAKE_BUCKET: 'lake' }, ['LAKE_BUCKET', 'CDC_PREFIX'])).toThrow(
-      new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job argument --CDC_PREFIX'),
-    );
+    expect(thrownBy(() => requireArguments('orders_to_lake', { LAKE_BUCKET: 'lake' }, ['LAKE_BUCKET', 'CDC_PREFIX']))).toMatchObject({
+      code: 'BAD_INVOCATION',
+      message: 'orders_to_lake: missing job argument --CDC_PREFIX',
+    });
   });
 });
 
@@ -76,6 +80,18 @@ describe('withScratch', () => {
   it('gives each run a folder of its own', async () => {
     const dirs = await Promise.all([1, 2].map(() => withScratch(context(), 'orders_to_lake', (dir) => Promise.resolve(dir))));
     expect(new Set(dirs).size).toBe(2);
+  });
+
+  it('lets the work remove its folder itself', async () => {
+    let seen = '';
+    await expect(
+      withScratch(context(), 'orders_to_lake', async (dir) => {
+        seen = dir;
+        await rm(dir, { recursive: true });
+        return 'done';
+      }),
+    ).resolves.toBe('done');
+    expect(existsSync(seen)).toBe(false);
   });
 
   it('removes the folder and its files when the work fails, and passes the failure on', async () => {

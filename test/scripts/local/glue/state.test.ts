@@ -23,6 +23,7 @@ describe('job state (scripts/local/glue/state.ts)', () => {
     ['sources that are a text', JSON.stringify({ format: 1, job: 'orders_to_lake', sources: 'cdc/orders/' }), notAState],
     ['sources that are a list', JSON.stringify({ format: 1, job: 'orders_to_lake', sources: [[source, []]] }), notAState],
     ['another job’s state', JSON.stringify({ format: 1, job: 'campaign_progress', sources: {} }), notAState],
+    ['another format', JSON.stringify({ format: 2, job: 'orders_to_lake', sources: {} }), notAState],
     ['keys that are not a list', JSON.stringify({ format: 1, job: 'orders_to_lake', sources: { [source]: 'a' } }), `${where}: sources["${source}"] is not a list of object keys`],
     ['keys that are not all texts', JSON.stringify({ format: 1, job: 'orders_to_lake', sources: { [source]: ['a.jsonl.gz', 1] } }), `${where}: sources["${source}"] is not a list of object keys`],
   ])('refuses %s as BAD_INPUT, naming the object', (_what, text, message) => {
