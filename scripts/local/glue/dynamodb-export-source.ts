@@ -89,6 +89,19 @@ async function readJson(s3: S3Client, bucket: string, key: string): Promise<unkn
   }
 }
 
+/** One line of an export's manifest-files.json: a data file and its item count, or LOAD_FAILED naming the line. */
+function manifestEntry(line: string, where: string): ExportDataFile {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(line);
+  } catch (error) {
+    throw new DynalakeError('LOAD_FAILED', `${where}: not JSON (${(error as Error).message})`);
+  }
+  const { dataFileS3Key, itemCount } = (entry ?? {}) as Partial<Record<keyof ExportDataFile, unknown>>;
+  if (typeof dataFileS3Key !== 'string' || typeof itemCount !== 'number') throw new DynalakeError('LOAD_FAILED', `${where}: a manifest-files line names its dataFileS3Key and itemCount`);
+  return { ...(entry as ExportDataFile), dataFileS3Key, itemCount };
+}
+
 /**
  * The unnested items of a finished export, data file by data file, found through its manifests
  * (`exportManifest`: the key of manifest-summary.json). A data file whose item count is not the
@@ -97,11 +110,9 @@ async function readJson(s3: S3Client, bucket: string, key: string): Promise<unkn
 export async function* readExportItems(s3: S3Client, bucket: string, exportManifest: string): AsyncGenerator<SourcedItems> {
   const summary = (await readJson(s3, bucket, exportManifest)) as Partial<ExportSummary>;
   if (typeof summary.manifestFilesS3Key !== 'string') throw new DynalakeError('LOAD_FAILED', `s3://${bucket}/${exportManifest}: no manifestFilesS3Key`);
-  const manifestText = Buffer.from(await getObjectBytes(s3, bucket, summary.manifestFilesS3Key)).toString('utf8');
-  const files = manifestText
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as ExportDataFile);
+  const manifestKey = summary.manifestFilesS3Key;
+  const manifestText = Buffer.from(await getObjectBytes(s3, bucket, manifestKey)).toString('utf8');
+  const files = manifestText.split('\n').flatMap((line, index) => (line.trim() === '' ? [] : [manifestEntry(line, `s3://${bucket}/${manifestKey} line ${String(index + 1)}`)]));
   let total = 0;
   for (const file of files) {
     const source = `s3://${bucket}/${file.dataFileS3Key}`;

@@ -237,6 +237,27 @@ describe('readExportItems (an export read through its manifests)', () => {
       });
     });
 
+    const parserReason = (text: string) => {
+      try {
+        JSON.parse(text);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'parsed';
+    };
+    it.each<[string, string, string, string]>([
+      ['that is not JSON', 'manifest-not-json', '{"itemCount": 1,', `not JSON (${parserReason('{"itemCount": 1,')})`],
+      ['without its data file', 'manifest-no-file', '{"itemCount": 1}', 'a manifest-files line names its dataFileS3Key and itemCount'],
+      ['with an item count that is no number', 'manifest-text-count', '{"itemCount": "1", "dataFileS3Key": "x"}', 'a manifest-files line names its dataFileS3Key and itemCount'],
+      ['that is null', 'manifest-null', 'null', 'a manifest-files line names its dataFileS3Key and itemCount'],
+    ])('refuses a manifest-files line %s as LOAD_FAILED, naming the manifest and its line (blank lines counted)', async (_case, name, bad, problem) => {
+      const entry = JSON.stringify({ itemCount: 1, md5Checksum: '', etag: '', dataFileS3Key: `${name}/data/a.json.gz` });
+      const summaryKey = await writeExport(name, { a: `${line(1)}\n` }, { manifest: `${entry}\n\n${bad}\n` });
+      const error = await collect(readExportItems(s3().client, bucket, summaryKey)).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(DynalakeError);
+      expect(error).toMatchObject({ code: 'LOAD_FAILED', message: `s3://${bucket}/${name}/manifest-files.json line 3: ${problem}` });
+    });
+
     it('refuses, after the last data file, a summary whose itemCount is not the data files’ total', async () => {
       const summaryKey = await writeExport('short-summary', { a: `${line(1)}\n${line(2)}\n`, b: `${line(3)}\n` }, { summary: { itemCount: 4 } });
       const batches: SourcedItems[] = [];
