@@ -1,7 +1,7 @@
 import { type App, Tags } from 'aws-cdk-lib';
 import { configFromContext, type PipelineConfig } from './config';
 import { addDeployRules } from './deploy-rules';
-import { acknowledgeBridgeFindings, acknowledgeCheckovFindings, addComplianceChecks, PIPELINE_WILDCARD_REASONS, WildcardAcknowledgingSynthesizer } from './nag';
+import { addComplianceChecks } from './nag';
 import { PipelineStack } from './stacks/pipeline-stack';
 import { StorageStack } from './stacks/storage-stack';
 
@@ -38,11 +38,9 @@ export function buildDynalakeApp(app: App): DynalakeStacks {
     tables: { orders: storage.orders.table, userCampaign: storage.userCampaign.table, campaignInfo: storage.campaignInfo.table, uploads: storage.uploads.table },
     buckets: { landing: storage.buckets.landing, lake: storage.buckets.lake, assets: storage.buckets.assets },
     dataKey: storage.encryptionKey,
-    synthesizer: new WildcardAcknowledgingSynthesizer(PIPELINE_WILDCARD_REASONS),
   });
 
-  acknowledgeBridgeFindings(pipeline);
-  acknowledgeCheckovFindings(app);
+  // Each construct and stack acknowledges its own findings; the app only turns the checks on.
   addComplianceChecks(app);
   addDeployRules(app);
   return { config, storage, pipeline };

@@ -1,23 +1,33 @@
-import { type App, CfnResource, DefaultStackSynthesizer, type DefaultStackSynthesizerProps, type ISynthesisSession, Stack, Validations } from 'aws-cdk-lib';
+import { type App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { CfnManagedPolicy, CfnPolicy } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 // cdk-nag's own rendering of a resource in a finding id, so the ids here match its findings.
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
-import { BridgeFunction } from './constructs/bridge-function';
-import { LakeBuckets } from './constructs/lake-buckets';
-import { RefreshWorkflow } from './constructs/refresh-workflow';
-import { StreamedTable } from './constructs/streamed-table';
-import { UploadToGlue } from './constructs/upload-to-glue';
 
 /**
  * Runs the cdk-nag AwsSolutions pack over the whole app at synth. With the cdk.json flag
  * `@aws-cdk/core:strictCfnValidateErrors` any finding, error or warning, fails the synth unless
- * it is acknowledged. Acknowledgements belong in this module, each with a reason that names the
- * resource and why nothing narrower exists.
+ * it is acknowledged. Each construct acknowledges its own findings, each with a reason that names
+ * the resource and why nothing narrower exists, so any composition of them synthesizes clean.
  */
 export function addComplianceChecks(app: App): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}
+
+/**
+ * Runs `acknowledge` when the app is synthesized, as a validation of `construct`: validations run
+ * after cross-stack references take the final form cdk-nag reports, once every grant is made,
+ * and before cdk-nag reads the acknowledgements from the construct tree.
+ */
+export function acknowledgeAtSynth(construct: IConstruct, acknowledge: () => void): void {
+  construct.node.addValidation({
+    validate: () => {
+      acknowledge();
+      return [];
+    },
+  });
 }
 
 /**
@@ -95,7 +105,7 @@ export function acknowledgeWildcards(scope: IConstruct, reasons: WildcardReasons
 type LakeBucketId = 'Landing' | 'Lake' | 'Assets';
 
 /** What a role does under a prefix: the S3 actions a wildcard over its keys may carry. */
-const PREFIX_ACCESS = {
+export const PREFIX_ACCESS = {
   /** EMRFS reads (grantPrefixRead). */
   read: /s3:GetObject/,
   /** EMRFS reads, writes and its committers' multipart uploads (grantPrefixWrite). */
@@ -160,66 +170,51 @@ function rolePrefixReasons(): WildcardReasons {
   );
 }
 
-/** Wildcards of the pipeline stack: each is a prefix of one role, a namespace or an API without resources. */
-export const PIPELINE_WILDCARD_REASONS: WildcardReasons = [
+/** Why a Glue job role holds the wildcards every LakeJob has: its assets, metrics and logs. */
+export const GLUE_JOB_WILDCARD_REASONS: WildcardReasons = [
   [/Action::s3:(GetObject|GetBucket|List)\*/, "aws-cdk-lib's asset grant lets the Glue role read its own script and helper module from the CDK asset bucket; the action set is fixed by aws-cdk-lib"],
   [/Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*/, 'asset objects are named by content hash at synth time, in the CDK bootstrap bucket; the grant covers the objects of that bucket'],
   [/Resource::\*/, 'cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the Glue namespace', /cloudwatch:PutMetricData/],
-  [/Resource::\*/, 'X-Ray trace segments and telemetry have no resource-level permissions (tracing of the Lambda)', /xray:(PutTraceSegments|PutTelemetryRecords)/],
-  [/Resource::\*/, 'dynamodb:ListStreams has no resource-level permissions; the stream reads themselves are held to the one table stream', /dynamodb:ListStreams/],
   [/Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws-glue\/jobs\/\*/, 'Glue creates the log groups of an encrypted job at run time under /aws-glue/jobs/ (named after the security configuration and role)'],
-  [/Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws-glue\/crawlers\*/, 'Glue creates the crawler log groups at run time under /aws-glue/crawlers'],
+];
+
+/** Why a Lambda bridge's role holds a wildcard: tracing. */
+export const BRIDGE_WILDCARD_REASONS: WildcardReasons = [
+  [/Resource::\*/, 'X-Ray trace segments and telemetry have no resource-level permissions (tracing of the Lambda)', /xray:(PutTraceSegments|PutTelemetryRecords)/],
+];
+
+/** Why a stream bridge's role holds a wildcard beyond its change-object prefix. */
+export const STREAM_WILDCARD_REASONS: WildcardReasons = [
+  [/Resource::\*/, 'dynamodb:ListStreams has no resource-level permissions; the stream reads themselves are held to the one table stream', /dynamodb:ListStreams/],
+];
+
+/** Why a dataset's CDC-merge job holds the export wildcard of its backfill. */
+export const EXPORT_WILDCARD_REASONS: WildcardReasons = [
   [/Resource::.+\/export\/\*/, 'DynamoDB export ARNs are created at run time by ExportTableToPointInTime on this one table', /dynamodb:DescribeExport/],
-  [/Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table\/<CatalogDatabase[0-9A-F]{8}>\/ddb_\*/, 'the DynamoDB crawler creates and updates the ddb_ tables it discovers, only in this database'],
-  ...rolePrefixReasons(),
 ];
 
 /**
- * Acknowledges the findings of the Lambda bridges and the refresh schedule that stand by design:
- * each on-failure or dead-letter queue is itself a dead-letter queue (a DLQ of a DLQ would only move the problem; its depth raises an
- * alarm), and CDK's bucket-notifications custom resource attaches the basic Lambda execution
- * policy to the role it runs under.
+ * The reason of a wildcard over `keys` of `bucket` that the policies under `scope` hold for
+ * `access`, held to exactly that bucket (as cdk-nag renders its ARN in the policy's stack), those
+ * keys, those actions and those policies. Call it at synth ({@link acknowledgeAtSynth}), when a
+ * bucket of another stack is rendered as the import it becomes.
  */
-export function acknowledgeBridgeFindings(scope: IConstruct): void {
-  for (const node of scope.node.findAll()) {
-    if (node instanceof BridgeFunction) {
-      Validations.of(node.failureQueue).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason: `${node.failureQueue.node.path}: the on-failure destination of ${node.node.path} is itself the dead-letter queue; an alarm watches its depth`,
-      });
-    }
-    if (node instanceof RefreshWorkflow) {
-      Validations.of(node.deadLetterQueue).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason: `${node.deadLetterQueue.node.path}: the dead-letter queue of the refresh schedule is itself the dead-letter queue; an alarm watches its depth`,
-      });
-    }
-    if (node instanceof UploadToGlue) {
-      Validations.of(node.notificationsRole).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: `${node.notificationsRole.node.path}: aws-cdk-lib's bucket-notifications custom resource attaches the basic execution policy (its own logs) to the role it runs under`,
-      });
-    }
-  }
+export function prefixWildcardReason(scope: IConstruct, bucket: IBucket, keys: string, access: keyof typeof PREFIX_ACCESS): WildcardReasons[number] {
+  const rendered = flattenCfnReference(Stack.of(scope).resolve(bucket.arnForObjects(keys)));
+  const policies = new RegExp(`${escapeRegExp(scope.node.path)}/.+`);
+  return [new RegExp(`Resource::${escapeRegExp(rendered)}`), `object keys under ${keys} of the bucket are data written at run time; ${scope.node.path} is held to its own prefixes (${access})`, PREFIX_ACCESS[access], policies];
 }
 
-/**
- * The default synthesizer, acknowledging the stack's wildcard findings just before it writes the
- * template: only then do cross-stack references have the final form that cdk-nag reports.
- */
-export class WildcardAcknowledgingSynthesizer extends DefaultStackSynthesizer {
-  constructor(
-    private readonly reasons: WildcardReasons,
-    props?: DefaultStackSynthesizerProps,
-  ) {
-    super(props);
-  }
-
-  override synthesize(session: ISynthesisSession): void {
-    acknowledgeWildcards(this.boundStack, this.reasons);
-    super.synthesize(session);
-  }
-}
+/** Wildcards of the pipeline stack: each is a prefix of one role, a namespace or an API without resources. */
+export const PIPELINE_WILDCARD_REASONS: WildcardReasons = [
+  ...GLUE_JOB_WILDCARD_REASONS,
+  ...BRIDGE_WILDCARD_REASONS,
+  ...STREAM_WILDCARD_REASONS,
+  [/Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws-glue\/crawlers\*/, 'Glue creates the crawler log groups at run time under /aws-glue/crawlers'],
+  ...EXPORT_WILDCARD_REASONS,
+  [/Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table\/<CatalogDatabase[0-9A-F]{8}>\/ddb_\*/, 'the DynamoDB crawler creates and updates the ddb_ tables it discovers, only in this database'],
+  ...rolePrefixReasons(),
+];
 
 /**
  * Checkov's word for "this check does not apply, and why": template metadata on the resource
@@ -233,36 +228,22 @@ export function acknowledgeCheckov(construct: IConstruct, checkId: string, reaso
 }
 
 /** Reasons shared by every Lambda function of the app, the bridges and aws-cdk-lib's own. */
-const FUNCTION_CHECKOV_REASONS: readonly (readonly [string, string])[] = [
+export const FUNCTION_CHECKOV_REASONS: readonly (readonly [string, string])[] = [
   ['CKV_AWS_117', 'calls only AWS APIs (S3, Glue, DynamoDB); outside a VPC it needs no NAT gateway or VPC endpoints to reach them'],
   ['CKV_AWS_115', 'no reserved concurrency: stream functions run one per shard, and a limit on an S3-triggered function would throttle and delay uploads rather than protect anything'],
 ];
 
+/** Why a queue encrypted with SQS-managed keys passes, where Checkov only recognises a KMS key. */
+export const SSE_SQS_CHECKOV_REASON = 'encrypted at rest with SQS-managed keys (SSE-SQS); Checkov only recognises a KMS key';
+
 /**
- * Acknowledges the Checkov checks that do not apply, beside each resource, with the reason
- * (test/lib/checkov.test.ts fails on any other failed check). What cdk-nag already enforces
- * differently (the on-failure destinations, SSE-SQS) is named in each reason.
+ * Acknowledges the Checkov checks that do not apply to aws-cdk-lib's own deploy-time handlers in
+ * `stack` (the S3 bucket-notifications handler and the auto-delete-objects provider, stack
+ * singletons that the constructs using them acknowledge at synth). test/lib/checkov.test.ts
+ * fails on any other failed check.
  */
-export function acknowledgeCheckovFindings(scope: IConstruct): void {
-  for (const node of scope.node.findAll()) {
-    if (node instanceof BridgeFunction) {
-      for (const [id, reason] of FUNCTION_CHECKOV_REASONS) acknowledgeCheckov(node.function, id, reason);
-      acknowledgeCheckov(node.function, 'CKV_AWS_116', 'failed records and events go to an on-failure destination (the encrypted failure queue, with an alarm), the successor of a function dead-letter queue');
-      acknowledgeCheckov(node.function, 'CKV_AWS_173', 'environment variables hold names (buckets, tables, the workflow), no secret; Lambda encrypts them at rest with an AWS-managed key');
-      acknowledgeCheckov(node.failureQueue, 'CKV_AWS_27', 'encrypted at rest with SQS-managed keys (SSE-SQS); Checkov only recognises a KMS key');
-      acknowledgeCheckov(node.logGroup, 'CKV_AWS_158', 'CloudWatch Logs encrypts every log group at rest; the handlers log keys and counts, not item contents');
-    }
-    if (node instanceof RefreshWorkflow) acknowledgeCheckov(node.deadLetterQueue, 'CKV_AWS_27', 'encrypted at rest with SQS-managed keys (SSE-SQS); Checkov only recognises a KMS key');
-    if (node instanceof UploadToGlue) acknowledgeCheckov(node.idempotencyTable, 'CKV_AWS_119', 'holds delivery records (object keys and run ids) for a week, no data; encrypted with an AWS-owned key');
-    if (node instanceof StreamedTable && node.table.encryptionKey === undefined) {
-      acknowledgeCheckov(node.table, 'CKV_AWS_119', 'encrypted at rest with an AWS-owned key; the configuration `encryption: kms` puts tables and buckets on a customer-managed key');
-    }
-    if (node instanceof LakeBuckets) {
-      acknowledgeCheckov(node.accessLogs, 'CKV_AWS_18', 'it is the access-log bucket: logging it into itself would loop');
-      acknowledgeCheckov(node.accessLogs, 'CKV_AWS_21', 'server access logs are written once and never overwritten; versions would only double them');
-      acknowledgeCheckov(node.assets, 'CKV_AWS_21', 'holds Glue temp files, Athena results and backfill exports, all derived and expired by lifecycle rules; versions would keep what the rules expire');
-    }
-    // aws-cdk-lib's own handlers: the S3 bucket-notifications handler and the auto-delete-objects provider.
+export function acknowledgeCdkHandlers(stack: Stack): void {
+  for (const node of stack.node.findAll()) {
     if (CfnResource.isCfnResource(node) && node.cfnResourceType === 'AWS::Lambda::Function' && /\/(BucketNotificationsHandler[0-9a-f]+|Custom::S3AutoDeleteObjectsCustomResourceProvider)\//.test(node.node.path)) {
       for (const [id, reason] of FUNCTION_CHECKOV_REASONS) acknowledgeCheckov(node, id, `aws-cdk-lib's deploy-time handler ${reason}`);
       acknowledgeCheckov(node, 'CKV_AWS_116', "aws-cdk-lib's deploy-time handler runs inside a CloudFormation custom resource, which reports its failure to the stack");

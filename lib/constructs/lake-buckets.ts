@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
@@ -13,6 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { acknowledgeAtSynth, acknowledgeCdkHandlers, acknowledgeCheckov } from '../nag';
 
 /** Properties of {@link LakeBuckets}. */
 export interface LakeBucketsProps {
@@ -176,5 +177,11 @@ export class LakeBuckets extends Construct {
       },
       { id: 'expire-dynamodb-exports', prefix: LakeBuckets.DYNAMODB_EXPORTS_PREFIX, expiration: props.dynamoDbExportExpiration ?? Duration.days(7) },
     ]);
+
+    acknowledgeCheckov(this.accessLogs, 'CKV_AWS_18', 'it is the access-log bucket: logging it into itself would loop');
+    acknowledgeCheckov(this.accessLogs, 'CKV_AWS_21', 'server access logs are written once and never overwritten; versions would only double them');
+    acknowledgeCheckov(this.assets, 'CKV_AWS_21', 'holds Glue temp files, Athena results and backfill exports, all derived and expired by lifecycle rules; versions would keep what the rules expire');
+    // The auto-delete-objects provider of a destroyable bucket is a stack singleton.
+    acknowledgeAtSynth(this, () => { acknowledgeCdkHandlers(Stack.of(this)); });
   }
 }

@@ -6,7 +6,8 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { grantPrefixWrite } from '../s3-grants';
+import { acknowledgeAtSynth, acknowledgeWildcards, GLUE_JOB_WILDCARD_REASONS, type PREFIX_ACCESS, prefixWildcardReason, type WildcardReasons } from '../nag';
+import { grantPrefixRead, grantPrefixWrite, prefixPattern } from '../s3-grants';
 
 /** Properties of a {@link LakeJob}. */
 export interface LakeJobProps {
@@ -56,13 +57,17 @@ export class LakeJob extends Construct {
   readonly job: PySparkEtlJob;
   /** The job's role, for the grants of its data. */
   readonly role: Role;
+  /** The prefixes granted through this construct, each acknowledged at synth as the role's own. */
+  private readonly ownPrefixes: { readonly bucket: IBucket; readonly keys: string; readonly access: keyof typeof PREFIX_ACCESS }[] = [];
+  /** Further reasons for wildcards of the role (see {@link acknowledgeWildcardsOf}). */
+  private readonly ownReasons: WildcardReasons[number][] = [];
 
   constructor(scope: Construct, id: string, props: LakeJobProps) {
     super(scope, id);
     const stack = Stack.of(this);
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('glue.amazonaws.com'), description: `Runs the Glue job ${props.jobName}` });
     const { bucket, prefix } = props.tempLocation;
-    grantPrefixWrite(this.role, bucket, prefix);
+    this.grantPrefixWrite(bucket, prefix);
     // Glue names the log groups of an encrypted job itself (/aws-glue/jobs/<configuration>-role/…),
     // so the role writes to the Glue jobs' log-group namespace, not one group.
     this.role.addToPrincipalPolicy(
@@ -78,6 +83,15 @@ export class LakeJob extends Construct {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['cloudwatch:PutMetricData'], resources: ['*'], conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } }),
     );
+
+    // The role's wildcards, acknowledged by the construct that made them (any composition synthesizes clean).
+    acknowledgeAtSynth(this, () => {
+      acknowledgeWildcards(this.role, [
+        ...GLUE_JOB_WILDCARD_REASONS,
+        ...this.ownReasons,
+        ...this.ownPrefixes.map(({ bucket: granted, keys, access }) => prefixWildcardReason(this.role, granted, keys, access)),
+      ]);
+    });
 
     this.job = new PySparkEtlJob(this, 'Job', {
       jobName: props.jobName,
@@ -100,6 +114,23 @@ export class LakeJob extends Construct {
         '--TempDir': bucket.s3UrlForObject(prefix),
       },
     });
+  }
+
+  /** Lets the job read the objects under `prefix` of `bucket` (EMRFS's reads: see s3-grants.ts). */
+  grantPrefixRead(bucket: IBucket, prefix: string): void {
+    grantPrefixRead(this.role, bucket, prefix);
+    this.ownPrefixes.push({ bucket, keys: prefixPattern(prefix), access: 'read' });
+  }
+
+  /** Lets the job read, write and delete the objects under `prefix` of `bucket` (EMRFS and its committers). */
+  grantPrefixWrite(bucket: IBucket, prefix: string, access: 'write' | 'export' = 'write'): void {
+    grantPrefixWrite(this.role, bucket, prefix);
+    this.ownPrefixes.push({ bucket, keys: prefixPattern(prefix), access });
+  }
+
+  /** Acknowledges wildcards of the role that a subclass grants for a reason of its own. */
+  protected acknowledgeWildcardsOf(reasons: WildcardReasons): void {
+    this.ownReasons.push(...reasons);
   }
 
   /**

@@ -8,6 +8,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DATASET_NAME } from '../../lambda/shared/layout';
+import { acknowledgeAtSynth, acknowledgeWildcards, BRIDGE_WILDCARD_REASONS, prefixWildcardReason, STREAM_WILDCARD_REASONS } from '../nag';
 import { BridgeFunction } from './bridge-function';
 
 /** Properties of a {@link StreamToLake}. */
@@ -76,7 +77,11 @@ export class StreamToLake extends Construct {
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }));
     // The event source mapping lists the table's streams; ListStreams has no resource-level permissions.
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
-    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.landingBucket.arnForObjects(`cdc/${props.dataset}/*`)] }));
+    const changeObjects = `cdc/${props.dataset}/*`;
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.landingBucket.arnForObjects(changeObjects)] }));
+    acknowledgeAtSynth(this, () => {
+      acknowledgeWildcards(role, [...BRIDGE_WILDCARD_REASONS, ...STREAM_WILDCARD_REASONS, prefixWildcardReason(role, props.landingBucket, changeObjects, 'put')]);
+    });
     role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['glue:StartWorkflowRun'], resources: [stack.formatArn({ service: 'glue', resource: 'workflow', resourceName: props.workflowName })] }),
     );

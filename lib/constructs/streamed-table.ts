@@ -10,6 +10,7 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { acknowledgeCheckov } from '../nag';
 
 /** Properties of a {@link StreamedTable}. */
 export interface StreamedTableProps {
@@ -72,6 +73,9 @@ export class StreamedTable extends Construct {
   constructor(scope: Construct, id: string, props: StreamedTableProps) {
     super(scope, id);
     this.table = new Table(this, 'Table', secureTableProps(props));
+    if (props.encryptionKey === undefined) {
+      acknowledgeCheckov(this.table, 'CKV_AWS_119', 'encrypted at rest with an AWS-owned key; the configuration `encryption: kms` puts tables and buckets on a customer-managed key');
+    }
     for (const index of props.globalSecondaryIndexes ?? []) {
       this.table.addGlobalSecondaryIndex(index);
     }

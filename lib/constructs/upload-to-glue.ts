@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, type ITable, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -6,6 +6,7 @@ import { Bucket, EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { acknowledgeAtSynth, acknowledgeCdkHandlers, acknowledgeCheckov } from '../nag';
 import { UPLOAD_FILTER } from '../../lambda/shared/layout';
 import { BridgeFunction } from './bridge-function';
 
@@ -102,5 +103,13 @@ export class UploadToGlue extends Construct {
       notificationsHandlerRole: this.notificationsRole,
     });
     landing.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(handler), { prefix, suffix });
+
+    acknowledgeCheckov(this.idempotencyTable, 'CKV_AWS_119', 'holds delivery records (object keys and run ids) for a week, no data; encrypted with an AWS-owned key');
+    Validations.of(this.notificationsRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: `${this.notificationsRole.node.path}: aws-cdk-lib's bucket-notifications custom resource attaches the basic execution policy (its own logs) to the role it runs under`,
+    });
+    // The notifications handler is a stack singleton, complete only once every construct is added.
+    acknowledgeAtSynth(this, () => { acknowledgeCdkHandlers(Stack.of(this)); });
   }
 }

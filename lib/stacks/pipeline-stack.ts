@@ -26,6 +26,7 @@ import { LakeCatalog } from '../constructs/lake-catalog';
 import { LakeJob } from '../constructs/lake-job';
 import { RefreshWorkflow } from '../constructs/refresh-workflow';
 import { StreamToLake } from '../constructs/stream-to-lake';
+import { acknowledgeAtSynth, acknowledgeWildcards, PIPELINE_WILDCARD_REASONS } from '../nag';
 import { packageRoot } from '../package-root';
 import { grantPrefixRead, grantPrefixWrite, prefixPattern } from '../s3-grants';
 import { UploadToGlue } from '../constructs/upload-to-glue';
@@ -146,6 +147,8 @@ export class PipelineStack extends Stack {
     super(scope, id, props);
     const { config, tables, buckets, dataKey } = props;
     const name = `${config.prefix}-${config.stage}`;
+    // The stack's own roles (crawlers) and every role's data prefixes, by the table in nag.ts.
+    acknowledgeAtSynth(this, () => { acknowledgeWildcards(this, PIPELINE_WILDCARD_REASONS); });
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     // Glue's own key: CloudWatch logs and job bookmarks. The logs service encrypts with it on

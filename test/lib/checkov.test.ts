@@ -9,7 +9,7 @@ import { describeWithVenv, VENV_BIN } from '../helpers/spark';
 /**
  * Checkov (pinned in scripts/python/requirements-checkov.txt, in .venv/checkov/) over every
  * synthesized template of three configurations: no failed check; each check that does not apply
- * is skipped beside its resource (Metadata.checkov.skip, set by lib/nag.ts acknowledgeCheckovFindings)
+ * is skipped beside its resource (Metadata.checkov.skip, set by each construct with lib/nag.ts acknowledgeCheckov)
  * with the construct path and a reason.
  */
 

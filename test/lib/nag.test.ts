@@ -1,12 +1,14 @@
 import { type App, CfnResource, Fn, Stack } from 'aws-cdk-lib';
 import { CfnManagedPolicy, CfnPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import {
+  acknowledgeAtSynth,
   acknowledgeCheckov,
   acknowledgeWildcards,
   addComplianceChecks,
   PIPELINE_WILDCARD_REASONS,
-  WildcardAcknowledgingSynthesizer,
+  prefixWildcardReason,
   type WildcardReasons,
   wildcardFindings,
 } from '../../lib/nag';
@@ -317,11 +319,62 @@ describe('PIPELINE_WILDCARD_REASONS: wildcards that are not a prefix of one role
   });
 });
 
-describe('the synth-time acknowledgement of wildcards (WildcardAcknowledgingSynthesizer with addComplianceChecks)', () => {
+describe('prefixWildcardReason: a wildcard over one prefix of one bucket, for one role', () => {
+  /** The IAM5 findings acknowledged on `role`'s policy once the app is synthesized. */
+  function acknowledgedOf(app: App, role: Role): string[] {
+    app.synth();
+    const policy = role.node.findChild('DefaultPolicy').node.defaultChild as IConstruct;
+    return Object.keys(acknowledgedRules(policy)).filter((id) => id.startsWith('AwsSolutions-IAM5['));
+  }
+
+  function setUp() {
+    const app = testApp();
+    const storage = new Stack(app, 'Storage');
+    const [lake, other] = [new Bucket(storage, 'Lake'), new Bucket(storage, 'Other')];
+    const stack = new Stack(app, 'Jobs');
+    const role = new Role(stack, 'Role', { assumedBy: new ServicePrincipal('glue.amazonaws.com') });
+    const neighbour = new Role(stack, 'Neighbour', { assumedBy: new ServicePrincipal('glue.amazonaws.com') });
+    return { app, lake, other, role, neighbour };
+  }
+
+  it('acknowledges the prefix of that bucket, rendered as the import of another stack, for the access it names', () => {
+    const { app, lake, role } = setUp();
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [lake.arnForObjects('curated/sensors*')] }));
+    acknowledgeAtSynth(role, () => { acknowledgeWildcards(role, [prefixWildcardReason(role, lake, 'curated/sensors*', 'write')]); });
+    const [acknowledged] = acknowledgedOf(app, role);
+    expect(acknowledged).toMatch(/^AwsSolutions-IAM5\[Resource::Storage:ExportsOutputFnGetAttLake[0-9A-F]{8}Arn[0-9A-F]{8}\/curated\/sensors\*\]$/);
+    expect(acknowledgedRules(role.node.findChild('DefaultPolicy').node.defaultChild as IConstruct)[acknowledged ?? '']).toBe(
+      'Jobs/Role/DefaultPolicy/Resource: object keys under curated/sensors* of the bucket are data written at run time; Jobs/Role is held to its own prefixes (write)',
+    );
+  });
+
+  it.each<[string, (parts: ReturnType<typeof setUp>) => void]>([
+    ['another bucket', ({ other, role }) => role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [other.arnForObjects('curated/sensors*')] }))],
+    ['a longer key pattern', ({ lake, role }) => role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [lake.arnForObjects('curated/sensors*/x*')] }))],
+    ['an action beyond the access', ({ lake, role }) => role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [lake.arnForObjects('curated/sensors*')] }))],
+  ])('leaves a wildcard over %s unacknowledged', (_case, grant) => {
+    const parts = setUp();
+    grant(parts);
+    acknowledgeAtSynth(parts.role, () => { acknowledgeWildcards(parts.role, [prefixWildcardReason(parts.role, parts.lake, 'curated/sensors*', 'read')]); });
+    expect(acknowledgedOf(parts.app, parts.role)).toEqual([]);
+  });
+
+  it("is no reason for another role's policy", () => {
+    const { app, lake, role, neighbour } = setUp();
+    neighbour.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [lake.arnForObjects('curated/sensors*')] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [lake.arnForObjects('curated/sensors*')] }));
+    acknowledgeAtSynth(role, () => { acknowledgeWildcards(neighbour, [prefixWildcardReason(role, lake, 'curated/sensors*', 'read')]); });
+    expect(acknowledgedOf(app, neighbour)).toEqual([]);
+  });
+});
+
+describe('the synth-time acknowledgement of wildcards (acknowledgeAtSynth with addComplianceChecks)', () => {
   function appWithWildcard(reasons: WildcardReasons): App {
     const app = testApp();
-    const stack = new Stack(app, 'Small', { synthesizer: new WildcardAcknowledgingSynthesizer(reasons) });
+    const stack = new Stack(app, 'Small');
     const role = new Role(stack, 'Role', { assumedBy: new ServicePrincipal('glue.amazonaws.com') });
+    acknowledgeAtSynth(role, () => { acknowledgeWildcards(role, reasons); });
+    // Granted after the acknowledgement is registered: it runs at synth, on the finished policy.
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bucket/*'] }));
     addComplianceChecks(app);
     return app;
@@ -365,7 +418,8 @@ describe('Checkov acknowledgements', () => {
         expect(comment.slice(path.length + 2).length).toBeGreaterThan(40);
         lines.push(`${path} ${id}`);
       }
-      for (const [id, reason] of Object.entries(acknowledgedRules(node))) {
+      // The wildcard acknowledgements (IAM5) have their own tests above.
+      for (const [id, reason] of Object.entries(acknowledgedRules(node)).filter(([rule]) => !rule.startsWith('AwsSolutions-IAM5['))) {
         expect(reason.startsWith(`${node.node.path}: `)).toBe(true);
         expect(reason.length).toBeGreaterThan(node.node.path.length + 40);
         lines.push(`${node.node.path} ${id}`);
@@ -400,6 +454,7 @@ describe('Checkov acknowledgements', () => {
 
   it('acknowledges exactly these checks in the default app, each with its path and a reason', () => {
     const { app } = buildStacks();
+    app.synth(); // the singletons' acknowledgements are made at synth
     const handlers = app.node
       .findAll()
       .filter((node) => CfnResource.isCfnResource(node) && node.cfnResourceType === 'AWS::Lambda::Function' && /BucketNotificationsHandler|AutoDeleteObjects/.test(node.node.path))
@@ -411,6 +466,7 @@ describe('Checkov acknowledgements', () => {
 
   it('acknowledges no AWS-owned-key finding on tables under a customer-managed key', () => {
     const { app } = buildStacks({ stage: 'sandbox', encryption: 'kms', removalPolicy: 'destroy' });
+    app.synth();
     const handlers = app.node
       .findAll()
       .filter((node) => CfnResource.isCfnResource(node) && node.cfnResourceType === 'AWS::Lambda::Function' && /BucketNotificationsHandler|AutoDeleteObjects/.test(node.node.path))
