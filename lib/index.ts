@@ -10,6 +10,7 @@ export * from './stacks/storage-stack';
 export * from './constructs/refresh-workflow';
 export * from './constructs/lake-catalog';
 export * from './constructs/lake-job';
+export * from './constructs/lake-dataset';
 export * from './stacks/pipeline-stack';
 export * from './constructs/bridge-function';
 export * from './constructs/stream-to-lake';

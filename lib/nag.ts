@@ -151,7 +151,7 @@ const ROLE_PREFIXES: Readonly<Record<string, readonly (readonly [bucket: LakeBuc
     ['Lake', 'curated/campaign_progress*', 'read'],
     ['Lake', 'warehouse*', 'read'],
   ],
-  'OrdersStreamToLake/Bridge/Role': [['Landing', 'cdc/orders/*', 'put']],
+  'OrdersToLake/Stream/Bridge/Role': [['Landing', 'cdc/orders/*', 'put']],
   'UserCampaignStreamToLake/Bridge/Role': [['Landing', 'cdc/user_Campaign/*', 'put']],
   'CampaignInfoStreamToLake/Bridge/Role': [['Landing', 'cdc/campaignInfo/*', 'put']],
 };

@@ -4,7 +4,8 @@
  * dynalake as a user installs it: packs the package (npm pack, after a build), installs the
  * tarball into a fresh CDK app whose aws-cdk-lib is another minor than the one this repository
  * builds with (test/package/consumer/), type-checks that app against the package's declarations
- * and synthesizes it with the CDK CLI, cdk-nag included. Prints the tarball's size and file count
+ * and synthesizes both its apps with the CDK CLI, cdk-nag included: the whole dynalake app
+ * (bin/app.ts) and a consumer's own sensors table in the lake (bin/sensors.ts). Prints the tarball's size and file count
  * and the install size of the library alone (the package and the dependencies it brings, without
  * the peer dependencies the app already has). --keep leaves the app's folder for a look.
  */
@@ -107,10 +108,17 @@ function main(): number {
     run('npx', ['--no-install', 'tsc', '--noEmit', '-p', '.'], app);
     console.log('::: cdk synth (cdk-nag AwsSolutions on, any finding fails)');
     run('npx', ['--no-install', 'tsc', '-p', '.'], app);
-    run('npx', ['--no-install', 'cdk', 'synth', '--quiet', '--no-notices'], app);
-    const stacks = readdirSync(join(app, 'cdk.out')).filter((file) => file.endsWith('.template.json'));
-    console.log(`synthesized ${stacks.join(', ')}`);
-    if (stacks.length === 0) throw new Error('cdk synth wrote no template');
+    // (a) the whole dynalake app through the top-level entry; (b) a table of the consumer's own
+    // (bin/sensors.ts, the README's example) streamed into the lake by the generic job.
+    for (const [entry, output, expected] of [
+      ['bin/app.js', 'cdk.out', 'dynalake-dev-pipeline.template.json'],
+      ['bin/sensors.js', 'cdk.out.sensors', 'SensorsLake.template.json'],
+    ] as const) {
+      run('npx', ['--no-install', 'cdk', 'synth', '--quiet', '--no-notices', '--app', `node ${entry}`, '--output', output], app);
+      const stacks = readdirSync(join(app, output)).filter((file) => file.endsWith('.template.json'));
+      console.log(`synthesized ${entry}: ${stacks.join(', ')}`);
+      if (!stacks.includes(expected)) throw new Error(`cdk synth of ${entry} wrote no ${expected}`);
+    }
     return 0;
   } finally {
     if (values.keep) console.log(`kept ${work}`);

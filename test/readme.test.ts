@@ -23,10 +23,12 @@ describe('README', () => {
     for (const command of commands) expect(packageJson.scripts).toHaveProperty([command]);
   });
 
-  it("shows the consumer app that npm run test:package installs the packed package into, as it is", () => {
-    const section = readme.slice(readme.indexOf('## Use as a library\n'));
-    const [, firstBlock] = /```ts\n([\s\S]*?)```/.exec(section) ?? [];
-    expect(firstBlock).toBe(readFileSync(join(root, 'test', 'package', 'consumer', 'bin', 'app.ts'), 'utf8'));
+  it("shows the consumer apps that npm run test:package installs the packed package into, as they are", () => {
+    const section = readme.slice(readme.indexOf('## Use as a library\n'), readme.indexOf('## Development\n'));
+    const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]);
+    const consumer = (file: string) => readFileSync(join(root, 'test', 'package', 'consumer', 'bin', file), 'utf8');
+    // The whole dynalake app, then a table of the consumer's own.
+    expect(blocks).toEqual([consumer('app.ts'), consumer('sensors.ts')]);
   });
 
   it('is what CI runs: .ci/run installs with npm ci and runs the README test command', () => {

@@ -176,7 +176,7 @@ class SparkJobsTest(unittest.TestCase):
         # whose UDFs the tests pickle by reference).
         # Imported first: addPyFile also puts its copy of each file ahead on the driver's path, and
         # the driver must run (and the coverage gate measure) the scripts of glue-scripts/ themselves.
-        for module in ("dynalake_glue", "orders_to_lake", "campaign_progress", "csv_to_dynamodb", "sales_star_schema"):
+        for module in ("dynalake_glue", "dataset_to_lake", "campaign_progress", "csv_to_dynamodb", "sales_star_schema"):
             importlib.import_module(module)
             cls.spark.sparkContext.addPyFile(str(GLUE_SCRIPTS / f"{module}.py"))
         cls.scratch = tempfile.TemporaryDirectory()
@@ -198,13 +198,13 @@ class SparkJobsTest(unittest.TestCase):
         return self.spark.createDataFrame([curated_input(row) for row in rows], CURATED_ORDERS_DDL)
 
     def test_orders_to_lake_merges_the_batch_into_the_touched_partitions(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
         from pyspark.sql import functions as F
 
         given, expected = load_golden("orders_to_lake")
         changes = self.spark.read.json(self.write_json_lines("orders", given["changes"]))
         current = self.curated(given["current"])
-        rows, days = orders_to_lake.transform_cdc(ORDERS, changes, current)
+        rows, days = dataset_to_lake.transform_cdc(ORDERS, changes, current)
         self.assertEqual(days, expected["rewritten_partitions"])
         self.assertTrue(expected["emptied_partitions"], "the golden must exercise a partition that a move leaves empty")
         self.assertEqual(rows.dtypes, CURATED_DTYPES)
@@ -216,26 +216,26 @@ class SparkJobsTest(unittest.TestCase):
         self.assertEqual(canonical(rows_as_json(table)), canonical(expected["rows"]))
 
     def test_orders_to_lake_takes_a_batch_of_inserts_only(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         given, _expected = load_golden("orders_to_lake")
         inserts = [record for record in given["changes"] if record["eventName"] == "INSERT"]
         # With no MODIFY or REMOVE, the reader has no struct type for oldImage at all.
         changes = self.spark.read.json(self.write_json_lines("orders-inserts", inserts))
-        rows, days = orders_to_lake.transform_cdc(ORDERS, changes, self.curated([]))
+        rows, days = dataset_to_lake.transform_cdc(ORDERS, changes, self.curated([]))
         self.assertEqual(days, sorted({record["newImage"]["InvoiceDay"] for record in inserts}))
         # 536371/1 is inserted here and never removed: every insert lands.
         self.assertEqual(len(rows_as_json(rows)), len(inserts))
 
     def test_orders_to_lake_backfill_curates_export_items(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         given, expected = load_golden("orders_to_lake")
         # The inserts whose prices are JSON numbers (27.5, -11062.06, 38970): read as doubles.
         images = [record["newImage"] for record in given["changes"] if record["eventName"] == "INSERT" and not isinstance(record["newImage"]["UnitPrice"], str)]
         items = self.spark.read.json(self.write_json_lines("orders-export", images))
         self.assertEqual(dict(items.dtypes)["UnitPrice"], "double")
-        rows = orders_to_lake.curated_rows(ORDERS, items)
+        rows = dataset_to_lake.curated_rows(ORDERS, items)
         self.assertEqual(rows.dtypes, CURATED_DTYPES)
         by_key = {(row["invoice_no"], row["line_no"]): row for row in expected["rows"]}
         for row in rows_as_json(rows):
@@ -246,7 +246,7 @@ class SparkJobsTest(unittest.TestCase):
         return self.spark.read.json(self.write_json_lines(name, records))
 
     def test_orders_to_lake_converts_numbers_exactly_whether_text_or_json_numbers(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         prices = {"0.001": "0.001", "-11062.06": "-11062.060", "38970": "38970.000", "2.1": "2.100", "999999999.999": "999999999.999"}
         # As text, DynamoDB's own form: every number of these items is a string.
@@ -260,7 +260,7 @@ class SparkJobsTest(unittest.TestCase):
             order_item(LineNo="11", Quantity="6", CustomerID="", UnitPrice="2.55"),
             order_item(LineNo="12", Quantity="6", CustomerID="17850", UnitPrice="2.55", Description=None, Country=None),
         ]
-        rows = orders_to_lake.curated_rows(ORDERS, self.read_records("orders-numbers-as-text", text))
+        rows = dataset_to_lake.curated_rows(ORDERS, self.read_records("orders-numbers-as-text", text))
         self.assertEqual(rows.dtypes, CURATED_DTYPES)
         by_line = {row["line_no"]: row for row in rows_as_json(rows)}
         self.assertEqual(sorted(by_line), list(range(1, 13)))
@@ -285,7 +285,7 @@ class SparkJobsTest(unittest.TestCase):
         items = self.read_records("orders-numbers-as-json-numbers", numbers)
         self.assertEqual((dict(items.dtypes)["UnitPrice"], dict(items.dtypes)["Quantity"]), ("double", "double"))
         self.assertFalse({"CustomerID", "Description", "Country"} & set(items.columns))
-        collected = {row["line_no"]: row for row in orders_to_lake.curated_rows(ORDERS, items).collect()}
+        collected = {row["line_no"]: row for row in dataset_to_lake.curated_rows(ORDERS, items).collect()}
         for line_no, expected in enumerate(prices.values(), start=1):
             with self.subTest(price=expected):
                 self.assertEqual(str(collected[line_no]["unit_price"]), expected)
@@ -294,7 +294,7 @@ class SparkJobsTest(unittest.TestCase):
         self.assertEqual({(row["customer_id"], row["description"], row["country"]) for row in collected.values()}, {(None, None, None)})
 
     def test_orders_to_lake_refuses_a_value_it_cannot_hold_as_written(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         cases = [
             # Prices the column would round, or cannot hold.
@@ -321,11 +321,11 @@ class SparkJobsTest(unittest.TestCase):
             with self.subTest(field=field, value=value):
                 items = self.read_records(f"orders-refused-value-{index}", [order_item(**{field: value})])
                 with self.assertRaises(Exception) as raised:
-                    orders_to_lake.curated_rows(ORDERS, items).collect()
+                    dataset_to_lake.curated_rows(ORDERS, items).collect()
                 self.assertIn(f"orders change 536365/1: {error}", str(raised.exception))
 
     def test_orders_to_lake_keeps_the_latest_change_of_each_key(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         current = self.curated([curated_row(line_no) for line_no in (1, 2, 3, 4, 5, 6, 9, 10)] + [curated_row(11, invoice_day="2010-12-02")])
         changes = [
@@ -351,7 +351,7 @@ class SparkJobsTest(unittest.TestCase):
             change("MODIFY", "1", 10, InvoiceDate="2010-12-05T08:26:00", InvoiceDay="2010-12-05", Quantity=10),
             change("REMOVE", "1", 11, old_day="2010-12-02"),
         ]
-        rows, days = orders_to_lake.transform_cdc(ORDERS, self.read_records("orders-latest-wins", changes), current)
+        rows, days = dataset_to_lake.transform_cdc(ORDERS, self.read_records("orders-latest-wins", changes), current)
         # The old and the new day of the move; the day of the removed row, left empty.
         self.assertEqual(days, ["2010-12-01", "2010-12-02", "2010-12-05"])
         written = rows_as_json(rows)
@@ -378,7 +378,7 @@ class SparkJobsTest(unittest.TestCase):
         self.assertEqual(by_line[9], curated_row(9))
 
     def test_orders_to_lake_refuses_a_change_it_cannot_order_or_place(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         cases = [
             # Sequence numbers are decimal strings of at most 64 digits (the stream bridge's codec);
@@ -396,19 +396,19 @@ class SparkJobsTest(unittest.TestCase):
             with self.subTest(error=error):
                 changes = self.read_records(f"orders-refused-change-{index}", [record])
                 with self.assertRaises(Exception) as raised:
-                    rows, _days = orders_to_lake.transform_cdc(ORDERS, changes, self.curated([curated_row(1)]))
+                    rows, _days = dataset_to_lake.transform_cdc(ORDERS, changes, self.curated([curated_row(1)]))
                     rows.collect()
                 self.assertIn(error, str(raised.exception))
 
     def test_orders_to_lake_fails_on_every_value_the_twin_refuses(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         refused = load_fixture("etl/orders_to_lake/refused.json")["cases"]
         for index, case in enumerate(refused):
             with self.subTest(case=case["case"]):
                 changes = self.spark.read.json(self.write_json_lines(f"orders-refused-{index}", [case["record"]]))
                 with self.assertRaises(Exception) as raised:
-                    rows, _days = orders_to_lake.transform_cdc(ORDERS, changes, self.curated([]))
+                    rows, _days = dataset_to_lake.transform_cdc(ORDERS, changes, self.curated([]))
                     rows.collect()
                 message = str(raised.exception)
                 self.assertIn(case["error"], message)
@@ -416,19 +416,19 @@ class SparkJobsTest(unittest.TestCase):
                     self.assertIn("orders change 536370/1: ", message)
 
     def sensors_lake(self, rows: list[dict[str, Any]]) -> Any:
-        import orders_to_lake
+        import dataset_to_lake
 
         converted = [{**row, "ts": datetime.strptime(row["ts"], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc), "temperature": Decimal(row["temperature"])} for row in rows]
-        return self.spark.createDataFrame(converted, orders_to_lake.lake_schema(SENSORS))
+        return self.spark.createDataFrame(converted, dataset_to_lake.lake_schema(SENSORS))
 
     def test_orders_to_lake_lake_schema_is_the_curated_orders_table(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
-        self.assertEqual(orders_to_lake.lake_schema(ORDERS), self.spark.createDataFrame([], CURATED_ORDERS_DDL).schema)
-        self.assertEqual([(field.name, field.dataType.simpleString()) for field in orders_to_lake.lake_schema(SENSORS).fields], SENSORS_DTYPES)
+        self.assertEqual(dataset_to_lake.lake_schema(ORDERS), self.spark.createDataFrame([], CURATED_ORDERS_DDL).schema)
+        self.assertEqual([(field.name, field.dataType.simpleString()) for field in dataset_to_lake.lake_schema(SENSORS).fields], SENSORS_DTYPES)
 
     def test_orders_to_lake_merges_the_changes_of_another_dataset(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         current = self.sensors_lake([sensor_row(T1, reading=1), sensor_row(T2, reading=2), sensor_row(T3, reading=3), sensor_row(T1, "dev-2", reading=4)])
         changes = [
@@ -443,7 +443,7 @@ class SparkJobsTest(unittest.TestCase):
             # Same time, another device: another key.
             sensor_change("INSERT", "9", T1, "dev-3", reading=5),
         ]
-        rows, days = orders_to_lake.transform_cdc(SENSORS, self.read_records("sensors-latest-wins", changes), current)
+        rows, days = dataset_to_lake.transform_cdc(SENSORS, self.read_records("sensors-latest-wins", changes), current)
         self.assertEqual(days, ["2024-05-01", "2024-05-02", "2024-05-04"])
         self.assertEqual(rows.dtypes, SENSORS_DTYPES)
         self.assertEqual(
@@ -459,7 +459,7 @@ class SparkJobsTest(unittest.TestCase):
         )
 
     def test_orders_to_lake_refuses_another_datasets_values_with_its_names(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         what = f"sensors change dev-1/{T1}: "
         cases = [
@@ -481,12 +481,12 @@ class SparkJobsTest(unittest.TestCase):
             with self.subTest(error=error):
                 changes = self.read_records(f"sensors-refused-{index}", [record])
                 with self.assertRaises(Exception) as raised:
-                    rows, _days = orders_to_lake.transform_cdc(SENSORS, changes, self.sensors_lake([]))
+                    rows, _days = dataset_to_lake.transform_cdc(SENSORS, changes, self.sensors_lake([]))
                     rows.collect()
                 self.assertIn(error, str(raised.exception))
 
     def test_orders_to_lake_takes_a_json_number_as_a_decimal_only_when_a_double_gives_it_back(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         def with_temperature(type_name: str) -> Any:
             columns = [{**column, "type": type_name} if column["name"] == "temperature" else column for column in SENSORS_DESCRIPTION["columns"]]
@@ -505,7 +505,7 @@ class SparkJobsTest(unittest.TestCase):
             json_numbers = [sensor_item(f"2024-05-01 12:00:00.{index:03d}", temperature=json.loads(number)) for index, number in enumerate(accepted)]
             items = self.read_records(f"sensors-doubles-{type_name}", [{**item, "temperature": float(item["temperature"])} for item in json_numbers])
             self.assertEqual(dict(items.dtypes)["temperature"], "double")
-            got = {row["ts"]: row["temperature"] for row in sensor_rows(orders_to_lake.curated_rows(dataset, items)).values()}
+            got = {row["ts"]: row["temperature"] for row in sensor_rows(dataset_to_lake.curated_rows(dataset, items)).values()}
             precision, scale = dataset.columns[3].decimal
             for index, number in enumerate(accepted):
                 with self.subTest(type=type_name, accepted=number):
@@ -521,12 +521,12 @@ class SparkJobsTest(unittest.TestCase):
                     items = self.spark.read.json(path)
                     self.assertEqual(dict(items.dtypes)["temperature"], "double")
                     with self.assertRaises(Exception) as raised:
-                        orders_to_lake.curated_rows(dataset, items).collect()
+                        dataset_to_lake.curated_rows(dataset, items).collect()
                     self.assertIn(f"sensors change dev-1/{T1}: temperature ", str(raised.exception))
                     self.assertIn(f" does not fit DECIMAL({precision},{scale}) exactly", str(raised.exception))
 
     def test_orders_to_lake_refuses_a_key_it_cannot_read_as_its_column(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         cases = [
             # A plain cast would have keyed this change as line 6.
@@ -538,12 +538,12 @@ class SparkJobsTest(unittest.TestCase):
             with self.subTest(error=error):
                 changes = self.read_records(f"orders-refused-key-{index}", [change("MODIFY", "2", 2), record])
                 with self.assertRaises(Exception) as raised:
-                    rows, _days = orders_to_lake.transform_cdc(ORDERS, changes, self.curated([curated_row(1), curated_row(2)]))
+                    rows, _days = dataset_to_lake.transform_cdc(ORDERS, changes, self.curated([curated_row(1), curated_row(2)]))
                     rows.collect()
                 self.assertIn(error, str(raised.exception))
 
     def test_orders_to_lake_merges_a_dataset_of_one_key_attribute(self) -> None:
-        import orders_to_lake
+        import dataset_to_lake
 
         meters = parse_dataset(
             json.dumps(
@@ -561,15 +561,15 @@ class SparkJobsTest(unittest.TestCase):
             image = {"meterId": meter, "reading": reading, "Day": "2024-05-01"}
             return {"eventName": "MODIFY", "keys": {"meterId": meter}, "newImage": image, "oldImage": image, "sequenceNumber": sequence, "approximateCreationTime": 1}
 
-        current = self.spark.createDataFrame([("m-1", 1, "2024-05-01"), ("m-2", 2, "2024-05-01")], orders_to_lake.lake_schema(meters))
+        current = self.spark.createDataFrame([("m-1", 1, "2024-05-01"), ("m-2", 2, "2024-05-01")], dataset_to_lake.lake_schema(meters))
         changes = self.read_records("meters", [record("2", "m-1", 12), record("3", "m-1", 13), record("1", "m-1", 11)])
-        rows, days = orders_to_lake.transform_cdc(meters, changes, current)
+        rows, days = dataset_to_lake.transform_cdc(meters, changes, current)
         self.assertEqual(days, ["2024-05-01"])
         self.assertEqual(sorted(rows.collect()), [("m-1", 13, "2024-05-01"), ("m-2", 2, "2024-05-01")])
         for index, (bad, error) in enumerate([(record("1", "m-1", "x"), "meters change m-1: reading x is not a whole number"), (record("1", None, 1), "meters change ?: a change record has no keys.meterId")]):
             with self.subTest(error=error):
                 with self.assertRaises(Exception) as raised:
-                    rows, _days = orders_to_lake.transform_cdc(meters, self.read_records(f"meters-refused-{index}", [bad]), current)
+                    rows, _days = dataset_to_lake.transform_cdc(meters, self.read_records(f"meters-refused-{index}", [bad]), current)
                     rows.collect()
                 self.assertIn(error, str(raised.exception))
                 self.assertNotIn("/", str(raised.exception).split(error)[0][-40:])

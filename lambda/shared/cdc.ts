@@ -213,7 +213,7 @@ export function decodeChangeObject(body: Uint8Array, source = 'CDC object'): Cha
 }
 
 /**
- * The latest-wins decision, twin of the Glue job's `orders_to_lake.latest_changes`: for each key (its values in
+ * The latest-wins decision, twin of the Glue job's `dataset_to_lake.latest_changes`: for each key (its values in
  * key-name order), the record with the greatest sequence number; a tie keeps the later record.
  */
 export function latestChanges(records: Iterable<ChangeRecord>): Map<string, ChangeRecord> {

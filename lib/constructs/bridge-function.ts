@@ -64,8 +64,11 @@ export interface BridgeFunctionProps {
   readonly description: string;
   /** The handler's environment. */
   readonly environment: Readonly<Record<string, string>>;
-  /** Topic that receives the alarms. */
-  readonly alarmTopic: ITopic;
+  /**
+   * Topic that the alarms notify.
+   * @default - the alarms have no action: they show in the CloudWatch console only
+   */
+  readonly alarmTopic?: ITopic;
   /** Days the function's logs are kept. @default 30 */
   readonly logRetentionDays?: number;
   /** @default Duration.minutes(1) */
@@ -93,7 +96,7 @@ export class BridgeFunction extends Construct {
   readonly failureQueue: Queue;
   /** The alarms, each notifying the alert topic. */
   readonly alarms: Alarm[] = [];
-  private readonly alarmAction: SnsAction;
+  private readonly alarmAction: SnsAction | undefined;
 
   constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
     super(scope, id);
@@ -149,7 +152,7 @@ export class BridgeFunction extends Construct {
     acknowledgeCheckov(this.logGroup, 'CKV_AWS_158', 'CloudWatch Logs encrypts every log group at rest; the handlers log keys and counts, not item contents');
     acknowledgeAtSynth(this, () => { acknowledgeWildcards(this.role, BRIDGE_WILDCARD_REASONS); });
 
-    this.alarmAction = new SnsAction(props.alarmTopic);
+    this.alarmAction = props.alarmTopic && new SnsAction(props.alarmTopic);
     this.addAlarm('Errors', this.function.metricErrors({ period: Duration.minutes(5) }), 1, 'The function failed at least once in 5 minutes');
     this.addAlarm(
       'FailureQueueDepth',
@@ -171,7 +174,7 @@ export class BridgeFunction extends Construct {
     return lambdaEntry(props.handlerName);
   }
 
-  /** An alarm when `metric` reaches `threshold`, notifying the alert topic; no data is not an alarm. */
+  /** An alarm when `metric` reaches `threshold`, notifying the alert topic when there is one; no data is not an alarm. */
   addAlarm(id: string, metric: IMetric, threshold: number, description: string): Alarm {
     const alarm = new Alarm(this, `${id}Alarm`, {
       metric,
@@ -181,7 +184,7 @@ export class BridgeFunction extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });
-    alarm.addAlarmAction(this.alarmAction);
+    if (this.alarmAction) alarm.addAlarmAction(this.alarmAction);
     this.alarms.push(alarm);
     return alarm;
   }

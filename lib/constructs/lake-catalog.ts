@@ -2,7 +2,7 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type Column, DataFormat, Database, DateIntervalUnit, PartitionProjectionConfiguration, S3Table, S3TableStorage, Schema } from 'aws-cdk-lib/aws-glue';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { curatedPrefix, curatedTableName, type DatasetDescription, decimalType, type LakeColumnType, ORDERS_DATASET, type PLAIN_LAKE_TYPES, validDataset } from '../dataset';
+import { curatedPrefix, curatedTableName, type DatasetDescription, decimalType, type LakeColumnType, type PLAIN_LAKE_TYPES, validDataset } from '../dataset';
 
 /** Properties of a {@link LakeCatalog}. */
 export interface LakeCatalogProps {
@@ -10,12 +10,15 @@ export interface LakeCatalogProps {
   readonly databaseName: string;
   /** The lake bucket. */
   readonly lake: IBucket;
-  /** Prefixes of the curated and warehouse data. */
-  readonly layout: { readonly curatedCampaignProgressPrefix: string; readonly warehousePrefix: string };
+  /**
+   * Prefixes of dynalake's own campaign_progress and warehouse tables, declared when given.
+   * @default - no campaign_progress or warehouse tables
+   */
+  readonly layout?: { readonly curatedCampaignProgressPrefix: string; readonly warehousePrefix: string };
   /**
    * The datasets whose curated tables (`curated_<name>`) the catalog declares, each under
-   * `curated/<name>/` of the lake.
-   * @default - the orders ({@link ORDERS_DATASET})
+   * `curated/<name>/` of the lake; {@link LakeCatalog.addDataset} declares more.
+   * @default - none
    */
   readonly datasets?: readonly DatasetDescription[];
 }
@@ -50,6 +53,7 @@ export class LakeCatalog extends Construct {
   readonly tables: S3Table[] = [];
   /** ARN of the account's Data Catalog (IAM needs it beside the database and tables). */
   readonly catalogArn: string;
+  private readonly lake: IBucket;
 
   constructor(scope: Construct, id: string, props: LakeCatalogProps) {
     super(scope, id);
@@ -58,34 +62,11 @@ export class LakeCatalog extends Construct {
     // rolled-back first create would leave it behind and block the next one with AlreadyExists.
     this.database.applyRemovalPolicy(RemovalPolicy.DESTROY);
     this.catalogArn = Stack.of(this).formatArn({ service: 'glue', resource: 'catalog' });
+    this.lake = props.lake;
+    for (const dataset of props.datasets ?? []) this.addDataset(dataset);
     const { layout } = props;
-    // Day partitions are projected from the first day of data to today: no partition listing needed.
-    const days = (from: string) =>
-      PartitionProjectionConfiguration.date({ min: from, max: 'NOW', format: 'yyyy-MM-dd', step: { interval: 1, intervalUnit: DateIntervalUnit.DAYS } });
-    const table = (tableName: string, prefix: string, columns: Column[], partition?: { name: string; from: string }) => {
-      const created = new S3Table(this, tableName, {
-        database: this.database,
-        tableName,
-        storage: S3TableStorage.fromBucket(props.lake),
-        s3Prefix: prefix,
-        dataFormat: DataFormat.PARQUET,
-        columns,
-        partitionKeys: partition ? [column(partition.name, Schema.STRING)] : undefined,
-        partitionProjection: partition ? { [partition.name]: days(partition.from) } : undefined,
-      });
-      this.tables.push(created);
-      return created;
-    };
-
-    for (const dataset of props.datasets ?? [ORDERS_DATASET]) {
-      const { columns, partition } = validDataset(dataset, this.node.path);
-      table(
-        curatedTableName(dataset),
-        curatedPrefix(dataset),
-        columns.map((described) => column(described.name, catalogType(described.type))),
-        { name: partition.column, from: partition.firstDay },
-      );
-    }
+    if (layout === undefined) return;
+    const table = this.addTable.bind(this);
     table(
       'campaign_progress',
       layout.curatedCampaignProgressPrefix,
@@ -133,6 +114,37 @@ export class LakeCatalog extends Construct {
     warehouse('dim_product', [column('product_key', Schema.BIG_INT), column('stock_code', Schema.STRING), column('description', Schema.STRING)]);
     warehouse('dim_customer', [column('customer_key', Schema.BIG_INT), column('customer_id', Schema.BIG_INT), column('country', Schema.STRING)]);
     warehouse('dim_country', [column('country_key', Schema.BIG_INT), column('country', Schema.STRING)]);
+  }
+
+  /** Declares a dataset's curated table (`curated_<name>` under `curated/<name>/`), validated with this construct's path. */
+  addDataset(dataset: DatasetDescription): S3Table {
+    const { columns, partition } = validDataset(dataset, this.node.path);
+    if (this.node.tryFindChild(curatedTableName(dataset))) throw new Error(`${this.node.path}: dataset ${dataset.name} is declared twice`);
+    return this.addTable(
+      curatedTableName(dataset),
+      curatedPrefix(dataset),
+      columns.map((described) => column(described.name, catalogType(described.type))),
+      { name: partition.column, from: partition.firstDay },
+    );
+  }
+
+  /** A Parquet table under `prefix` of the lake, partitioned by projected days when `partition` is given. */
+  private addTable(tableName: string, prefix: string, columns: Column[], partition?: { name: string; from: string }): S3Table {
+    // Day partitions are projected from the first day of data to today: no partition listing needed.
+    const days = (from: string) =>
+      PartitionProjectionConfiguration.date({ min: from, max: 'NOW', format: 'yyyy-MM-dd', step: { interval: 1, intervalUnit: DateIntervalUnit.DAYS } });
+    const created = new S3Table(this, tableName, {
+      database: this.database,
+      tableName,
+      storage: S3TableStorage.fromBucket(this.lake),
+      s3Prefix: prefix,
+      dataFormat: DataFormat.PARQUET,
+      columns,
+      partitionKeys: partition ? [column(partition.name, Schema.STRING)] : undefined,
+      partitionProjection: partition ? { [partition.name]: days(partition.from) } : undefined,
+    });
+    this.tables.push(created);
+    return created;
   }
 
   /** ARN of a table of this database; `name` may end in `*`. */

@@ -1,8 +1,8 @@
 import { basename, dirname } from 'node:path';
-import { ArnFormat, type Duration, Stack } from 'aws-cdk-lib';
-import { Code, GlueVersion, type ISecurityConfiguration, PySparkEtlJob, type WorkerType } from 'aws-cdk-lib/aws-glue';
+import { ArnFormat, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CloudWatchEncryption, Code, GlueVersion, type ISecurityConfiguration, JobBookmarksEncryption, PySparkEtlJob, S3Encryption, SecurityConfiguration, type WorkerType } from 'aws-cdk-lib/aws-glue';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
@@ -23,10 +23,16 @@ export interface LakeJobProps {
   readonly pythonModules: readonly string[];
   /** Arguments the script reads with getResolvedOptions, without the leading `--`. */
   readonly arguments: Readonly<Record<string, string>>;
-  /** Encrypts the job's S3 output, CloudWatch logs and bookmarks. */
-  readonly securityConfiguration: ISecurityConfiguration;
-  /** The key of the security configuration (logs and bookmarks); the role may use it. */
-  readonly securityKey: IKey;
+  /**
+   * Encrypts the job's S3 output, CloudWatch logs and bookmarks, with `securityKey`.
+   * @default - a key and a security configuration of the job's own ({@link glueSecurity})
+   */
+  readonly securityConfiguration?: ISecurityConfiguration;
+  /**
+   * The key of the security configuration (logs and bookmarks); the role may use it. Given with `securityConfiguration`.
+   * @default - the job's own key
+   */
+  readonly securityKey?: IKey;
   /** Bucket and prefix of Glue's temporary files. */
   readonly tempLocation: { readonly bucket: IBucket; readonly prefix: string };
   /** Worker type. */
@@ -48,6 +54,34 @@ export interface LakeJobProps {
 }
 
 /**
+ * A KMS key and a Glue security configuration under `scope` (`GlueKey`, `SecurityConfiguration`
+ * named `name`): S3 output under the data key when there is one (else SSE-S3), CloudWatch logs and
+ * bookmarks under the new key, which the logs service may use for Glue's log groups only.
+ */
+export function glueSecurity(scope: Construct, name: string, options: { readonly dataKey?: IKey; readonly removalPolicy: RemovalPolicy }): { readonly configuration: SecurityConfiguration; readonly key: Key } {
+  const stack = Stack.of(scope);
+  const key = new Key(scope, 'GlueKey', { description: `Encrypts the Glue logs and bookmarks of ${name}`, enableKeyRotation: true, removalPolicy: options.removalPolicy });
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      principals: [new ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+      resources: ['*'], // in a key policy, "*" is this key
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+    }),
+  );
+  const configuration = new SecurityConfiguration(scope, 'SecurityConfiguration', {
+    securityConfigurationName: `${name}-glue`,
+    s3Encryption: options.dataKey ? S3Encryption.kms(options.dataKey) : S3Encryption.s3Managed(),
+    cloudWatchEncryption: CloudWatchEncryption.kms(key),
+    jobBookmarksEncryption: JobBookmarksEncryption.clientSideKms(key),
+  });
+  // Fixed name, settings only: it goes with the stack, or a rolled-back first create would leave
+  // it behind and block the next one (deploy rule Dynalake-RetainedFixedName).
+  configuration.applyRemovalPolicy(RemovalPolicy.DESTROY);
+  return { configuration, key };
+}
+
+/**
  * A Glue 5.0 PySpark job with its own role and nothing else: no AWS managed policy, only the
  * temp prefix, its logs and the security key; the stack grants the data it reads and writes.
  * Continuous logging on, encrypted by the security configuration.
@@ -65,6 +99,11 @@ export class LakeJob extends Construct {
   constructor(scope: Construct, id: string, props: LakeJobProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    if ((props.securityConfiguration === undefined) !== (props.securityKey === undefined)) {
+      throw new Error(`${this.node.path}: give securityConfiguration and securityKey together, or neither for the job's own`);
+    }
+    const security =
+      props.securityConfiguration && props.securityKey ? { configuration: props.securityConfiguration, key: props.securityKey } : glueSecurity(this, props.jobName, { removalPolicy: RemovalPolicy.DESTROY });
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('glue.amazonaws.com'), description: `Runs the Glue job ${props.jobName}` });
     const { bucket, prefix } = props.tempLocation;
     this.grantPrefixWrite(bucket, prefix);
@@ -77,7 +116,7 @@ export class LakeJob extends Construct {
       }),
     );
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [props.securityKey.keyArn] }),
+      new PolicyStatement({ actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [security.key.keyArn] }),
     );
     // CloudWatch offers no resource for metrics; the condition keeps the role to Glue's namespace.
     this.role.addToPrincipalPolicy(
@@ -104,7 +143,7 @@ export class LakeJob extends Construct {
       timeout: props.timeout,
       maxConcurrentRuns: props.maxConcurrentRuns ?? 1,
       maxRetries: 0,
-      securityConfiguration: props.securityConfiguration,
+      securityConfiguration: security.configuration,
       continuousLogging: { enabled: true },
       defaultArguments: {
         ...Object.fromEntries(Object.entries(props.arguments).map(([name, value]) => [`--${name}`, value])),

@@ -24,8 +24,11 @@ export interface StreamToLakeProps {
   readonly landingBucket: IBucket;
   /** Name of the refresh workflow started after each batch. */
   readonly workflowName: string;
-  /** Topic that receives the alarms. */
-  readonly alarmTopic: ITopic;
+  /**
+   * Topic that the alarms notify.
+   * @default - the alarms have no action: they show in the CloudWatch console only
+   */
+  readonly alarmTopic?: ITopic;
   /** Key of the table's stream and the landing bucket, when they use a customer-managed one. @default - AWS-managed encryption */
   readonly dataKey?: IKey;
   /** Most records per batch. @default 1000 */

@@ -26,8 +26,11 @@ export interface UploadToGlueProps {
   readonly jobName: string;
   /** The table the job loads. */
   readonly targetTable: ITable;
-  /** Topic that receives the alarms. */
-  readonly alarmTopic: ITopic;
+  /**
+   * Topic that the alarms notify.
+   * @default - the alarms have no action: they show in the CloudWatch console only
+   */
+  readonly alarmTopic?: ITopic;
   /** Days the function's logs are kept. @default 30 */
   readonly logRetentionDays?: number;
   /** What happens to the log group and the idempotency table when the stack is deleted. @default RemovalPolicy.RETAIN */

@@ -6,14 +6,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
-import {
-  CfnCrawler,
-  CloudWatchEncryption,
-  JobBookmarksEncryption,
-  S3Encryption,
-  SecurityConfiguration,
-  WorkerType,
-} from 'aws-cdk-lib/aws-glue';
+import { CfnCrawler, WorkerType } from 'aws-cdk-lib/aws-glue';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -23,7 +16,8 @@ import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
 import { LakeBuckets } from '../constructs/lake-buckets';
 import { LakeCatalog } from '../constructs/lake-catalog';
-import { LakeJob } from '../constructs/lake-job';
+import { datasetJobArguments, LakeDataset } from '../constructs/lake-dataset';
+import { glueSecurity, LakeJob } from '../constructs/lake-job';
 import { RefreshWorkflow } from '../constructs/refresh-workflow';
 import { StreamToLake } from '../constructs/stream-to-lake';
 import { acknowledgeAtSynth, acknowledgeWildcards, PIPELINE_WILDCARD_REASONS } from '../nag';
@@ -72,18 +66,12 @@ export interface LakeJobResources {
  */
 export function lakeJobArguments(resources: LakeJobResources, config: Pick<PipelineConfig, 'dynamoWritePercent'>): Record<keyof PipelineStack['jobs'], Record<string, string>> {
   return {
-    orders_to_lake: {
-      LANDING_BUCKET: resources.landingBucket,
-      LAKE_BUCKET: resources.lakeBucket,
-      CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('orders'),
-      CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix,
-      STATE_PREFIX: LAKE_LAYOUT.statePrefix('orders_to_lake'),
-      MODE: 'incremental',
-      SOURCE_TABLE_ARN: resources.ordersTableArn,
-      EXPORT_BUCKET: resources.assetsBucket,
-      EXPORT_PREFIX: LAKE_LAYOUT.exportPrefix,
-      DATASET: JSON.stringify(ORDERS_DATASET),
-    },
+    orders_to_lake: datasetJobArguments(ORDERS_DATASET, {
+      landingBucket: resources.landingBucket,
+      lakeBucket: resources.lakeBucket,
+      assetsBucket: resources.assetsBucket,
+      tableArn: resources.ordersTableArn,
+    }),
     campaign_progress: {
       LANDING_BUCKET: resources.landingBucket,
       LAKE_BUCKET: resources.lakeBucket,
@@ -151,28 +139,18 @@ export class PipelineStack extends Stack {
     acknowledgeAtSynth(this, () => { acknowledgeWildcards(this, PIPELINE_WILDCARD_REASONS); });
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
-    // Glue's own key: CloudWatch logs and job bookmarks. The logs service encrypts with it on
-    // Glue's behalf, for Glue's log groups only.
-    const glueKey = new Key(this, 'GlueKey', { description: `Encrypts the Glue logs and bookmarks of ${name}`, enableKeyRotation: true, removalPolicy });
-    glueKey.addToResourcePolicy(
-      new PolicyStatement({
-        principals: [new ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-        resources: ['*'], // in a key policy, "*" is this key
-        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': this.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
-      }),
-    );
-    const securityConfiguration = new SecurityConfiguration(this, 'SecurityConfiguration', {
-      securityConfigurationName: `${name}-glue`,
-      s3Encryption: dataKey ? S3Encryption.kms(dataKey) : S3Encryption.s3Managed(),
-      cloudWatchEncryption: CloudWatchEncryption.kms(glueKey),
-      jobBookmarksEncryption: JobBookmarksEncryption.clientSideKms(glueKey),
-    });
-    // Fixed name, settings only: it goes with the stack, or a rolled-back first create would leave
-    // it behind and block the next one (deploy rule Dynalake-RetainedFixedName).
-    securityConfiguration.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    // Glue's own key (CloudWatch logs and job bookmarks) and the security configuration of every job and crawler.
+    const { configuration: securityConfiguration, key: glueKey } = glueSecurity(this, name, { dataKey, removalPolicy });
 
     this.catalog = new LakeCatalog(this, 'Catalog', { databaseName: `${config.prefix}_${config.stage}`.replace(/-/g, '_'), lake: buckets.lake, layout: LAKE_LAYOUT });
+    this.alerts = this.alertTopic(name, config.alertEmail, removalPolicy);
+    this.refresh = new RefreshWorkflow(this, 'Refresh', {
+      workflowName: `${name}-refresh`,
+      schedule: config.refreshSchedule,
+      timeZone: config.refreshTimeZone,
+      description: 'Change records → curated → star schema → lake crawler',
+    });
+    const bridgeDefaults = { alarmTopic: this.alerts, logRetentionDays: config.logRetentionDays, removalPolicy };
 
     const jobDefaults = {
       securityConfiguration,
@@ -196,9 +174,26 @@ export class PipelineStack extends Stack {
       { landingBucket: buckets.landing.bucketName, lakeBucket: buckets.lake.bucketName, assetsBucket: buckets.assets.bucketName, ordersTableArn: tables.orders.tableArn, uploadsTableName: tables.uploads.tableName },
       config,
     );
+    // The orders are a dataset like any other: its stream bridge, CDC-merge job, catalog table and grants.
+    const orders = new LakeDataset(this, 'OrdersToLake', {
+      ...bridgeDefaults,
+      dataset: ORDERS_DATASET,
+      table: tables.orders,
+      buckets,
+      catalog: this.catalog,
+      workflow: this.refresh,
+      glueSecurity: { configuration: securityConfiguration, key: glueKey },
+      dataKey,
+      jobName: `${name}-orders-to-lake`,
+      workerType: jobDefaults.workerType,
+      numberOfWorkers: jobDefaults.numberOfWorkers,
+      timeout: jobDefaults.timeout,
+      streamBatchSize: config.streamBatchSize,
+      streamBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
+    });
     this.jobs = {
       // Each run of these two merges only the change objects its state object does not list yet.
-      orders_to_lake: job('orders_to_lake', args.orders_to_lake, { description: 'Merges order changes (cdc/orders/) into curated/orders/, latest change per key wins' }),
+      orders_to_lake: orders,
       campaign_progress: job('campaign_progress', args.campaign_progress, { description: 'Explodes users’ campaign progress per task, joined to the campaigns’ tasks' }),
       // Each run is told the one object to load, and runs overlap.
       csv_to_dynamodb: job('csv_to_dynamodb', args.csv_to_dynamodb, {
@@ -213,19 +208,6 @@ export class PipelineStack extends Stack {
       if (dataKey) role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [dataKey.keyArn] }));
     };
     const { orders_to_lake, campaign_progress, csv_to_dynamodb, sales_star_schema } = this.jobs;
-    grantPrefixRead(orders_to_lake.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('orders'));
-    grantPrefixWrite(orders_to_lake.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
-    grantPrefixWrite(orders_to_lake.role, buckets.lake, LAKE_LAYOUT.statePrefix('orders_to_lake'));
-    grantPrefixWrite(orders_to_lake.role, buckets.assets, LAKE_LAYOUT.exportPrefix);
-    // DynamoDB writes the export of a backfill with the caller's permissions, and asks for these
-    // beside s3:PutObject: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/S3DataExport_Requesting.html
-    orders_to_lake.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['s3:AbortMultipartUpload', 's3:PutObject', 's3:PutObjectAcl'], resources: [buckets.assets.arnForObjects(prefixPattern(LAKE_LAYOUT.exportPrefix))] }),
-    );
-    orders_to_lake.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:ExportTableToPointInTime'], resources: [tables.orders.tableArn] }));
-    orders_to_lake.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeExport'], resources: [`${tables.orders.tableArn}/export/*`] }));
-    dataKeyActions(orders_to_lake.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
-
     grantPrefixRead(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('user_Campaign'));
     grantPrefixRead(campaign_progress.role, buckets.landing, LAKE_LAYOUT.cdcPrefix('campaignInfo'));
     grantPrefixWrite(campaign_progress.role, buckets.lake, LAKE_LAYOUT.curatedCampaignProgressPrefix);
@@ -245,12 +227,6 @@ export class PipelineStack extends Stack {
       lake: this.lakeCrawler(name, buckets.lake, securityConfiguration.securityConfigurationName, glueKey, dataKey),
     };
 
-    this.refresh = new RefreshWorkflow(this, 'Refresh', {
-      workflowName: `${name}-refresh`,
-      schedule: config.refreshSchedule,
-      timeZone: config.refreshTimeZone,
-      description: 'Change records → curated → star schema → lake crawler',
-    });
     const curated = this.refresh.start([{ job: orders_to_lake.job }, { job: campaign_progress.job }]);
     const modelled = this.refresh.onSuccess(curated, [{ job: sales_star_schema.job }]);
     this.refresh.onSuccess(modelled, [{ crawler: this.crawlers.lake }]);
@@ -271,7 +247,7 @@ export class PipelineStack extends Stack {
     });
     this.addNamedQueries();
 
-    this.alerts = this.alertTopic(name, config.alertEmail, removalPolicy);
+    this.addFailureRules();
     // A scheduled start the scheduler gave up on is a refresh that never ran.
     new Alarm(this, 'RefreshScheduleDeadLettersAlarm', {
       metric: this.refresh.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
@@ -282,9 +258,8 @@ export class PipelineStack extends Stack {
       alarmDescription: 'A scheduled start of the refresh workflow failed after its retries (see the schedule dead-letter queue)',
     }).addAlarmAction(new SnsAction(this.alerts));
 
-    const bridgeDefaults = { alarmTopic: this.alerts, logRetentionDays: config.logRetentionDays, removalPolicy };
-    const streamed = { orders: tables.orders, user_Campaign: tables.userCampaign, campaignInfo: tables.campaignInfo } as const;
-    this.streamBridges = Object.entries(streamed).map(
+    const streamed = { user_Campaign: tables.userCampaign, campaignInfo: tables.campaignInfo } as const;
+    const campaignBridges = Object.entries(streamed).map(
       ([cdcTable, table]) =>
         new StreamToLake(this, `${cdcTable.replace(/^\w/, (c) => c.toUpperCase()).replace(/_/g, '')}StreamToLake`, {
           ...bridgeDefaults,
@@ -297,6 +272,7 @@ export class PipelineStack extends Stack {
           maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
         }),
     );
+    this.streamBridges = [orders.stream, ...campaignBridges];
     this.uploadBridge = new UploadToGlue(this, 'UploadToGlue', {
       ...bridgeDefaults,
       landingBucket: buckets.landing,
@@ -438,10 +414,16 @@ export class PipelineStack extends Stack {
     // the topic policy above keeps publishing to this account's alarms.
     key.addToResourcePolicy(new PolicyStatement({ principals: [cloudWatch], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'] }));
     if (email) topic.addSubscription(new EmailSubscription(email));
-    const target = new SnsTopic(topic);
+    return topic;
+  }
+
+  /** EventBridge rules that announce failures on the alerts topic (a dataset announces its own job's). */
+  private addFailureRules(): void {
+    const target = new SnsTopic(this.alerts);
+    const jobs = Object.values(this.jobs).filter((lakeJob) => !(lakeJob instanceof LakeDataset));
     new Rule(this, 'GlueJobFailed', {
       description: 'A Glue job of the pipeline failed, timed out or errored',
-      eventPattern: { source: ['aws.glue'], detailType: ['Glue Job State Change'], detail: { jobName: Object.values(this.jobs).map((lakeJob) => lakeJob.job.jobName), state: ['FAILED', 'TIMEOUT', 'ERROR'] } },
+      eventPattern: { source: ['aws.glue'], detailType: ['Glue Job State Change'], detail: { jobName: jobs.map((lakeJob) => lakeJob.job.jobName), state: ['FAILED', 'TIMEOUT', 'ERROR'] } },
       targets: [target],
     });
     new Rule(this, 'GlueCrawlerFailed', {
@@ -454,6 +436,5 @@ export class PipelineStack extends Stack {
       eventPattern: { source: ['aws.athena'], detailType: ['Athena Query State Change'], detail: { workgroupName: [this.workgroup.ref], currentState: ['FAILED'] } },
       targets: [target],
     });
-    return topic;
   }
 }

@@ -115,10 +115,18 @@ describe('LakeCatalog tables from datasets', () => {
     expect(JSON.stringify(sensors?.StorageDescriptor)).toContain('/curated/sensors/');
   });
 
-  it('declares curated_orders by default, and only the datasets it is given otherwise', () => {
+  it('declares no dataset table by default, and the datasets it is given, in order', () => {
     const names = (datasets?: readonly DatasetDescription[]) => catalogOf(datasets).map((table) => table.Name as string).filter((name) => name.startsWith('curated_') && name !== 'curated_campaign_progress');
-    expect(names()).toEqual(['curated_orders']);
+    expect(names()).toEqual([]);
     expect(names([SENSORS, ORDERS_DATASET])).toEqual(['curated_sensors', 'curated_orders']);
+  });
+
+  it("declares only the datasets' tables without dynalake's layout, and refuses a dataset declared twice", () => {
+    const stack = new Stack(new App(), 'Stack');
+    const catalog = new LakeCatalog(stack, 'Catalog', { databaseName: 'lake_db', lake: new Bucket(stack, 'Lake') });
+    catalog.addDataset(SENSORS);
+    expect(catalog.tables.map((table) => table.node.id)).toEqual(['curated_sensors']);
+    expect(() => catalog.addDataset(SENSORS)).toThrow('Stack/Catalog: dataset sensors is declared twice');
   });
 
   it('refuses an unsound dataset at synth, with the catalog path', () => {

@@ -213,7 +213,7 @@ describe('PIPELINE_WILDCARD_REASONS: each role of the pipeline stack is held to 
       ['Lake', 'curated/campaign_progress*', READ],
       ['Lake', 'warehouse*', READ],
     ],
-    'OrdersStreamToLake/Bridge/Role': [['Landing', 'cdc/orders/*', PUT]],
+    'OrdersToLake/Stream/Bridge/Role': [['Landing', 'cdc/orders/*', PUT]],
     'UserCampaignStreamToLake/Bridge/Role': [['Landing', 'cdc/user_Campaign/*', PUT]],
     'CampaignInfoStreamToLake/Bridge/Role': [['Landing', 'cdc/campaignInfo/*', PUT]],
   };
@@ -240,7 +240,7 @@ describe('PIPELINE_WILDCARD_REASONS: each role of the pipeline stack is held to 
     );
     expect(pipelineAcknowledges('OrdersToLake/Role', 's3:PutObjectAcl', storageObjects('Assets', 'dynamodb-exports/orders*'))).toMatch(/dynamodb-exports\/orders\* of the assets bucket .* \(export\)$/);
     expect(pipelineAcknowledges('LakeCrawlerRole', 's3:GetObject', storageObjects('Lake', 'warehouse*'))).toMatch(/LakeCrawlerRole is held to its own prefixes \(read\)$/);
-    expect(pipelineAcknowledges('OrdersStreamToLake/Bridge/Role', 's3:PutObject', storageObjects('Landing', 'cdc/orders/*'))).toMatch(/\(put\)$/);
+    expect(pipelineAcknowledges('OrdersToLake/Stream/Bridge/Role', 's3:PutObject', storageObjects('Landing', 'cdc/orders/*'))).toMatch(/\(put\)$/);
   });
 
   it("holds a role to its prefixes in the managed policies its statements overflow into, as in its inline policy", () => {
@@ -438,7 +438,7 @@ describe('Checkov acknowledgements', () => {
     `dynalake-dev-pipeline/${name}/Bridge/Logs CKV_AWS_158`,
   ];
   const common = [
-    ...bridge('OrdersStreamToLake'),
+    ...bridge('OrdersToLake/Stream'),
     ...bridge('UserCampaignStreamToLake'),
     ...bridge('CampaignInfoStreamToLake'),
     ...bridge('UploadToGlue'),

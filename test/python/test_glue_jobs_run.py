@@ -101,7 +101,9 @@ class Runner:
     def run(self, job: str, arguments: dict[str, str]) -> dict[str, Any]:
         assert self.process.stdin is not None
         self.requests += 1
-        request = {"id": self.requests, "script": str(GLUE_SCRIPTS / f"{job}.py"), "extra_py_files": [HELPER], "arguments": {f"--{name}": value for name, value in {"JOB_NAME": f"dynalake-test-{job}", **arguments}.items()}}
+        # A dataset's job (orders_to_lake) runs the generic CDC merge; every other job its own script.
+        script = "dataset_to_lake" if job.endswith("_to_lake") else job
+        request = {"id": self.requests, "script": str(GLUE_SCRIPTS / f"{script}.py"), "extra_py_files": [HELPER], "arguments": {f"--{name}": value for name, value in {"JOB_NAME": f"dynalake-test-{job}", **arguments}.items()}}
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         line = self.answers.readline()

@@ -84,9 +84,9 @@ beforeAll(async () => {
   const appendTo = (file: string, text: string) => {
     writeFileSync(join(repo, file), `${readFileSync(join(repo, file), 'utf8')}${text}`);
   };
-  appendTo('glue-scripts/orders_to_lake.py', '\n# reviewed\n');
+  appendTo('glue-scripts/dataset_to_lake.py', '\n# reviewed\n');
   appendTo('lambda/stream-to-lake.ts', "\nexport const reviewed = 'reviewed';\n");
-  commits.asset = commit('code: orders_to_lake.py and the stream-to-lake handler');
+  commits.asset = commit('code: dataset_to_lake.py and the stream-to-lake handler');
 
   repository = findRepository(repo);
   options = { appDir: repo, cacheDir, log: (line) => log.push(line) };

@@ -23,10 +23,10 @@ import { type ChangeSource, pendingChanges } from './state';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFolder } from './s3-files';
 
 /**
- * The local twin of glue-scripts/orders_to_lake.py, the CDC merge of any dataset: the DATASET
+ * The local twin of glue-scripts/dataset_to_lake.py, the CDC merge of any dataset: the DATASET
  * argument (the JSON of a lib/dataset.ts description) says which attribute becomes which column
- * of which type, the key and the day partition. The orders dataset is its first instance; the
- * script keeps that name until one job definition runs it for every dataset.
+ * of which type, the key and the day partition. Each LakeDataset's job runs it; the orders
+ * dataset's job is `orders_to_lake`.
  *
  * MODE=incremental: merges the change records that arrived since the last run into the curated
  * table, rewriting only the day partitions they touch. Latest change per key wins, REMOVE

@@ -15,7 +15,8 @@ describe('the Lambda bridges of the pipeline stack', () => {
   const template = Template.fromStack(pipeline);
   const resolve = (value: unknown) => pipeline.resolve(value) as unknown;
   const streamBridge = (cdcTable: string) => {
-    const bridge = pipeline.streamBridges.find((candidate) => candidate.node.id.toLowerCase().startsWith(cdcTable.replace(/_/g, '').toLowerCase()));
+    // The orders' bridge is its dataset's (OrdersToLake/Stream), the others are the stack's own (<Table>StreamToLake).
+    const bridge = pipeline.streamBridges.find((candidate) => candidate.node.path.split('/')[1]?.toLowerCase().startsWith(cdcTable.replace(/_/g, '').toLowerCase()));
     if (!bridge) throw new Error(`no stream bridge for ${cdcTable}`);
     return bridge.bridge;
   };

@@ -196,7 +196,7 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
         allows: closed(allow(['glue:StartWorkflowRun'], [inRegion('glue', 'workflow/dynalake-dev-refresh')]), allow(['sqs:SendMessage'], ['${Refresh/ScheduleDeadLetters.Arn}'])),
         managedPolicies: [],
       },
-      'OrdersStreamToLake/Bridge/Role': { assumedBy: ASSUMED_BY_LAMBDA, allows: streamBridgeGrants('OrdersStreamToLake', 'Orders', 'orders'), managedPolicies: [] },
+      'OrdersToLake/Stream/Bridge/Role': { assumedBy: ASSUMED_BY_LAMBDA, allows: streamBridgeGrants('OrdersToLake/Stream', 'Orders', 'orders'), managedPolicies: [] },
       'UserCampaignStreamToLake/Bridge/Role': { assumedBy: ASSUMED_BY_LAMBDA, allows: streamBridgeGrants('UserCampaignStreamToLake', 'UserCampaign', 'user_Campaign'), managedPolicies: [] },
       'CampaignInfoStreamToLake/Bridge/Role': { assumedBy: ASSUMED_BY_LAMBDA, allows: streamBridgeGrants('CampaignInfoStreamToLake', 'CampaignInfo', 'campaignInfo'), managedPolicies: [] },
       'UploadToGlue/Bridge/Role': {
@@ -254,7 +254,7 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
   it('refuses plain HTTP on every queue, and grants nothing in queue policies', () => {
     expect(controls.queuePolicies).toEqual({
       'Refresh/ScheduleDeadLetters/Policy': TLS_ONLY_QUEUE('Refresh/ScheduleDeadLetters'),
-      'OrdersStreamToLake/Bridge/FailureQueue/Policy': TLS_ONLY_QUEUE('OrdersStreamToLake/Bridge/FailureQueue'),
+      'OrdersToLake/Stream/Bridge/FailureQueue/Policy': TLS_ONLY_QUEUE('OrdersToLake/Stream/Bridge/FailureQueue'),
       'UserCampaignStreamToLake/Bridge/FailureQueue/Policy': TLS_ONLY_QUEUE('UserCampaignStreamToLake/Bridge/FailureQueue'),
       'CampaignInfoStreamToLake/Bridge/FailureQueue/Policy': TLS_ONLY_QUEUE('CampaignInfoStreamToLake/Bridge/FailureQueue'),
       'UploadToGlue/Bridge/FailureQueue/Policy': TLS_ONLY_QUEUE('UploadToGlue/Bridge/FailureQueue'),
@@ -275,8 +275,14 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
         EventPattern: {
           source: ['aws.glue'],
           'detail-type': ['Glue Job State Change'],
-          detail: { jobName: ['${OrdersToLake/Job}', '${CampaignProgress/Job}', '${CsvToDynamodb/Job}', '${SalesStarSchema/Job}'], state: ['FAILED', 'TIMEOUT', 'ERROR'] },
+          detail: { jobName: ['${CampaignProgress/Job}', '${CsvToDynamodb/Job}', '${SalesStarSchema/Job}'], state: ['FAILED', 'TIMEOUT', 'ERROR'] },
         },
+        Targets: toAlerts,
+      },
+      // The orders dataset announces its own job's failures, as any LakeDataset given a topic does.
+      'OrdersToLake/JobFailed': {
+        State: 'ENABLED',
+        EventPattern: { source: ['aws.glue'], 'detail-type': ['Glue Job State Change'], detail: { jobName: ['${OrdersToLake/Job}'], state: ['FAILED', 'TIMEOUT', 'ERROR'] } },
         Targets: toAlerts,
       },
       GlueCrawlerFailed: {
@@ -295,7 +301,7 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
   it('alarms into the alert topic on every bridge error, on-failure queue, stream lag and scheduled start given up', () => {
     expect(controls.alarms).toEqual({
       RefreshScheduleDeadLettersAlarm: alarm('AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', { Name: 'QueueName', Value: '${Refresh/ScheduleDeadLetters.QueueName}' }, 1),
-      ...bridgeAlarms('OrdersStreamToLake', true),
+      ...bridgeAlarms('OrdersToLake/Stream', true),
       ...bridgeAlarms('UserCampaignStreamToLake', true),
       ...bridgeAlarms('CampaignInfoStreamToLake', true),
       ...bridgeAlarms('UploadToGlue', false),

@@ -67,7 +67,9 @@ describe('the default pipeline', () => {
 
   it.each(JOBS)('runs %s from its script asset, with the helper module in a zip at its root', (job) => {
     const layout = layouts[job];
-    expect(readFileSync(layout?.script ?? '', 'utf8')).toBe(readFileSync(join(GLUE_SCRIPTS_DIR, `${job}.py`), 'utf8'));
+    // A dataset's job (orders_to_lake) runs the generic CDC merge; every other job its own script.
+    const script = job === 'orders_to_lake' ? 'dataset_to_lake' : job;
+    expect(readFileSync(layout?.script ?? '', 'utf8')).toBe(readFileSync(join(GLUE_SCRIPTS_DIR, `${script}.py`), 'utf8'));
     expect(layout?.extraPyFiles).toHaveLength(1);
     const [zip] = layout?.extraPyFiles ?? [];
     expect(zip).toMatch(new RegExp(`^${outDir}/files/[0-9a-f]{64}\\.zip$`));

@@ -1,4 +1,4 @@
-"""orders_to_lake: the CDC merge of one dataset. Keeps a curated lake table (Parquet, partitioned
+"""dataset_to_lake: the CDC merge of one dataset (the job `<dataset>_to_lake` of lib/constructs/lake-dataset.ts). Keeps a curated lake table (Parquet, partitioned
 by day) equal to a DynamoDB table, as the dataset description of its DATASET argument says
 (lib/dataset.ts DatasetDescription); the curated orders table is one instance (ORDERS_DATASET).
 
