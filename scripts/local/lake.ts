@@ -44,11 +44,12 @@ function readManifest(path: string): Manifest {
 /**
  * Copies the lake tables' Parquet objects into `lakeDir` (`<lakeDir>/<key>`), only those whose
  * ETag or size changed since the last sync, and removes the copies of objects that are gone.
+ * `tables` are dynalake's own unless given (the datasets of another assembly).
  */
-export async function syncLake(s3: S3Client, bucket: string, lakeDir: string): Promise<LakeSyncResult> {
+export async function syncLake(s3: S3Client, bucket: string, lakeDir: string, tables: readonly LakeTable[] = LAKE_TABLES): Promise<LakeSyncResult> {
   const manifestPath = join(lakeDir, MANIFEST);
   const before = readManifest(manifestPath);
-  const objects = (await mapConcurrent(LAKE_TABLES, 4, (table) => listObjects(s3, bucket, table.prefix))).flat().filter((object) => object.key.endsWith('.parquet'));
+  const objects = (await mapConcurrent(tables, 4, (table) => listObjects(s3, bucket, table.prefix))).flat().filter((object) => object.key.endsWith('.parquet'));
   const changed = objects.filter((object) => {
     const known = before[object.key];
     return known?.etag !== object.etag || known.size !== object.size || !existsSync(localPathOf(lakeDir, '', object.key));
@@ -107,13 +108,14 @@ async function createView(connection: DuckDBConnection, lakeDir: string, table: 
  * Opens DuckDB over `lakeDir` (as {@link syncLake} fills it) with a view per catalog table, its
  * columns and types as the catalog declares them, partition columns from the folders (text).
  */
-export async function openLakeQueryEngine(options: { readonly lakeDir: string }): Promise<LakeQueryEngine> {
+export async function openLakeQueryEngine(options: { readonly lakeDir: string; readonly tables?: readonly LakeTable[] }): Promise<LakeQueryEngine> {
   const duckdb = await openDuckDB({ tempDirectory: join(options.lakeDir, '..', 'duckdb-tmp') });
   try {
     const { connection } = duckdb;
     const tables: { name: string; files: number }[] = [];
-    for (const table of LAKE_TABLES) tables.push({ name: table.name, files: await createView(connection, options.lakeDir, table) });
-    for (const [alias, name] of Object.entries(TABLE_ALIASES)) await connection.run(`CREATE OR REPLACE VIEW ${sqlIdentifier(alias)} AS SELECT * FROM ${sqlIdentifier(name)}`);
+    for (const table of options.tables ?? LAKE_TABLES) tables.push({ name: table.name, files: await createView(connection, options.lakeDir, table) });
+    // The aliases name dynalake's own tables: only where those are the ones viewed.
+    for (const [alias, name] of Object.entries(options.tables ? {} : TABLE_ALIASES)) await connection.run(`CREATE OR REPLACE VIEW ${sqlIdentifier(alias)} AS SELECT * FROM ${sqlIdentifier(name)}`);
     return {
       tables,
       query: async (sql) => {
@@ -142,12 +144,17 @@ export interface QueryLakeOptions {
   readonly bucket: string;
   /** Where the lake's Parquet is copied (kept between calls: only changed objects are copied again). */
   readonly lakeDir: string;
+  /**
+   * The tables to view.
+   * @default - dynalake's own lake tables
+   */
+  readonly tables?: readonly LakeTable[];
 }
 
 /** Syncs the lake, runs each SQL text, closes: what `npm start` does to show the named queries' answers. */
 export async function queryLake(options: QueryLakeOptions, sqls: readonly string[]): Promise<LakeQueryResult[]> {
-  await syncLake(options.s3, options.bucket, options.lakeDir);
-  const engine = await openLakeQueryEngine({ lakeDir: options.lakeDir });
+  await syncLake(options.s3, options.bucket, options.lakeDir, options.tables);
+  const engine = await openLakeQueryEngine({ lakeDir: options.lakeDir, tables: options.tables });
   try {
     const results: LakeQueryResult[] = [];
     for (const sql of sqls) results.push(await engine.query(sql));

@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { datasetsOfAssembly } from '../../../scripts/local/assembly-datasets';
+import { type AssemblyRuntime, startAssemblyRuntime } from '../../../scripts/local/assembly-runtime';
+import { buildStacks } from '../../helpers/cdk-app';
+import { SENSORS, sensorsLake } from '../../helpers/sensors-app';
+
+/** A synthesized assembly of the consumer's sensors app (no Lambda bundling: only the templates are read). */
+function sensorsAssembly(dir: string): string {
+  const app = new App({ outdir: dir, context: { 'aws:cdk:bundling-stacks': [] } });
+  sensorsLake(app);
+  return app.synth().directory;
+}
+
+describe("a consumer's dataset, read from its synthesized assembly, through the local pipeline", () => {
+  const work = mkdtempSync(join(tmpdir(), 'dynalake-assembly-'));
+  let runtime: AssemblyRuntime;
+  beforeAll(async () => {
+    runtime = await startAssemblyRuntime({ assemblyDir: sensorsAssembly(join(work, 'cdk.out')), stateDir: join(work, 'state') });
+  }, 60_000);
+  afterAll(async () => {
+    await runtime.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const reading = (deviceId: string, ts: string, temperature: string, battery: string) => ({
+    deviceId: { S: deviceId },
+    ts: { S: ts },
+    temperature: { N: temperature },
+    battery: { S: battery },
+    day: { S: ts.slice(0, 10) },
+  });
+  const lake = async () =>
+    (await runtime.query('SELECT device_id, CAST(ts AS VARCHAR) AS ts, CAST(temperature AS VARCHAR) AS temperature, battery, reading_day FROM curated_sensors ORDER BY device_id, ts')).rows;
+
+  it('finds the dataset, its job and its table key in the templates', () => {
+    expect(runtime.datasets).toHaveLength(1);
+    const [sensors] = runtime.datasets;
+    expect(sensors?.dataset).toEqual(SENSORS);
+    expect(sensors?.jobName).toBe('SensorsLake-sensors-to-lake');
+    expect(sensors?.table.KeySchema).toEqual([
+      { AttributeName: 'deviceId', KeyType: 'HASH' },
+      { AttributeName: 'ts', KeyType: 'RANGE' },
+    ]);
+  });
+
+  it('takes items in, writes their rows to the lake, then applies an update and a delete', async () => {
+    const table = runtime.datasets[0]?.table.TableName ?? '';
+    for (const item of [reading('dev-1', '2026-03-01T10:00:00.250', '21.50', '97'), reading('dev-1', '2026-03-02T10:00:00.000', '22.75', ''), reading('dev-2', '2026-03-01T11:30:00.125', '-3.10', '40')]) {
+      await runtime.dynamodb.send(new PutItemCommand({ TableName: table, Item: item }));
+    }
+    expect(await runtime.stream()).toEqual([{ dataset: 'sensors', records: 3, objects: 1 }]);
+    const [first] = await runtime.refresh();
+    expect(first?.state).toBe('SUCCEEDED');
+    expect(await lake()).toEqual([
+      { device_id: 'dev-1', ts: '2026-03-01 10:00:00.25', temperature: '21.50', battery: 97, reading_day: '2026-03-01' },
+      { device_id: 'dev-1', ts: '2026-03-02 10:00:00', temperature: '22.75', battery: null, reading_day: '2026-03-02' },
+      { device_id: 'dev-2', ts: '2026-03-01 11:30:00.125', temperature: '-3.10', battery: 40, reading_day: '2026-03-01' },
+    ]);
+
+    await runtime.dynamodb.send(
+      new UpdateItemCommand({ TableName: table, Key: { deviceId: { S: 'dev-2' }, ts: { S: '2026-03-01T11:30:00.125' } }, UpdateExpression: 'SET temperature = :t', ExpressionAttributeValues: { ':t': { N: '-2.95' } } }),
+    );
+    await runtime.dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { deviceId: { S: 'dev-1' }, ts: { S: '2026-03-02T10:00:00.000' } } }));
+    expect(await runtime.stream()).toEqual([{ dataset: 'sensors', records: 2, objects: 1 }]);
+    await runtime.refresh();
+    expect(await lake()).toEqual([
+      { device_id: 'dev-1', ts: '2026-03-01 10:00:00.25', temperature: '21.50', battery: 97, reading_day: '2026-03-01' },
+      { device_id: 'dev-2', ts: '2026-03-01 11:30:00.125', temperature: '-2.95', battery: 40, reading_day: '2026-03-01' },
+    ]);
+  }, 120_000);
+});
+
+describe('datasetsOfAssembly', () => {
+  it("finds dynalake's own orders dataset, its table exported by the storage stack", () => {
+    const { app } = buildStacks();
+    const [orders, ...others] = datasetsOfAssembly(app.synth().directory);
+    expect(others).toEqual([]);
+    expect(orders?.dataset.name).toBe('orders');
+    expect(orders?.jobName).toBe('dynalake-dev-orders-to-lake');
+    expect(orders?.table.KeySchema).toEqual([
+      { AttributeName: 'InvoiceNo', KeyType: 'HASH' },
+      { AttributeName: 'LineNo', KeyType: 'RANGE' },
+    ]);
+  });
+
+  it('refuses a folder that is no synthesized assembly, naming its manifest', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'dynalake-no-assembly-'));
+    try {
+      expect(() => datasetsOfAssembly(empty)).toThrow(`${join(empty, 'manifest.json')}: not a synthesized cloud assembly`);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
