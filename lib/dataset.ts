@@ -1,4 +1,4 @@
-import { DATASET_NAME } from '../lambda/shared/layout';
+import { curatedTablePrefix, DATASET_NAME } from '../lambda/shared/layout';
 
 /**
  * A dataset: one DynamoDB table as one lake table, described once. The description drives the
@@ -69,7 +69,7 @@ export interface DatasetDescription {
 export const curatedTableName = (dataset: Pick<DatasetDescription, 'name'>): string => `curated_${dataset.name}`;
 
 /** The lake-bucket prefix of a dataset's table. */
-export const curatedPrefix = (dataset: Pick<DatasetDescription, 'name'>): string => `curated/${dataset.name}/`;
+export const curatedPrefix = (dataset: Pick<DatasetDescription, 'name'>): string => curatedTablePrefix(dataset.name);
 
 /** The form of a timestamp column's text when its description gives none. */
 export const DEFAULT_TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss";

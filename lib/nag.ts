@@ -5,6 +5,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 // cdk-nag's own rendering of a resource in a finding id, so the ids here match its findings.
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
+import { BUILT_IN_DATASETS, cdcPrefix, curatedTablePrefix, exportPrefix, glueTempPrefix, jobStatePrefix, PREFIXES } from '../lambda/shared/layout';
+import { prefixPattern } from './s3-grants';
 
 /**
  * Runs the cdk-nag AwsSolutions pack over the whole app at synth. With the cdk.json flag
@@ -122,38 +124,41 @@ export const PREFIX_ACCESS = {
  * stack. A wildcard over another role's prefix, or a write where the role only reads, has no
  * reason: it fails the synth.
  */
+const keys = prefixPattern;
+const { orders, userCampaign, campaignInfo } = BUILT_IN_DATASETS;
 const ROLE_PREFIXES: Readonly<Record<string, readonly (readonly [bucket: LakeBucketId, keys: string, access: keyof typeof PREFIX_ACCESS])[]>> = {
   'OrdersToLake/Role': [
-    ['Landing', 'cdc/orders*', 'read'],
-    ['Lake', 'curated/orders*', 'write'],
-    ['Lake', 'state/orders_to_lake*', 'write'],
-    ['Assets', 'dynamodb-exports/orders*', 'export'],
-    ['Assets', 'glue-temp/orders_to_lake*', 'write'],
+    ['Landing', keys(cdcPrefix(orders)), 'read'],
+    ['Lake', keys(curatedTablePrefix(orders)), 'write'],
+    ['Lake', keys(jobStatePrefix('orders_to_lake')), 'write'],
+    ['Assets', keys(exportPrefix(orders)), 'export'],
+    ['Assets', keys(glueTempPrefix('orders_to_lake')), 'write'],
   ],
   'CampaignProgress/Role': [
-    ['Landing', 'cdc/user_Campaign*', 'read'],
-    ['Landing', 'cdc/campaignInfo*', 'read'],
-    ['Lake', 'curated/campaign_progress*', 'write'],
-    ['Lake', 'state/campaign_progress*', 'write'],
-    ['Assets', 'glue-temp/campaign_progress*', 'write'],
+    ['Landing', keys(cdcPrefix(userCampaign)), 'read'],
+    ['Landing', keys(cdcPrefix(campaignInfo)), 'read'],
+    ['Lake', keys(curatedTablePrefix('campaign_progress')), 'write'],
+    ['Lake', keys(jobStatePrefix('campaign_progress')), 'write'],
+    ['Assets', keys(glueTempPrefix('campaign_progress')), 'write'],
   ],
   'CsvToDynamodb/Role': [
-    ['Landing', 'raw*', 'read'],
-    ['Assets', 'glue-temp/csv_to_dynamodb*', 'write'],
+    ['Landing', keys(PREFIXES.raw), 'read'],
+    ['Assets', keys(glueTempPrefix('csv_to_dynamodb')), 'write'],
   ],
   'SalesStarSchema/Role': [
-    ['Lake', 'curated/orders*', 'read'],
-    ['Lake', 'warehouse*', 'write'],
-    ['Assets', 'glue-temp/sales_star_schema*', 'write'],
+    ['Lake', keys(curatedTablePrefix(orders)), 'read'],
+    ['Lake', keys(PREFIXES.warehouse), 'write'],
+    ['Assets', keys(glueTempPrefix('sales_star_schema')), 'write'],
   ],
   LakeCrawlerRole: [
-    ['Lake', 'curated/orders*', 'read'],
-    ['Lake', 'curated/campaign_progress*', 'read'],
-    ['Lake', 'warehouse*', 'read'],
+    ['Lake', keys(curatedTablePrefix(orders)), 'read'],
+    ['Lake', keys(curatedTablePrefix('campaign_progress')), 'read'],
+    ['Lake', keys(PREFIXES.warehouse), 'read'],
   ],
-  'OrdersToLake/Stream/Bridge/Role': [['Landing', 'cdc/orders/*', 'put']],
-  'UserCampaignStreamToLake/Bridge/Role': [['Landing', 'cdc/user_Campaign/*', 'put']],
-  'CampaignInfoStreamToLake/Bridge/Role': [['Landing', 'cdc/campaignInfo/*', 'put']],
+  // A stream bridge puts under its dataset's folder (`cdc/<dataset>/*`), not beside it.
+  'OrdersToLake/Stream/Bridge/Role': [['Landing', `${cdcPrefix(orders)}*`, 'put']],
+  'UserCampaignStreamToLake/Bridge/Role': [['Landing', `${cdcPrefix(userCampaign)}*`, 'put']],
+  'CampaignInfoStreamToLake/Bridge/Role': [['Landing', `${cdcPrefix(campaignInfo)}*`, 'put']],
 };
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

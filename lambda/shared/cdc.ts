@@ -2,6 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { NumberValueImpl, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DynalakeError } from './errors';
+import { cdcPrefix } from './layout';
 
 /**
  * The change-data-capture (CDC) record codec: how a DynamoDB stream record becomes one line of a
@@ -164,7 +165,7 @@ export function changeObjectKey(dataset: string, label: string, records: readonl
     if (compareSequenceNumbers(record.sequenceNumber, highest) > 0) highest = record.sequenceNumber;
   }
   const day = new Date(lowest.approximateCreationTime * 1000).toISOString().slice(0, 10);
-  return `cdc/${dataset}/dt=${day}/${label}-${lowest.sequenceNumber}-${highest}.jsonl.gz`;
+  return `${cdcPrefix(dataset)}dt=${day}/${label}-${lowest.sequenceNumber}-${highest}.jsonl.gz`;
 }
 
 /** A batch as the bytes of its CDC object: gzip of one JSON record per line. */

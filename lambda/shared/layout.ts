@@ -18,5 +18,46 @@ export interface UploadFilter {
  */
 export const DATASET_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
+/**
+ * The buckets' top-level folders: every key the pipeline writes is under one of them. They are the
+ * layout of deployed data: a change here orphans what the buckets already hold.
+ */
+export const PREFIXES = {
+  /** Landing: uploaded CSV files. */
+  raw: 'raw/',
+  /** Landing: the stream bridges' change objects, a folder per dataset (expired by a lifecycle rule). */
+  cdc: 'cdc/',
+  /** Lake: the curated tables, a folder per table. */
+  curated: 'curated/',
+  /** Lake: each incremental job's record of the change objects it merged, a folder per job. */
+  state: 'state/',
+  /** Lake: the star schema, a folder per table. */
+  warehouse: 'warehouse/',
+  /** Assets: the DynamoDB exports of backfills, a folder per dataset (expired by a lifecycle rule). */
+  dynamodbExports: 'dynamodb-exports/',
+  /** Assets: Glue's temporary files, a folder per job (expired by a lifecycle rule). */
+  glueTemp: 'glue-temp/',
+  /** Assets: Athena query results (expired by a lifecycle rule). */
+  athenaResults: 'athena-results/',
+} as const;
+
+/** The datasets dynalake streams itself: the orders and the two campaign tables. */
+export const BUILT_IN_DATASETS = { orders: 'orders', userCampaign: 'user_Campaign', campaignInfo: 'campaignInfo' } as const;
+
+/** Where a dataset's change objects land: `cdc/<dataset>/`. */
+export const cdcPrefix = (dataset: string): string => `${PREFIXES.cdc}${dataset}/`;
+
+/** Where a dataset's or job's curated table lives in the lake: `curated/<name>/`. */
+export const curatedTablePrefix = (name: string): string => `${PREFIXES.curated}${name}/`;
+
+/** Where an incremental job keeps its state: `state/<job>/`. */
+export const jobStatePrefix = (job: string): string => `${PREFIXES.state}${job}/`;
+
+/** Where a backfill exports a dataset's table: `dynamodb-exports/<dataset>/`. */
+export const exportPrefix = (dataset: string): string => `${PREFIXES.dynamodbExports}${dataset}/`;
+
+/** Where a job's Glue temporary files go: `glue-temp/<job>/`. */
+export const glueTempPrefix = (job: string): string => `${PREFIXES.glueTemp}${job}/`;
+
 /** The uploads of the landing bucket by default: CSV files under raw/. */
-export const UPLOAD_FILTER: UploadFilter = { prefix: 'raw/', suffix: '.csv' };
+export const UPLOAD_FILTER: UploadFilter = { prefix: PREFIXES.raw, suffix: '.csv' };

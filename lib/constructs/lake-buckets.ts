@@ -13,6 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { PREFIXES } from '../../lambda/shared/layout';
 import { acknowledgeAtSynth, acknowledgeCdkHandlers, acknowledgeCheckov } from '../nag';
 
 /** Properties of {@link LakeBuckets}. */
@@ -115,13 +116,13 @@ export function secureBucketProps(options: SecureBucketOptions): BucketProps {
  */
 export class LakeBuckets extends Construct {
   /** Prefix of Glue's temporary files in the assets bucket (expired by a lifecycle rule). */
-  static readonly GLUE_TEMP_PREFIX = 'glue-temp/';
+  static readonly GLUE_TEMP_PREFIX = PREFIXES.glueTemp;
   /** Prefix of Athena query results in the assets bucket (expired by a lifecycle rule). */
-  static readonly ATHENA_RESULTS_PREFIX = 'athena-results/';
+  static readonly ATHENA_RESULTS_PREFIX = PREFIXES.athenaResults;
   /** Prefix of the DynamoDB exports of backfills in the assets bucket (expired by a lifecycle rule). */
-  static readonly DYNAMODB_EXPORTS_PREFIX = 'dynamodb-exports/';
+  static readonly DYNAMODB_EXPORTS_PREFIX = PREFIXES.dynamodbExports;
   /** Prefix of the stream change records in the landing bucket (expired by a lifecycle rule). */
-  static readonly CDC_PREFIX = 'cdc/';
+  static readonly CDC_PREFIX = PREFIXES.cdc;
 
   /** Raw CSV uploads (`raw/`) and stream change records (`cdc/`). Versioned. */
   readonly landing: Bucket;

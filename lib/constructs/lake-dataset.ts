@@ -9,6 +9,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { cdcPrefix, exportPrefix, glueTempPrefix, jobStatePrefix } from '../../lambda/shared/layout';
 import { curatedPrefix, type DatasetDescription, validDataset } from '../dataset';
 import { EXPORT_WILDCARD_REASONS } from '../nag';
 import { packageRoot } from '../package-root';
@@ -28,15 +29,15 @@ export const datasetJobKey = (dataset: Pick<DatasetDescription, 'name'>): string
 export function datasetLayout(dataset: Pick<DatasetDescription, 'name'>) {
   return {
     /** Landing bucket: the stream bridge's change objects. */
-    cdcPrefix: `cdc/${dataset.name}/`,
+    cdcPrefix: cdcPrefix(dataset.name),
     /** Lake bucket: the curated table. */
     curatedPrefix: curatedPrefix(dataset),
     /** Lake bucket: which change objects the job has merged. */
-    statePrefix: `state/${datasetJobKey(dataset)}/`,
+    statePrefix: jobStatePrefix(datasetJobKey(dataset)),
     /** Assets bucket: the DynamoDB exports of a backfill. */
-    exportPrefix: `dynamodb-exports/${dataset.name}/`,
+    exportPrefix: exportPrefix(dataset.name),
     /** Assets bucket: Glue's temporary files. */
-    glueTempPrefix: `glue-temp/${datasetJobKey(dataset)}/`,
+    glueTempPrefix: glueTempPrefix(datasetJobKey(dataset)),
   } as const;
 }
 

@@ -7,7 +7,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DATASET_NAME } from '../../lambda/shared/layout';
+import { cdcPrefix, DATASET_NAME } from '../../lambda/shared/layout';
 import { acknowledgeAtSynth, acknowledgeWildcards, BRIDGE_WILDCARD_REASONS, prefixWildcardReason, STREAM_WILDCARD_REASONS } from '../nag';
 import { BridgeFunction } from './bridge-function';
 
@@ -80,7 +80,7 @@ export class StreamToLake extends Construct {
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }));
     // The event source mapping lists the table's streams; ListStreams has no resource-level permissions.
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
-    const changeObjects = `cdc/${props.dataset}/*`;
+    const changeObjects = `${cdcPrefix(props.dataset)}*`;
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.landingBucket.arnForObjects(changeObjects)] }));
     acknowledgeAtSynth(this, () => {
       acknowledgeWildcards(role, [...BRIDGE_WILDCARD_REASONS, ...STREAM_WILDCARD_REASONS, prefixWildcardReason(role, props.landingBucket, changeObjects, 'put')]);

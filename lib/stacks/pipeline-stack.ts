@@ -14,7 +14,6 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
-import { LakeBuckets } from '../constructs/lake-buckets';
 import { LakeCatalog } from '../constructs/lake-catalog';
 import { datasetJobArguments, LakeDataset } from '../constructs/lake-dataset';
 import { glueSecurity, LakeJob } from '../constructs/lake-job';
@@ -25,22 +24,23 @@ import { packageRoot } from '../package-root';
 import { grantPrefixRead, grantPrefixWrite, prefixPattern } from '../s3-grants';
 import { UploadToGlue } from '../constructs/upload-to-glue';
 import { curatedPrefix, ORDERS_DATASET } from '../dataset';
+import { BUILT_IN_DATASETS, cdcPrefix, curatedTablePrefix, exportPrefix, glueTempPrefix, jobStatePrefix, PREFIXES } from '../../lambda/shared/layout';
 
 /** Where the PySpark scripts live (shipped in the package, `files`); deployed as assets. */
 export const GLUE_SCRIPTS_DIR = join(packageRoot(), 'glue-scripts');
 
 /** Object-key layout of the buckets, shared by the jobs' arguments and their grants. */
 export const LAKE_LAYOUT = {
-  rawPrefix: 'raw/',
-  cdcPrefix: (table: 'orders' | 'user_Campaign' | 'campaignInfo') => `cdc/${table}/`,
+  rawPrefix: PREFIXES.raw,
+  cdcPrefix: (table: (typeof BUILT_IN_DATASETS)[keyof typeof BUILT_IN_DATASETS]) => cdcPrefix(table),
   curatedOrdersPrefix: curatedPrefix(ORDERS_DATASET),
-  curatedCampaignProgressPrefix: 'curated/campaign_progress/',
-  warehousePrefix: 'warehouse/',
-  exportPrefix: `${LakeBuckets.DYNAMODB_EXPORTS_PREFIX}orders/`,
-  glueTempPrefix: 'glue-temp/',
-  athenaResultsPrefix: 'athena-results/',
+  curatedCampaignProgressPrefix: curatedTablePrefix('campaign_progress'),
+  warehousePrefix: PREFIXES.warehouse,
+  exportPrefix: exportPrefix(BUILT_IN_DATASETS.orders),
+  glueTempPrefix: PREFIXES.glueTemp,
+  athenaResultsPrefix: PREFIXES.athenaResults,
   /** A job's own incremental state in the lake bucket: which change objects it has merged. */
-  statePrefix: (job: 'orders_to_lake' | 'campaign_progress') => `state/${job}/`,
+  statePrefix: (job: 'orders_to_lake' | 'campaign_progress') => jobStatePrefix(job),
 } as const;
 
 /**
@@ -167,7 +167,7 @@ export class PipelineStack extends Stack {
         jobName: `${name}-${script.replace(/_/g, '-')}`,
         scriptPath: join(GLUE_SCRIPTS_DIR, `${script}.py`),
         arguments: args,
-        tempLocation: { bucket: buckets.assets, prefix: `${LAKE_LAYOUT.glueTempPrefix}${script}/` },
+        tempLocation: { bucket: buckets.assets, prefix: glueTempPrefix(script) },
       });
 
     const args = lakeJobArguments(

@@ -1,4 +1,5 @@
 import { curatedPrefix, curatedTableName, type DatasetDescription, ORDERS_DATASET } from '../../lib/dataset';
+import { curatedTablePrefix, PREFIXES } from '../../lambda/shared/layout';
 import type { ColumnSpec } from './glue/duckdb';
 
 /**
@@ -39,7 +40,7 @@ export const CURATED_ORDERS: LakeTable = datasetLakeTable(ORDERS_DATASET);
 
 export const CAMPAIGN_PROGRESS: LakeTable = {
   name: 'campaign_progress',
-  prefix: 'curated/campaign_progress/',
+  prefix: curatedTablePrefix('campaign_progress'),
   columns: columns(
     ['user_id', 'string'],
     ['campaign_id', 'string'],
@@ -59,7 +60,7 @@ export const CAMPAIGN_PROGRESS: LakeTable = {
   partition: 'created_day',
 };
 
-const warehouse = <N extends string>(name: N, tableColumns: LakeColumn[]): LakeTable & { readonly name: N } => ({ name, prefix: `warehouse/${name}/`, columns: tableColumns });
+const warehouse = <N extends string>(name: N, tableColumns: LakeColumn[]): LakeTable & { readonly name: N } => ({ name, prefix: `${PREFIXES.warehouse}${name}/`, columns: tableColumns });
 
 export const FACT_SALES = warehouse(
   'fact_sales',
