@@ -39,6 +39,8 @@ export interface AssemblyRuntime {
   readonly datasets: readonly AssemblyDataset[];
   /** The embedded DynamoDB, where each dataset's table is `datasets[i].table.TableName`. */
   readonly dynamodb: DynamoDBClient;
+  /** Where the embedded DynamoDB and S3 listen, for any other client (the AWS CLI, an app). */
+  readonly endpoints: { readonly dynamodb: string; readonly s3: string };
   /** Every change since the last call, through the stream-to-lake handler, per dataset. */
   stream(): Promise<DatasetStreamResult[]>;
   /** Waits for the runs the handler started, then starts each dataset's workflow once more (its schedule); fails on a failed run. */
@@ -104,6 +106,7 @@ export async function startAssemblyRuntime(options: AssemblyRuntimeOptions): Pro
   return {
     datasets,
     dynamodb: dynamodb.client,
+    endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint },
     async stream() {
       const results: DatasetStreamResult[] = [];
       for (const [index, entry] of datasets.entries()) {

@@ -5,7 +5,10 @@ import { App } from 'aws-cdk-lib';
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { datasetsOfAssembly } from '../../../scripts/local/assembly-datasets';
 import { type AssemblyRuntime, startAssemblyRuntime } from '../../../scripts/local/assembly-runtime';
+import { spawn } from 'node:child_process';
+import { localClient } from '../../../scripts/local/dynamodb';
 import { buildStacks } from '../../helpers/cdk-app';
+import { ROOT, runScript } from '../../helpers/cli';
 import { SENSORS, sensorsLake } from '../../helpers/sensors-app';
 
 /** A synthesized assembly of the consumer's sensors app (no Lambda bundling: only the templates are read). */
@@ -95,4 +98,60 @@ describe('datasetsOfAssembly', () => {
       rmSync(empty, { recursive: true, force: true });
     }
   });
+});
+
+describe('npm run local:datasets', () => {
+  it('prints where the embedded DynamoDB listens, and merges what a client writes there every N seconds until Ctrl-C', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'dynalake-local-datasets-'));
+    const assembly = sensorsAssembly(join(work, 'cdk.out'));
+    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register'), join(ROOT, 'scripts', 'local-datasets.ts'), '--assembly', assembly, '--every', '1', '--state', join(work, 'state')], {
+      cwd: ROOT,
+      env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    let stdout = '';
+    const printed = (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolveMatch, reject) => {
+        const check = () => {
+          const match = pattern.exec(stdout);
+          if (match) resolveMatch(match);
+        };
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          stdout += chunk;
+          check();
+        });
+        child.once('close', () => reject(new Error(`local:datasets ended before printing ${String(pattern)}:\n${stdout}`)));
+        check();
+      });
+    try {
+      const [, endpoint] = await printed(/^DynamoDB (http:\/\/\S+),/m);
+      await printed(/^sensors: table SensorsLake-sensors, lake table curated_sensors$/m);
+      const client = localClient(endpoint ?? '');
+      for (const ts of ['2026-04-01T08:00:00.000', '2026-04-01T09:00:00.000']) {
+        await client.send(new PutItemCommand({ TableName: 'SensorsLake-sensors', Item: { deviceId: { S: 'dev-9' }, ts: { S: ts }, temperature: { N: '19.5' }, battery: { S: '80' }, day: { S: '2026-04-01' } } }));
+      }
+      // One pass or two, as the writes fall between them.
+      await printed(/^sensors: \d change records? → 1 object in cdc\/sensors\/; merge: .*; curated_sensors: 2 rows$/m);
+      const closed = new Promise<number | null>((resolveClose) => child.once('close', resolveClose));
+      child.kill('SIGINT');
+      expect(await closed).toBe(0);
+      expect(stdout).toMatch(/^stopped$/m);
+    } finally {
+      child.kill();
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('refuses to run without an assembly, and names a folder that is none', async () => {
+    const missing = await runScript('local-datasets.ts', []);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('error: --assembly DIR is required');
+    const empty = mkdtempSync(join(tmpdir(), 'dynalake-no-assembly-'));
+    try {
+      const none = await runScript('local-datasets.ts', ['--assembly', empty, '--state', join(empty, 'state')]);
+      expect(none.status).toBe(2);
+      expect(none.stderr).toContain(`error: ${join(empty, 'manifest.json')}: not a synthesized cloud assembly`);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

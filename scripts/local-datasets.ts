@@ -1,0 +1,86 @@
+/**
+ * npm run local:datasets -- --assembly DIR [--every SECONDS] [--state DIR] [--fresh] [--help]
+ */
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DynalakeError } from '../lambda/shared/errors';
+import { curatedTableName } from '../lib/dataset';
+import { integerOption, parseCommandLine, runCli } from './lib/cli';
+import { type AssemblyRuntime, startAssemblyRuntime } from './local/assembly-runtime';
+import { counted } from './local/glue/job';
+
+const USAGE = `npm run local:datasets -- --assembly DIR [options]
+
+Runs the datasets of a synthesized CDK app (yours or dynalake's: every LakeDataset of the
+assembly in DIR, as cdk synth wrote it) on this machine: each table in an embedded DynamoDB, its
+changes through the real stream-to-lake handler into an embedded S3, and the dataset's CDC merge
+(the DuckDB twin of glue-scripts/dataset_to_lake.py) into its lake table. Prints where the
+embedded DynamoDB and S3 listen, so any client can write to the tables (the AWS CLI with
+--endpoint-url, your app); then streams and merges what changed, once or every N seconds.
+
+Options:
+  --assembly DIR   the cloud assembly (cdk.out) to read the datasets from
+  --every N        stream and merge every N seconds until Ctrl-C (default: once, then exit)
+  --state DIR      state folder of the embedded DynamoDB and S3 (default .dynalake-datasets)
+  --fresh          delete the state folder first
+  --help           this text`;
+
+/** One pass: every change since the last one through the handler, then each dataset's merge. */
+async function pass(runtime: AssemblyRuntime): Promise<void> {
+  const streamed = await runtime.stream();
+  const runs = await runtime.refresh();
+  for (const { dataset, records, objects } of streamed) {
+    const merged = runs.flatMap((run) => run.jobRuns).filter((jobRun) => jobRun.jobName === runtime.datasets.find((entry) => entry.dataset.name === dataset)?.jobName);
+    const summary = (merged.at(-1)?.result as { summary?: string } | undefined)?.summary ?? 'no run';
+    const table = curatedTableName({ name: dataset });
+    const [row] = (await runtime.query(`SELECT count(*) AS n FROM ${table}`)).rows;
+    console.log(`${dataset}: ${counted(records, 'change record')} → ${counted(objects, 'object')} in cdc/${dataset}/; merge: ${summary}; ${table}: ${counted(Number(row?.n ?? 0), 'row')}`);
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseCommandLine('npm run local:datasets', () =>
+    parseArgs({
+      args: process.argv.slice(2),
+      options: { assembly: { type: 'string' }, every: { type: 'string' }, state: { type: 'string' }, fresh: { type: 'boolean' }, help: { type: 'boolean' } },
+      strict: true,
+    }),
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.assembly === undefined) throw new DynalakeError('BAD_INVOCATION', '--assembly DIR is required: the cdk.out of the app whose datasets to run (see npm run local:datasets -- --help)');
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const every = integerOption('every', values.every, 1);
+  const stateDir = resolve(values.state ?? '.dynalake-datasets');
+  if (values.fresh) rmSync(stateDir, { recursive: true, force: true });
+  const runtime = await startAssemblyRuntime({ assemblyDir: resolve(values.assembly), stateDir });
+  try {
+    if (runtime.datasets.length === 0) throw new DynalakeError('BAD_INPUT', `${values.assembly}: no LakeDataset in this assembly (no Glue job with a --DATASET argument)`);
+    console.log(`DynamoDB ${runtime.endpoints.dynamodb}, S3 ${runtime.endpoints.s3}; state in ${stateDir}`);
+    for (const { dataset, table } of runtime.datasets) console.log(`${dataset.name}: table ${table.TableName}, lake table ${curatedTableName(dataset)}`);
+    await pass(runtime);
+    if (every === undefined) return 0;
+    // Until Ctrl-C: a pass every N seconds, the one going finished before closing.
+    const interrupt = { received: false };
+    const stop = new Promise<void>((resolveStop) => process.once('SIGINT', () => {
+      interrupt.received = true;
+      resolveStop();
+    }));
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([stop, new Promise((resolveWait) => (timer = setTimeout(resolveWait, every * 1000)))]);
+      clearTimeout(timer); // Ctrl-C ends the wait at once
+      if (interrupt.received) break;
+      await pass(runtime);
+    }
+    console.log('stopped');
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+if (require.main === module) runCli(main);
