@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
@@ -209,6 +211,16 @@ export class LakeDataset extends LakeJob {
         description: `Merges ${dataset.name} changes into the lake`,
       });
       this.workflow.start([{ job: this.job }]);
+      // A scheduled start the scheduler gave up on is a merge that never ran.
+      const deadLetters = new Alarm(this, 'ScheduleDeadLettersAlarm', {
+        metric: this.workflow.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `A scheduled start of the ${dataset.name} workflow failed after its retries (see its schedule dead-letter queue)`,
+      });
+      if (props.alarmTopic) deadLetters.addAlarmAction(new SnsAction(props.alarmTopic));
     }
 
     this.stream = new StreamToLake(this, 'Stream', {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CfnElement, type Stack } from 'aws-cdk-lib';
 import type { PipelineConfigInput } from '../../lib/config';
-import { buildStacks } from '../helpers/cdk-app';
+import { buildStacks, testApp } from '../helpers/cdk-app';
+import { sensorsLake } from '../helpers/sensors-app';
 import { describeWithVenv, VENV_BIN } from '../helpers/spark';
 
 /**
@@ -60,6 +61,8 @@ const CONFIGS: readonly [string, PipelineConfigInput][] = [
   ['prod', { stage: 'prod' }],
 ];
 
+const SENSORS_APP = "a consumer's sensors table (LakeDataset)";
+
 describeWithVenv('cfn-lint over the synthesized templates', () => {
   /** Every finding over the templates of every configuration, by configuration. */
   const findings = new Map<string, ReturnType<typeof describeFinding>[]>();
@@ -72,12 +75,16 @@ describeWithVenv('cfn-lint over the synthesized templates', () => {
       const assembly = app.synth();
       return { name, paths: constructPaths([storage, pipeline]), templates: [storage, pipeline].map((stack) => join(assembly.directory, stack.templateFile)) };
     });
+    // And a consumer's own table in the lake (the README's sensors app).
+    const consumer = testApp();
+    const { stack: sensors } = sensorsLake(consumer);
+    synthesized.push({ name: SENSORS_APP, paths: constructPaths([sensors]), templates: [join(consumer.synth().directory, sensors.templateFile)] });
     // One cfn-lint run over all the templates: its start-up is most of its time.
     const all = cfnLint(synthesized.flatMap((each) => each.templates));
     for (const { name, paths, templates } of synthesized) findings.set(name, all.filter((finding) => templates.includes(finding.Filename)).map((finding) => describeFinding(finding, paths)));
   }, 300_000);
 
-  it.each(CONFIGS.map(([name]) => name))('finds no error and no unacknowledged warning in %s', (name) => {
+  it.each([...CONFIGS.map(([name]) => name), SENSORS_APP])('finds no error and no unacknowledged warning in %s', (name) => {
     expect((findings.get(name) ?? []).filter((finding) => acknowledgementOf(finding) === undefined).map((finding) => finding.text)).toEqual([]);
   });
 

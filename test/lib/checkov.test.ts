@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PipelineConfigInput } from '../../lib/config';
-import { buildStacks } from '../helpers/cdk-app';
+import { buildStacks, testApp } from '../helpers/cdk-app';
+import { sensorsLake } from '../helpers/sensors-app';
 import { describeWithVenv, VENV_BIN } from '../helpers/spark';
 
 /**
@@ -55,6 +56,10 @@ describeWithVenv('Checkov over the synthesized templates', () => {
       const assembly = app.synth();
       return [storage, pipeline].map((stack) => join(assembly.directory, stack.templateFile));
     });
+    // And a consumer's own table in the lake (the README's sensors app): its own workflow, key and security configuration.
+    const consumer = testApp();
+    const { stack: sensors } = sensorsLake(consumer);
+    templates.push(join(consumer.synth().directory, sensors.templateFile));
     // One Checkov run over all the templates: its start-up is most of its time.
     report = checkov(templates);
   }, 300_000);
@@ -67,7 +72,7 @@ describeWithVenv('Checkov over the synthesized templates', () => {
   it('skips a check only beside its resource, naming the construct and why', () => {
     const skipped = report.results.skipped_checks ?? [];
     expect(skipped.length).toBe(report.summary.skipped);
-    for (const check of skipped) expect([check.check_id, check.resource, check.check_result.suppress_comment]).toEqual([check.check_id, check.resource, expect.stringMatching(/^dynalake-[a-z0-9-]+-(storage|pipeline)\/\S+: .{40,}/)]);
+    for (const check of skipped) expect([check.check_id, check.resource, check.check_result.suppress_comment]).toEqual([check.check_id, check.resource, expect.stringMatching(/^(dynalake-[a-z0-9-]+-(storage|pipeline)|SensorsLake)\/\S+: .{40,}/)]);
     // The kinds skipped, for the README's table of what Checkov asks beyond cdk-nag.
     expect([...new Set(skipped.map((check) => check.check_id))].sort()).toEqual(['CKV_AWS_115', 'CKV_AWS_116', 'CKV_AWS_117', 'CKV_AWS_119', 'CKV_AWS_158', 'CKV_AWS_173', 'CKV_AWS_18', 'CKV_AWS_21', 'CKV_AWS_27']);
   });
