@@ -11,6 +11,7 @@ export * from './constructs/refresh-workflow';
 export * from './constructs/lake-catalog';
 export * from './constructs/lake-job';
 export * from './constructs/lake-dataset';
+export * from './constructs/alert-topic';
 export * from './stacks/pipeline-stack';
 export * from './constructs/bridge-function';
 export * from './constructs/stream-to-lake';

@@ -8,12 +8,12 @@ import { Rule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
 import { CfnCrawler, WorkerType } from 'aws-cdk-lib/aws-glue';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { type Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
+import { alertTopicIn } from '../constructs/alert-topic';
 import { LakeCatalog } from '../constructs/lake-catalog';
 import { datasetJobArguments, LakeDataset } from '../constructs/lake-dataset';
 import { glueSecurity, LakeJob } from '../constructs/lake-job';
@@ -143,7 +143,7 @@ export class PipelineStack extends Stack {
     const { configuration: securityConfiguration, key: glueKey } = glueSecurity(this, name, { dataKey, removalPolicy });
 
     this.catalog = new LakeCatalog(this, 'Catalog', { databaseName: `${config.prefix}_${config.stage}`.replace(/-/g, '_'), lake: buckets.lake, layout: LAKE_LAYOUT });
-    this.alerts = this.alertTopic(name, config.alertEmail, removalPolicy);
+    this.alerts = alertTopicIn(this, { name, email: config.alertEmail, removalPolicy });
     this.refresh = new RefreshWorkflow(this, 'Refresh', {
       workflowName: `${name}-refresh`,
       schedule: config.refreshSchedule,
@@ -382,39 +382,6 @@ export class PipelineStack extends Stack {
       // WorkGroup is a Ref: CloudFormation creates the workgroup first without a DependsOn (cfn-lint W3005).
       new CfnNamedQuery(this, id, { name: id, description: query.description, database, workGroup: this.workgroup.ref, queryString: query.sql });
     }
-  }
-
-  /**
-   * An encrypted topic fed by EventBridge (Glue job, crawler and Athena failures) and by the
-   * bridges' CloudWatch alarms. The TLS-only topic policy replaces SNS's default one, so each
-   * publishing service needs its own Allow, and its use of the topic's key: CloudWatch's is below,
-   * EventBridge's comes with the SnsTopic target. The deploy rule Dynalake-TopicPublishers holds
-   * every topic to that.
-   */
-  private alertTopic(name: string, email: string | undefined, removalPolicy: RemovalPolicy): Topic {
-    // EventBridge and CloudWatch can only publish to a topic whose key lets them: a customer-managed key.
-    const key = new Key(this, 'AlertsKey', { description: `Encrypts the ${name} alerts topic`, enableKeyRotation: true, removalPolicy });
-    const topic = new Topic(this, 'Alerts', { displayName: `${name} pipeline alerts`, masterKey: key, enforceSSL: true });
-    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
-    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
-    topic.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'AllowThisAccountsAlarms',
-        principals: [cloudWatch],
-        actions: ['sns:Publish'],
-        resources: [topic.topicArn],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': this.account },
-          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-        },
-      }),
-    );
-    // AWS does not document that CloudWatch's KMS calls carry aws:SourceArn (for EventBridge's it
-    // says they do not), so the key statement has no source condition: it works either way, and
-    // the topic policy above keeps publishing to this account's alarms.
-    key.addToResourcePolicy(new PolicyStatement({ principals: [cloudWatch], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'] }));
-    if (email) topic.addSubscription(new EmailSubscription(email));
-    return topic;
   }
 
   /** EventBridge rules that announce failures on the alerts topic (a dataset announces its own job's). */
