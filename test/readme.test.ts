@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { README_PATH, withConfigTable } from '../scripts/config-docs';
+import { SENSORS } from './helpers/sensors-app';
 
 const root = join(__dirname, '..');
 const readme = readFileSync(README_PATH, 'utf8');
@@ -29,6 +30,14 @@ describe('README', () => {
     const consumer = (file: string) => readFileSync(join(root, 'test', 'package', 'consumer', 'bin', file), 'utf8');
     // The whole dynalake app, then a table of the consumer's own.
     expect(blocks).toEqual([consumer('app.ts'), consumer('sensors.ts')]);
+  });
+
+  it("runs in its tests the sensors dataset the README's consumer app declares", () => {
+    const app = readFileSync(join(root, 'test', 'package', 'consumer', 'bin', 'sensors.ts'), 'utf8');
+    const [, literal] = /^const sensors: DatasetDescription = (\{[\s\S]*?\n\});$/m.exec(app) ?? [];
+    // The app's object literal, evaluated as the JavaScript it is (text of this repository, not input).
+    const evaluate = new Function(`return ${literal ?? 'undefined'};`) as () => unknown; // eslint-disable-line @typescript-eslint/no-implied-eval
+    expect(evaluate()).toEqual(SENSORS);
   });
 
   it('is what CI runs: .ci/run installs with npm ci and runs the README test command', () => {
