@@ -39,26 +39,26 @@ async function pass(runtime: AssemblyRuntime): Promise<void> {
   }
 }
 
-async function main(): Promise<number> {
-  const { values } = parseCommandLine('npm run local:datasets', () =>
-    parseArgs({
-      args: process.argv.slice(2),
-      options: { assembly: { type: 'string' }, every: { type: 'string' }, state: { type: 'string' }, fresh: { type: 'boolean' }, help: { type: 'boolean' } },
-      strict: true,
-    }),
-  );
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (values.assembly === undefined) throw new DynalakeError('BAD_INVOCATION', '--assembly DIR is required: the cdk.out of the app whose datasets to run (see npm run local:datasets -- --help)');
+/** Options of {@link runAssemblyDatasets}. */
+export interface AssemblyDatasetsOptions {
+  /** The cloud assembly (cdk.out). */
+  readonly assembly: string;
+  /** Seconds between passes until Ctrl-C; one pass when absent. */
+  readonly every?: number;
+  /** State folder of the embedded DynamoDB and S3. */
+  readonly stateDir: string;
+  /** Delete the state folder first. */
+  readonly fresh: boolean;
+}
+
+/** The datasets of an assembly on local parts: one pass, or one every `every` seconds until Ctrl-C (npm run local:datasets, npm start -- --assembly). */
+export async function runAssemblyDatasets(options: AssemblyDatasetsOptions): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const every = integerOption('every', values.every, 1);
-  const stateDir = resolve(values.state ?? '.dynalake-datasets');
-  if (values.fresh) rmSync(stateDir, { recursive: true, force: true });
-  const runtime = await startAssemblyRuntime({ assemblyDir: resolve(values.assembly), stateDir });
+  const { every, stateDir } = options;
+  if (options.fresh) rmSync(stateDir, { recursive: true, force: true });
+  const runtime = await startAssemblyRuntime({ assemblyDir: resolve(options.assembly), stateDir });
   try {
-    if (runtime.datasets.length === 0) throw new DynalakeError('BAD_INPUT', `${values.assembly}: no LakeDataset in this assembly (no Glue job with a --DATASET argument)`);
+    if (runtime.datasets.length === 0) throw new DynalakeError('BAD_INPUT', `${options.assembly}: no LakeDataset in this assembly (no Glue job with a --DATASET argument)`);
     console.log(`DynamoDB ${runtime.endpoints.dynamodb}, S3 ${runtime.endpoints.s3}; state in ${stateDir}`);
     for (const { dataset, table } of runtime.datasets) console.log(`${dataset.name}: table ${table.TableName}, lake table ${curatedTableName(dataset)}`);
     await pass(runtime);
@@ -81,6 +81,22 @@ async function main(): Promise<number> {
   } finally {
     await runtime.close();
   }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseCommandLine('npm run local:datasets', () =>
+    parseArgs({
+      args: process.argv.slice(2),
+      options: { assembly: { type: 'string' }, every: { type: 'string' }, state: { type: 'string' }, fresh: { type: 'boolean' }, help: { type: 'boolean' } },
+      strict: true,
+    }),
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.assembly === undefined) throw new DynalakeError('BAD_INVOCATION', '--assembly DIR is required: the cdk.out of the app whose datasets to run (see npm run local:datasets -- --help)');
+  return runAssemblyDatasets({ assembly: values.assembly, every: integerOption('every', values.every, 1), stateDir: resolve(values.state ?? '.dynalake-datasets'), fresh: values.fresh ?? false });
 }
 
 if (require.main === module) runCli(main);

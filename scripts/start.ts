@@ -1,5 +1,6 @@
 /**
  * npm start -- [--engine duckdb|spark] [--rows N | --file PATH] [--fresh] [--no-changes] [--state DIR] [--help]
+ * npm start -- --assembly DIR [--every N] [--state DIR] [--fresh]
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,6 +9,7 @@ import { integerOption, parseCommandLine, runCli } from './lib/cli';
 import { REAL_RETAIL_ROWS } from './lib/retail-sample';
 import { LOCAL_STATE_DIR } from './local/layout';
 import { runLocalPipeline } from './local/pipeline';
+import { runAssemblyDatasets } from './local-datasets';
 
 const USAGE = `npm start -- [options]
 
@@ -34,13 +36,29 @@ Options:
   --fresh        delete the state folder first
   --no-changes   skip step 6
   --state DIR    state folder (default .dynalake)
-  --help         this text`;
+  --help         this text
+
+Any app's datasets instead (yours too: every LakeDataset of a synthesized assembly):
+  --assembly DIR the cloud assembly (cdk.out) whose datasets to run, as npm run local:datasets
+                 does: each table in the embedded DynamoDB (its endpoint printed, for any client),
+                 its changes through the stream-to-lake handler, the merge into its lake table
+  --every N      with --assembly: a pass every N seconds until Ctrl-C (default: one pass)`;
 
 async function main(): Promise<number> {
   const { values } = parseCommandLine('npm start', () =>
     parseArgs({
       args: process.argv.slice(2),
-      options: { engine: { type: 'string' }, file: { type: 'string' }, rows: { type: 'string' }, fresh: { type: 'boolean' }, 'no-changes': { type: 'boolean' }, state: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        engine: { type: 'string' },
+        file: { type: 'string' },
+        rows: { type: 'string' },
+        fresh: { type: 'boolean' },
+        'no-changes': { type: 'boolean' },
+        state: { type: 'string' },
+        assembly: { type: 'string' },
+        every: { type: 'string' },
+        help: { type: 'boolean' },
+      },
       strict: true,
     }),
   );
@@ -50,6 +68,12 @@ async function main(): Promise<number> {
   }
   // The SDK's notice about Node 22 from 2027 says nothing about this run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  if (values.assembly !== undefined) {
+    const builtInOnly = (['engine', 'file', 'rows', 'no-changes'] as const).filter((option) => values[option] !== undefined);
+    if (builtInOnly.length > 0) throw new DynalakeError('BAD_INVOCATION', `--assembly runs an assembly's datasets: --${builtInOnly.join(', --')} belong to the built-in pipeline`);
+    return runAssemblyDatasets({ assembly: values.assembly, every: integerOption('every', values.every, 1), stateDir: resolve(values.state ?? '.dynalake-datasets'), fresh: values.fresh ?? false });
+  }
+  if (values.every !== undefined) throw new DynalakeError('BAD_INVOCATION', '--every goes with --assembly');
   const engine = values.engine ?? 'duckdb';
   if (engine !== 'duckdb' && engine !== 'spark') throw new DynalakeError('BAD_INVOCATION', `--engine must be duckdb or spark, not ${JSON.stringify(engine)}`);
   await runLocalPipeline({

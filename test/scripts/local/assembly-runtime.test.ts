@@ -155,3 +155,21 @@ describe('npm run local:datasets', () => {
     }
   }, 60_000);
 });
+
+describe('npm start -- --assembly', () => {
+  it("runs an app's datasets instead of the built-in pipeline, and refuses the built-in pipeline's options beside it", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'dynalake-start-assembly-'));
+    try {
+      const assembly = sensorsAssembly(join(work, 'cdk.out'));
+      const once = await runScript('start.ts', ['--assembly', assembly, '--state', join(work, 'state')]);
+      expect(once.status).toBe(0);
+      expect(once.stdout).toMatch(/^sensors: table SensorsLake-sensors, lake table curated_sensors$/m);
+      expect(once.stdout).toMatch(/^sensors: 0 change records → 0 objects in cdc\/sensors\/; merge: .*; curated_sensors: 0 rows$/m);
+      const mixed = await runScript('start.ts', ['--assembly', assembly, '--rows', '5']);
+      expect(mixed.status).toBe(2);
+      expect(mixed.stderr).toContain("error: --assembly runs an assembly's datasets: --rows belong to the built-in pipeline");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
