@@ -1,16 +1,20 @@
 /**
- * npm run local:datasets -- --assembly DIR [--every SECONDS] [--state DIR] [--fresh] [--help]
+ * npm run local:datasets -- [--assembly DIR] [--every SECONDS] [--state DIR] [--fresh] [--help]
+ *
+ * Also the package's command, dynalake-local (bin/dynalake-local.ts), with the same options.
  */
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynalakeError } from '../lambda/shared/errors';
 import { curatedTableName } from '../lib/dataset';
-import { integerOption, parseCommandLine, runCli } from './lib/cli';
+import { integerOption, optionsPrefix, parseCommandLine, runCli } from './lib/cli';
 import { type AssemblyRuntime, startAssemblyRuntime } from './local/assembly-runtime';
 import { counted } from './local/glue/job';
 
-const USAGE = `npm run local:datasets -- --assembly DIR [options]
+/** The help text, for the command as it was called (`npm run local:datasets` here, `dynalake-local` installed). */
+export function localDatasetsUsage(command: string): string {
+  return `${optionsPrefix(command)} [options]
 
 Runs the datasets of a synthesized CDK app (yours or dynalake's: every LakeDataset of the
 assembly in DIR, as cdk synth wrote it) on this machine: each table in an embedded DynamoDB, its
@@ -20,19 +24,23 @@ embedded DynamoDB and S3 listen, so any client can write to the tables (the AWS 
 --endpoint-url, your app); then streams and merges what changed, once or every N seconds.
 
 Options:
-  --assembly DIR   the cloud assembly (cdk.out) to read the datasets from
+  --assembly DIR   the cloud assembly to read the datasets from (default cdk.out)
   --every N        stream and merge every N seconds until Ctrl-C (default: once, then exit)
   --state DIR      state folder of the embedded DynamoDB and S3 (default .dynalake-datasets)
   --fresh          delete the state folder first
   --help           this text`;
+}
 
 /** One pass: every change since the last one through the handler, then each dataset's merge. */
 async function pass(runtime: AssemblyRuntime): Promise<void> {
   const streamed = await runtime.stream();
   const runs = await runtime.refresh();
   for (const { dataset, records, objects } of streamed) {
-    const merged = runs.flatMap((run) => run.jobRuns).filter((jobRun) => jobRun.jobName === runtime.datasets.find((entry) => entry.dataset.name === dataset)?.jobName);
-    const summary = (merged.at(-1)?.result as { summary?: string } | undefined)?.summary ?? 'no run';
+    const jobName = runtime.datasets.find((entry) => entry.dataset.name === dataset)?.jobName;
+    const results = runs.flatMap((run) => run.jobRuns).filter((jobRun) => jobRun.jobName === jobName).map((jobRun) => jobRun.result as { summary?: string; noop?: boolean } | undefined);
+    // The run the handler started merges; the schedule's run after it usually finds nothing new.
+    const merges = results.filter((result) => result?.noop !== true);
+    const summary = (merges.length > 0 ? merges : results).map((result) => result?.summary ?? 'no summary').join('; then ') || 'no run';
     const table = curatedTableName({ name: dataset });
     const [row] = (await runtime.query(`SELECT count(*) AS n FROM ${table}`)).rows;
     console.log(`${dataset}: ${counted(records, 'change record')} → ${counted(objects, 'object')} in cdc/${dataset}/; merge: ${summary}; ${table}: ${counted(Number(row?.n ?? 0), 'row')}`);
@@ -83,20 +91,20 @@ export async function runAssemblyDatasets(options: AssemblyDatasetsOptions): Pro
   }
 }
 
-async function main(): Promise<number> {
-  const { values } = parseCommandLine('npm run local:datasets', () =>
+/** The command line of `npm run local:datasets` and of the package's dynalake-local: `command` names it in messages. */
+export async function localDatasetsMain(command: string, args: readonly string[]): Promise<number> {
+  const { values } = parseCommandLine(command, () =>
     parseArgs({
-      args: process.argv.slice(2),
+      args: [...args],
       options: { assembly: { type: 'string' }, every: { type: 'string' }, state: { type: 'string' }, fresh: { type: 'boolean' }, help: { type: 'boolean' } },
       strict: true,
     }),
   );
   if (values.help) {
-    console.log(USAGE);
+    console.log(localDatasetsUsage(command));
     return 0;
   }
-  if (values.assembly === undefined) throw new DynalakeError('BAD_INVOCATION', '--assembly DIR is required: the cdk.out of the app whose datasets to run (see npm run local:datasets -- --help)');
-  return runAssemblyDatasets({ assembly: values.assembly, every: integerOption('every', values.every, 1), stateDir: resolve(values.state ?? '.dynalake-datasets'), fresh: values.fresh ?? false });
+  return runAssemblyDatasets({ assembly: values.assembly ?? 'cdk.out', every: integerOption('every', values.every, 1), stateDir: resolve(values.state ?? '.dynalake-datasets'), fresh: values.fresh ?? false });
 }
 
-if (require.main === module) runCli(main);
+if (require.main === module) runCli(() => localDatasetsMain('npm run local:datasets', process.argv.slice(2)));

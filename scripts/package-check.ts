@@ -5,16 +5,21 @@
  * tarball into a fresh CDK app whose aws-cdk-lib is another minor than the one this repository
  * builds with (test/package/consumer/), type-checks that app against the package's declarations
  * and synthesizes both its apps with the CDK CLI, cdk-nag included: the whole dynalake app
- * (bin/app.ts) and a consumer's own sensors table in the lake (bin/sensors.ts). Prints the tarball's size and file count
+ * (bin/app.ts) and a consumer's own sensors table in the lake (bin/sensors.ts). Then runs the
+ * installed dynalake-local command on the sensors app: readings written to its embedded DynamoDB
+ * reach the lake table, and a delete leaves it. Prints the tarball's size and file count
  * and the install size of the library alone (the package and the dependencies it brings, without
  * the peer dependencies the app already has). --keep leaves the app's folder for a look.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { watchOutput } from './lib/child-output';
 import { parseCommandLine, runCli } from './lib/cli';
+import { localClient } from './local/dynamodb';
 
 const ROOT = resolve(__dirname, '..');
 const CONSUMER = join(ROOT, 'test', 'package', 'consumer');
@@ -70,7 +75,52 @@ function libraryFolders(app: string): string[] {
   return [...reach(['dynalake'])].filter((key) => !others.has(key));
 }
 
-function main(): number {
+/** `promise`, or a failure naming `what` after `seconds`. */
+async function within<T>(seconds: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing after ${String(seconds)} s`)), seconds * 1000)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The installed dynalake-local on the sensors assembly, every second: two readings put into the
+ * embedded DynamoDB it prints reach curated_sensors, then a delete leaves one row; Ctrl-C stops it
+ * with exit 0.
+ */
+async function runLocalCommand(app: string, assembly: string): Promise<void> {
+  const child = spawn(join(app, 'node_modules', '.bin', 'dynalake-local'), ['--assembly', assembly, '--every', '1', '--state', join(app, '.dynalake-datasets')], {
+    cwd: app,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  const output = watchOutput(child, 'dynalake-local');
+  const closed = new Promise<number | null>((resolveClose) => child.once('close', resolveClose));
+  try {
+    const [, endpoint = ''] = await within(60, 'dynalake-local start', output.printed(/^DynamoDB (http:\/\/\S+),/m));
+    const client = localClient(endpoint);
+    const key = (ts: string) => ({ deviceId: { S: 'dev-1' }, ts: { S: ts } });
+    for (const ts of ['2026-05-01T08:00:00.000', '2026-05-02T08:00:00.000']) {
+      await client.send(new PutItemCommand({ TableName: 'SensorsLake-sensors', Item: { ...key(ts), temperature: { N: '20.25' }, battery: { S: '90' }, day: { S: ts.slice(0, 10) } } }));
+    }
+    // One pass or two, as the writes fall between them.
+    await within(60, 'two readings into curated_sensors', output.printed(/^sensors: .*; merge: 1 change object, [12] records?, [12] keys? \([12] upserts?, 0 removes\);.*; curated_sensors: 2 rows$/m));
+    await client.send(new DeleteItemCommand({ TableName: 'SensorsLake-sensors', Key: key('2026-05-01T08:00:00.000') }));
+    await within(60, 'a delete out of curated_sensors', output.printed(/^sensors: 1 change record → 1 object in cdc\/sensors\/; merge: 1 change object, 1 record, 1 key \(0 upserts, 1 remove\);.*; curated_sensors: 1 row$/m));
+    client.destroy();
+    child.kill('SIGINT');
+    const status = await within(30, 'dynalake-local stop', closed);
+    if (status !== 0) throw new Error(`dynalake-local exited ${String(status)} on Ctrl-C:\n${output.stdout()}`);
+    console.log(output.stdout().split('\n').filter((line) => line.startsWith('sensors: ')).join('\n'));
+  } finally {
+    child.kill();
+  }
+}
+
+async function main(): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseCommandLine('npm run test:package', () =>
     parseArgs({ options: { keep: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }),
   );
@@ -119,6 +169,8 @@ function main(): number {
       console.log(`synthesized ${entry}: ${stacks.join(', ')}`);
       if (!stacks.includes(expected)) throw new Error(`cdk synth of ${entry} wrote no ${expected}`);
     }
+    console.log('::: dynalake-local on the sensors app (its optional peers installed by the app)');
+    await runLocalCommand(app, 'cdk.out.sensors');
     return 0;
   } finally {
     if (values.keep) console.log(`kept ${work}`);
@@ -126,4 +178,4 @@ function main(): number {
   }
 }
 
-if (require.main === module) runCli(() => Promise.resolve().then(main));
+if (require.main === module) runCli(main);

@@ -22,12 +22,17 @@ export function runCli(main: () => Promise<number | undefined>): void {
   );
 }
 
+/** What a command's options follow: `npm run x --` for an npm script, the command itself for an installed one. */
+export function optionsPrefix(command: string): string {
+  return command.startsWith('npm ') ? `${command} --` : command;
+}
+
 /** Runs a node:util parseArgs call, turning its errors into BAD_INVOCATION with a pointer to --help. */
 export function parseCommandLine<T>(command: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    throw new DynalakeError('BAD_INVOCATION', `${(error as Error).message.split('\n')[0] ?? ''} (see ${command} -- --help)`);
+    throw new DynalakeError('BAD_INVOCATION', `${(error as Error).message.split('\n')[0] ?? ''} (see ${optionsPrefix(command)} --help)`);
   }
 }
 

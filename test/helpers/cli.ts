@@ -14,8 +14,13 @@ export interface CliRun {
 
 /** Runs `scripts/<script>` with `args` the way its npm script does (ts-node), from the repository. */
 export function runScript(script: string, args: readonly string[], timeoutMs = 60_000): Promise<CliRun> {
+  return runTypeScript(join(ROOT, 'scripts', script), args, { timeoutMs });
+}
+
+/** Runs a TypeScript entry point with ts-node, from `cwd` (the repository unless given). */
+export function runTypeScript(file: string, args: readonly string[], { cwd = ROOT, timeoutMs = 60_000 }: { readonly cwd?: string; readonly timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register'), join(ROOT, 'scripts', script), ...args], { cwd: ROOT, env: ENV, timeout: timeoutMs });
+    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register'), file, ...args], { cwd, env: ENV, timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

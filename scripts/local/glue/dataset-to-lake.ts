@@ -405,7 +405,7 @@ async function runIncremental(context: GlueTwinContext, merge: Merging, args: Jo
   const summary =
     `${counted(result.changeObjects, 'change object')}, ${counted(counts.changeRecords, 'record')}, ${counted(counts.keysChanged, 'key')} (${counted(counts.upserts, 'upsert')}, ${counted(counts.removes, 'remove')}); ` +
     `${counted(rewrittenPartitions.length, 'partition')} rewritten (${count(emptiedPartitions.length)} left empty, deleted): ` +
-    `read ${count(counts.rowsRead)} rows, ${count(counts.rowsReplaced)} replaced or removed, wrote ${count(counts.rowsWritten)} = ${count(counts.rowsKept)} kept + ${count(counts.upserts)} upserted, ` +
+    `read ${counted(counts.rowsRead, 'row')}, ${count(counts.rowsReplaced)} replaced or removed, wrote ${count(counts.rowsWritten)} = ${count(counts.rowsKept)} kept + ${count(counts.upserts)} upserted, ` +
     counted(result.parquetFiles, 'Parquet file');
   log(summary);
   return {

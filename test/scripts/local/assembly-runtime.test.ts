@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -7,9 +7,11 @@ import { datasetsOfAssembly } from '../../../scripts/local/assembly-datasets';
 import { type AssemblyRuntime, startAssemblyRuntime } from '../../../scripts/local/assembly-runtime';
 import { spawn } from 'node:child_process';
 import { localClient } from '../../../scripts/local/dynamodb';
+import { watchOutput } from '../../../scripts/lib/child-output';
 import { buildStacks } from '../../helpers/cdk-app';
-import { ROOT, runScript } from '../../helpers/cli';
+import { ROOT, runScript, runTypeScript } from '../../helpers/cli';
 import { SENSORS, sensorsLake } from '../../helpers/sensors-app';
+import { LOCAL_PEERS, missingLocalPeers, missingPeersMessage } from '../../../bin/dynalake-local';
 
 /** A synthesized assembly of the consumer's sensors app (no Lambda bundling: only the templates are read). */
 function sensorsAssembly(dir: string): string {
@@ -108,20 +110,7 @@ describe('npm run local:datasets', () => {
       cwd: ROOT,
       env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
-    let stdout = '';
-    const printed = (pattern: RegExp) =>
-      new Promise<RegExpExecArray>((resolveMatch, reject) => {
-        const check = () => {
-          const match = pattern.exec(stdout);
-          if (match) resolveMatch(match);
-        };
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-          stdout += chunk;
-          check();
-        });
-        child.once('close', () => reject(new Error(`local:datasets ended before printing ${String(pattern)}:\n${stdout}`)));
-        check();
-      });
+    const { printed, stdout } = watchOutput(child, 'local:datasets');
     try {
       const [, endpoint] = await printed(/^DynamoDB (http:\/\/\S+),/m);
       await printed(/^sensors: table SensorsLake-sensors, lake table curated_sensors$/m);
@@ -130,30 +119,85 @@ describe('npm run local:datasets', () => {
         await client.send(new PutItemCommand({ TableName: 'SensorsLake-sensors', Item: { deviceId: { S: 'dev-9' }, ts: { S: ts }, temperature: { N: '19.5' }, battery: { S: '80' }, day: { S: '2026-04-01' } } }));
       }
       // One pass or two, as the writes fall between them.
-      await printed(/^sensors: \d change records? → 1 object in cdc\/sensors\/; merge: .*; curated_sensors: 2 rows$/m);
+      await printed(/^sensors: \d change records? → 1 object in cdc\/sensors\/; merge: 1 change object, \d records?, \d keys? \(\d upserts?, 0 removes\);.*; curated_sensors: 2 rows$/m);
       const closed = new Promise<number | null>((resolveClose) => child.once('close', resolveClose));
       child.kill('SIGINT');
       expect(await closed).toBe(0);
-      expect(stdout).toMatch(/^stopped$/m);
+      expect(stdout()).toMatch(/^stopped$/m);
     } finally {
       child.kill();
       rmSync(work, { recursive: true, force: true });
     }
   }, 120_000);
 
-  it('refuses to run without an assembly, and names a folder that is none', async () => {
-    const missing = await runScript('local-datasets.ts', []);
-    expect(missing.status).toBe(2);
-    expect(missing.stderr).toContain('error: --assembly DIR is required');
+  it('names a folder that is no assembly, and points an unknown option to its help', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'dynalake-no-assembly-'));
     try {
       const none = await runScript('local-datasets.ts', ['--assembly', empty, '--state', join(empty, 'state')]);
       expect(none.status).toBe(2);
       expect(none.stderr).toContain(`error: ${join(empty, 'manifest.json')}: not a synthesized cloud assembly`);
+      const unknown = await runScript('local-datasets.ts', ['--asembly', empty]);
+      expect(unknown.status).toBe(2);
+      expect(unknown.stderr).toContain("error: Unknown option '--asembly' (see npm run local:datasets -- --help)");
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('dynalake-local, the command the package installs', () => {
+  const runBin = (args: readonly string[], cwd: string) => runTypeScript(join(ROOT, 'bin', 'dynalake-local.ts'), args, { cwd });
+
+  it('runs the datasets of the cdk.out where it is called, and names itself in its help and errors', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'dynalake-bin-'));
+    try {
+      const missing = await runBin([], work);
+      expect(missing.status).toBe(2);
+      expect(missing.stderr).toContain(`error: ${join(work, 'cdk.out', 'manifest.json')}: not a synthesized cloud assembly`);
+      sensorsAssembly(join(work, 'cdk.out'));
+      const once = await runBin(['--state', join(work, 'state')], work);
+      expect(once.stderr).toBe('');
+      expect(once.status).toBe(0);
+      expect(once.stdout).toMatch(/^sensors: table SensorsLake-sensors, lake table curated_sensors$/m);
+      const help = await runBin(['--help'], work);
+      expect(help.stdout).toMatch(/^dynalake-local \[options\]$/m);
+      const unknown = await runBin(['--every', '0'], work);
+      expect(unknown.stderr).toContain('error: --every: "0" is not a whole number >= 1');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('names the optional peers it needs and how to install them, before loading any of them', () => {
+    const absent = new Set(['s3rver', '@duckdb/node-api']);
+    const missing = missingLocalPeers((name) => {
+      if (absent.has(name)) throw new Error(`Cannot find module '${name}'`);
+      return `/app/node_modules/${name}/index.js`;
+    });
+    expect(missing).toEqual(['s3rver', '@duckdb/node-api']);
+    const ranges = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> }).peerDependencies;
+    expect(missingPeersMessage(missing, ranges)).toBe(
+      `dynalake-local runs on s3rver, @duckdb/node-api, optional peer dependencies of dynalake that this app has not installed: npm install --save-dev s3rver@${String(ranges.s3rver)} @duckdb/node-api@${String(ranges['@duckdb/node-api'])}`,
+    );
+    // Here, where the repository installs them all, nothing is missing.
+    expect(missingLocalPeers()).toEqual([]);
+  });
+
+  it('is what package.json installs, with its engines as optional peers at the versions this repository tests', () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+      devDependencies: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
+    expect(manifest.bin).toEqual({ 'dynalake-local': 'dist/bin/dynalake-local.js' });
+    for (const peer of LOCAL_PEERS) {
+      expect(manifest.peerDependenciesMeta[peer]).toEqual({ optional: true });
+      expect(manifest.peerDependencies[peer]).toBe(`^${String(manifest.devDependencies[peer])}`);
+      expect(manifest.dependencies[peer]).toBeUndefined();
+    }
+  });
 });
 
 describe('npm start -- --assembly', () => {
