@@ -2,10 +2,12 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ConcurrentRunsExceededException, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
 import type { Context, S3Event } from 'aws-lambda';
 import { requiredEnvironment } from './shared/environment';
-import { UPLOAD_FILTER, type UploadFilter } from './shared/layout';
+import { DATASET_NAME, UPLOAD_FILTER, type UploadFilter } from './shared/layout';
+import { BRIDGE_STAGES, DATASET_DIMENSION, metricsNamespaceOf, UPLOAD_METRICS } from './shared/metrics';
 import { type CreatedObject, createdObject, type SkipReason } from './shared/s3-event';
 
 /**
@@ -30,6 +32,8 @@ export const DEFAULT_START_RETRY: StartRetryPolicy = { maxAttempts: 6, baseDelay
 export interface UploadToGlueDependencies {
   readonly glue: GlueClient;
   readonly logger: Logger;
+  /** Where each event's figures go (UPLOAD_METRICS), published as one EMF line when the event is handled. */
+  readonly metrics: Metrics;
   /** Where idempotency records are kept. */
   readonly persistenceStore: BasePersistenceLayer;
   /** The csv_to_dynamodb job. */
@@ -86,10 +90,18 @@ async function startJobRun(dependencies: UploadToGlueDependencies, object: Creat
 
 /** The handler over given dependencies; it returns what it did for each record. */
 export function createUploadToGlueHandler(dependencies: UploadToGlueDependencies): (event: S3Event, context?: Context) => Promise<UploadEventResult> {
-  const { logger, persistenceStore } = dependencies;
+  const { logger, metrics, persistenceStore } = dependencies;
   // Keyed by the whole payload, { bucket, key, version }: one run per object version, for a week.
   const config = new IdempotencyConfig({ expiresAfterSeconds: 7 * 24 * 3600 });
-  const startOnce = makeIdempotent((object: CreatedObject) => startJobRun(dependencies, object), { persistenceStore, config });
+  // Counts the times the idempotent function really runs: a redelivery answered from its record leaves it as it was.
+  let starts = 0;
+  const startOnce = makeIdempotent(
+    (object: CreatedObject) => {
+      starts++;
+      return startJobRun(dependencies, object);
+    },
+    { persistenceStore, config },
+  );
 
   return async (event, context) => {
     if (context) {
@@ -98,40 +110,58 @@ export function createUploadToGlueHandler(dependencies: UploadToGlueDependencies
     }
     const started: UploadEventResult['started'][number][] = [];
     const skipped: UploadEventResult['skipped'][number][] = [];
-    for (const record of Array.isArray(event.Records) ? event.Records : []) {
-      const outcome = createdObject(record, dependencies.filter ?? UPLOAD_FILTER);
-      if ('skip' in outcome) {
-        logger.warn('record skipped', { reason: outcome.skip, detail: outcome.detail });
-        skipped.push({ reason: outcome.skip, detail: outcome.detail });
-        continue;
+    let seen = 0;
+    let duplicates = 0;
+    try {
+      for (const record of Array.isArray(event.Records) ? event.Records : []) {
+        const outcome = createdObject(record, dependencies.filter ?? UPLOAD_FILTER);
+        if ('skip' in outcome) {
+          logger.warn('record skipped', { reason: outcome.skip, detail: outcome.detail });
+          skipped.push({ reason: outcome.skip, detail: outcome.detail });
+          continue;
+        }
+        const { bucket, key, version } = outcome.object;
+        seen++;
+        const startsBefore = starts;
+        const { jobRunId } = await startOnce(outcome.object);
+        if (starts === startsBefore) duplicates++;
+        logger.info('csv_to_dynamodb run for the upload', { bucket, key, version, jobRunId });
+        started.push({ bucket, key, version, jobRunId });
       }
-      const { bucket, key, version } = outcome.object;
-      const { jobRunId } = await startOnce(outcome.object);
-      logger.info('csv_to_dynamodb run for the upload', { bucket, key, version, jobRunId });
-      started.push({ bucket, key, version, jobRunId });
+      return { started, skipped };
+    } finally {
+      // One EMF line per event, a failed start included (the uploads before it were handled).
+      metrics.addMetric(UPLOAD_METRICS.uploadsSeen, MetricUnit.Count, seen);
+      metrics.addMetric(UPLOAD_METRICS.jobRunsStarted, MetricUnit.Count, started.length - duplicates);
+      metrics.addMetric(UPLOAD_METRICS.duplicateDeliveriesSkipped, MetricUnit.Count, duplicates);
+      metrics.addMetric(UPLOAD_METRICS.keysSkipped, MetricUnit.Count, skipped.length);
+      metrics.publishStoredMetrics();
     }
-    return { started, skipped };
   };
 }
 
 /**
  * Dependencies from the Lambda environment: GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME,
  * and UPLOAD_PREFIX with UPLOAD_SUFFIX (which may be empty: any key under the prefix), the filter
- * of the construct's bucket notification.
+ * of the construct's bucket notification; DATASET, the dataset of the loaded table (the metrics'
+ * dimension), and METRICS_NAMESPACE (default `dynalake`).
  */
 export function uploadToGlueDependenciesFromEnvironment(environment: NodeJS.ProcessEnv = process.env): UploadToGlueDependencies {
-  const { GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, UPLOAD_PREFIX } = requiredEnvironment(environment, [
+  const { GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, UPLOAD_PREFIX, DATASET } = requiredEnvironment(environment, [
     'GLUE_JOB_NAME',
     'TARGET_TABLE_NAME',
     'IDEMPOTENCY_TABLE_NAME',
     'UPLOAD_PREFIX',
+    'DATASET',
   ]);
+  if (!DATASET_NAME.test(DATASET)) throw new Error(`environment variable DATASET is ${JSON.stringify(DATASET)}, not a dataset name (letters, digits and underscores, starting with a letter)`);
   const UPLOAD_SUFFIX = environment.UPLOAD_SUFFIX;
   if (UPLOAD_SUFFIX === undefined) throw new Error('missing environment variable: UPLOAD_SUFFIX');
   return {
     filter: { prefix: UPLOAD_PREFIX, suffix: UPLOAD_SUFFIX },
     glue: new GlueClient({}),
     logger: new Logger({ serviceName: 'dynalake-upload-to-glue' }),
+    metrics: new Metrics({ namespace: metricsNamespaceOf(environment.METRICS_NAMESPACE), serviceName: BRIDGE_STAGES.uploadToGlue, defaultDimensions: { [DATASET_DIMENSION]: DATASET } }),
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE_NAME }),
     jobName: GLUE_JOB_NAME,
     targetTableName: TARGET_TABLE_NAME,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeAtSynth, acknowledgeCheckov, acknowledgeWildcards, BRIDGE_WILDCARD_REASONS, FUNCTION_CHECKOV_REASONS, SSE_SQS_CHECKOV_REASON } from '../nag';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE } from '../../lambda/shared/metrics';
 
 /** The folder of the Lambda handlers: `lambda/` beside `lib/` (or `dist/lambda` beside `dist/lib`). */
 const LAMBDA_DIR = join(__dirname, '..', '..', 'lambda');
@@ -188,4 +189,13 @@ export class BridgeFunction extends Construct {
     this.alarms.push(alarm);
     return alarm;
   }
+}
+
+/** The namespace a construct publishes its metrics to: `given`, checked as CloudWatch checks it, or dynalake's default. */
+export function checkedMetricsNamespace(scope: Construct, given: string | undefined): string {
+  const namespace = given ?? DEFAULT_METRICS_NAMESPACE;
+  if (!Token.isUnresolved(namespace) && !METRICS_NAMESPACE.test(namespace)) {
+    throw new Error(`${scope.node.path}: metricsNamespace ${JSON.stringify(namespace)} is not a CloudWatch namespace (1 to 255 printable ASCII characters, not starting with ":" or "AWS/")`);
+  }
+  return namespace;
 }

@@ -107,6 +107,11 @@ export interface LakeDatasetProps {
    */
   readonly alarmTopic?: ITopic;
   /**
+   * CloudWatch namespace of the dataset's metrics (its stream bridge's, dimensions `service` and `dataset`).
+   * @default 'dynalake'
+   */
+  readonly metricsNamespace?: string;
+  /**
    * The customer-managed key of the table and buckets, when they have one.
    * @default - AWS-managed encryption
    */
@@ -229,6 +234,7 @@ export class LakeDataset extends LakeJob {
       landingBucket: landing,
       workflowName: this.workflow.workflow.workflowName,
       alarmTopic: props.alarmTopic,
+      metricsNamespace: props.metricsNamespace,
       dataKey: props.dataKey,
       batchSize: props.streamBatchSize,
       maxBatchingWindow: props.streamBatchingWindow,

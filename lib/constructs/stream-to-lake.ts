@@ -9,7 +9,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { cdcPrefix, DATASET_NAME } from '../../lambda/shared/layout';
 import { acknowledgeAtSynth, acknowledgeWildcards, BRIDGE_WILDCARD_REASONS, prefixWildcardReason, STREAM_WILDCARD_REASONS } from '../nag';
-import { BridgeFunction } from './bridge-function';
+import { BridgeFunction, checkedMetricsNamespace } from './bridge-function';
 
 /** Properties of a {@link StreamToLake}. */
 export interface StreamToLakeProps {
@@ -41,6 +41,11 @@ export interface StreamToLakeProps {
   readonly maxRecordAge?: Duration;
   /** Iterator age (how far the function lags behind the stream) that raises an alarm. @default Duration.minutes(15) */
   readonly iteratorAgeAlarm?: Duration;
+  /**
+   * CloudWatch namespace of the bridge's metrics (STREAM_METRICS, dimensions `service` and `dataset`).
+   * @default 'dynalake'
+   */
+  readonly metricsNamespace?: string;
   /** Days the function's logs are kept. @default 30 */
   readonly logRetentionDays?: number;
   /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -66,10 +71,11 @@ export class StreamToLake extends Construct {
     if (!DATASET_NAME.test(props.dataset)) {
       throw new Error(`${this.node.path}: dataset ${JSON.stringify(props.dataset)} is not a dataset name (letters, digits and underscores, starting with a letter)`);
     }
+    const metricsNamespace = checkedMetricsNamespace(this, props.metricsNamespace);
     this.bridge = new BridgeFunction(this, 'Bridge', {
       handlerName: 'stream-to-lake',
       description: `Writes ${props.dataset} stream batches to cdc/${props.dataset}/ and starts the refresh workflow`,
-      environment: { LANDING_BUCKET: props.landingBucket.bucketName, WORKFLOW_NAME: props.workflowName, DATASET: props.dataset },
+      environment: { LANDING_BUCKET: props.landingBucket.bucketName, WORKFLOW_NAME: props.workflowName, DATASET: props.dataset, METRICS_NAMESPACE: metricsNamespace },
       alarmTopic: props.alarmTopic,
       logRetentionDays: props.logRetentionDays,
       removalPolicy: props.removalPolicy,

@@ -7,8 +7,8 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeAtSynth, acknowledgeCdkHandlers, acknowledgeCheckov } from '../nag';
-import { UPLOAD_FILTER } from '../../lambda/shared/layout';
-import { BridgeFunction } from './bridge-function';
+import { DATASET_NAME, UPLOAD_FILTER } from '../../lambda/shared/layout';
+import { BridgeFunction, checkedMetricsNamespace } from './bridge-function';
 
 /** The idempotency table's partition key (Powertools' default) and expiry attribute. */
 export const IDEMPOTENCY_KEY_ATTRIBUTE = 'id';
@@ -26,6 +26,13 @@ export interface UploadToGlueProps {
   readonly jobName: string;
   /** The table the job loads. */
   readonly targetTable: ITable;
+  /** The dataset of that table: the `dataset` dimension of the bridge's metrics. @default 'uploads' */
+  readonly dataset?: string;
+  /**
+   * CloudWatch namespace of the bridge's metrics (UPLOAD_METRICS, dimensions `service` and `dataset`).
+   * @default 'dynalake'
+   */
+  readonly metricsNamespace?: string;
   /**
    * Topic that the alarms notify.
    * @default - the alarms have no action: they show in the CloudWatch console only
@@ -57,6 +64,9 @@ export class UploadToGlue extends Construct {
     const suffix = props.suffix ?? UPLOAD_FILTER.suffix;
     // The notification and the handler filter on the same prefix and suffix (the handler reads them from its environment).
     if (prefix === '' || prefix.startsWith('/')) throw new Error(`${this.node.path}: prefix ${JSON.stringify(prefix)} must name a key prefix, without a leading /`);
+    const dataset = props.dataset ?? 'uploads';
+    if (!DATASET_NAME.test(dataset)) throw new Error(`${this.node.path}: dataset ${JSON.stringify(dataset)} is not a dataset name (letters, digits and underscores, starting with a letter)`);
+    const metricsNamespace = checkedMetricsNamespace(this, props.metricsNamespace);
     this.idempotencyTable = new Table(this, 'Idempotency', {
       partitionKey: { name: IDEMPOTENCY_KEY_ATTRIBUTE, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
@@ -75,6 +85,8 @@ export class UploadToGlue extends Construct {
         IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
         UPLOAD_PREFIX: prefix,
         UPLOAD_SUFFIX: suffix,
+        DATASET: dataset,
+        METRICS_NAMESPACE: metricsNamespace,
       },
       alarmTopic: props.alarmTopic,
       logRetentionDays: props.logRetentionDays,

@@ -150,7 +150,8 @@ export class PipelineStack extends Stack {
       timeZone: config.refreshTimeZone,
       description: 'Change records → curated → star schema → lake crawler',
     });
-    const bridgeDefaults = { alarmTopic: this.alerts, logRetentionDays: config.logRetentionDays, removalPolicy };
+    // One namespace per deployment (`<prefix>-<stage>`), so two stages in one account keep their figures apart.
+    const bridgeDefaults = { alarmTopic: this.alerts, logRetentionDays: config.logRetentionDays, removalPolicy, metricsNamespace: name };
 
     const jobDefaults = {
       securityConfiguration,

@@ -27,6 +27,7 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { build } from 'esbuild';
 import { HANDLER_BUNDLING, lambdaEntry } from '../../lib/constructs/bridge-function';
 import { processStreamBatch } from '../../lambda/stream-to-lake';
+import { localStreamMetrics } from '../local/metrics';
 import { ensureBuckets, startLocalS3 } from '../local/s3';
 import { integerOption, parseCommandLine, runCli } from '../lib/cli';
 
@@ -114,8 +115,12 @@ async function main(): Promise<number> {
   // The SDK's notice about Node 22 from 2027 is not a measurement.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const { values } = parseCommandLine('npm run bench:bridges', () =>
-    parseArgs({ args: process.argv.slice(2), options: { batches: { type: 'string' }, 'batch-size': { type: 'string' }, imports: { type: 'string' } }, strict: true }),
+    parseArgs({ args: process.argv.slice(2), options: { batches: { type: 'string' }, 'batch-size': { type: 'string' }, imports: { type: 'string' }, help: { type: 'boolean' } }, strict: true }),
   );
+  if (values.help) {
+    console.log('npm run bench:bridges -- [--batches N (default 5)] [--batch-size N (default 10000)] [--imports N (default 20)]');
+    return 0;
+  }
   const batches = integerOption('batches', values.batches, 1) ?? 5;
   const batchSize = integerOption('batch-size', values['batch-size'], 1) ?? 10_000;
   const imports = integerOption('imports', values.imports, 1) ?? 20;
@@ -148,7 +153,7 @@ async function main(): Promise<number> {
         if (command instanceof StartWorkflowRunCommand) startCalls++;
         return Promise.resolve({ RunId: `run-${String(startCalls)}`, $metadata: {} });
       }) as GlueClient['send'];
-      const dependencies = { s3: s3.client, glue, logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }), landingBucket: bucket, workflowName: 'bench-refresh', dataset: 'orders' };
+      const dependencies = { s3: s3.client, glue, logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }), metrics: localStreamMetrics('orders'), landingBucket: bucket, workflowName: 'bench-refresh', dataset: 'orders' };
       const events = Array.from({ length: batches }, (_, batch) => ordersEvent(batchSize, 10n ** 20n + BigInt(batch * batchSize)));
 
       // Warm-up: first batch through both paths, not timed.

@@ -15,6 +15,7 @@ import { datasetLakeTable } from './lake-tables';
 import { localLayout } from './layout';
 import { ensureBuckets, startLocalS3 } from './s3';
 import { TableStream } from './stream';
+import { type CapturedMetrics, localStreamMetrics } from './metrics';
 
 /**
  * The datasets of any synthesized assembly (a consumer's app too) on local parts: each table in
@@ -102,6 +103,7 @@ export async function startAssemblyRuntime(options: AssemblyRuntimeOptions): Pro
     (entry) => new TableStream(dynamodb.client, entry.table.TableName, (entry.table.KeySchema ?? []).map((key) => key.AttributeName ?? ''), join(layout.root, 'streams')),
   );
   const reported = new Set<string>();
+  const streamMetrics = datasets.map((entry) => localStreamMetrics(entry.dataset.name));
 
   return {
     datasets,
@@ -116,7 +118,7 @@ export async function startAssemblyRuntime(options: AssemblyRuntimeOptions): Pro
         for (let offset = 0; offset < records.length; offset += batchSize) {
           const batch: DynamoDBRecord[] = records.slice(offset, offset + batchSize);
           const result = await processStreamBatch(
-            { s3: s3.client, glue, logger, landingBucket: ASSEMBLY_BUCKETS.landing, workflowName: workflowOf(entry), dataset: entry.dataset.name },
+            { s3: s3.client, glue, logger, metrics: streamMetrics[index] as CapturedMetrics, landingBucket: ASSEMBLY_BUCKETS.landing, workflowName: workflowOf(entry), dataset: entry.dataset.name },
             { Records: batch },
           );
           if (result.response.batchItemFailures.length > 0) throw new Error(`stream-to-lake refused a record of ${entry.dataset.name} from ${result.response.batchItemFailures[0]?.itemIdentifier ?? '?'}`);

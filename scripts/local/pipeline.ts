@@ -35,6 +35,7 @@ import { TableStream } from './stream';
 import { storageTableDefinitions } from './table-definitions';
 import { loadCampaigns } from '../seed/load-campaigns';
 import { loadOrders } from '../seed/load-orders';
+import { type CapturedMetrics, localStreamMetrics, localUploadMetrics } from './metrics';
 
 /** The real 1,071-row sample of the e-commerce file (see data/sample/README.md). */
 export const SAMPLE_FILE = join(__dirname, '..', '..', 'data', 'sample', 'online-retail-sample.csv');
@@ -265,6 +266,9 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
       user_Campaign: new TableStream(dynamodb.client, tables.userCampaign.TableName, ['userID', 'campaignID'], join(layout.root, 'streams')),
       campaignInfo: new TableStream(dynamodb.client, tables.campaignInfo.TableName, ['campaignID'], join(layout.root, 'streams')),
     };
+    // What the real handler publishes, kept for the run's summary instead of printed.
+    const streamMetrics: Record<CdcTable, CapturedMetrics> = { orders: localStreamMetrics('orders'), user_Campaign: localStreamMetrics('user_Campaign'), campaignInfo: localStreamMetrics('campaignInfo') };
+    const uploadMetrics = localUploadMetrics('orders');
 
     /** Every change since the last capture → stream-to-lake in batches; the capture is committed once all are handled. */
     const streamChanges = async (current: Stage, only?: readonly CdcTable[]) => {
@@ -279,7 +283,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
         for (let offset = 0; offset < records.length; offset += config.streamBatchSize) {
           const batch: DynamoDBRecord[] = records.slice(offset, offset + config.streamBatchSize);
           const result: StreamBatchResult = await processStreamBatch(
-            { s3: s3.client, glue: glueClient, logger, landingBucket: buckets.landing, workflowName: glue.workflowName, dataset: table },
+            { s3: s3.client, glue: glueClient, logger, metrics: streamMetrics[table], landingBucket: buckets.landing, workflowName: glue.workflowName, dataset: table },
             { Records: batch },
           );
           if (result.response.batchItemFailures.length > 0) throw new Error(`stream-to-lake reported failed records from ${result.response.batchItemFailures[0]?.itemIdentifier ?? '?'}`);
@@ -343,6 +347,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
       const upload = createUploadToGlueHandler({
         glue: glueClient,
         logger,
+        metrics: uploadMetrics,
         persistenceStore: new DynamoDBPersistenceLayer({ tableName: idempotencyTable, awsSdkV3Client: dynamodb.client }),
         jobName: glue.csvJobName,
         targetTableName: tables.uploads.TableName,

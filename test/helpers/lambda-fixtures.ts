@@ -59,3 +59,24 @@ export async function printedLogs(action: () => unknown): Promise<Record<string,
     write.mockRestore();
   }
 }
+
+/** An EMF document read back: its namespace, its one dimension set with the values, and each metric's unit and value. */
+export interface EmfMetrics {
+  readonly namespace: string;
+  readonly dimensions: Record<string, unknown>;
+  readonly metrics: Record<string, { readonly unit: string; readonly value: unknown }>;
+}
+
+/** Reads an embedded-metric-format document as CloudWatch does: the directive under `_aws`, the values at the top level. */
+export function emfMetrics(document: Record<string, unknown>): EmfMetrics {
+  const directive = document._aws as { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  expect(directive.CloudWatchMetrics).toHaveLength(1);
+  expect(directive.Timestamp).toEqual(expect.any(Number));
+  const [{ Namespace, Dimensions, Metrics }] = directive.CloudWatchMetrics as [(typeof directive.CloudWatchMetrics)[number]];
+  expect(Dimensions).toHaveLength(1);
+  return {
+    namespace: Namespace,
+    dimensions: Object.fromEntries((Dimensions[0] ?? []).map((name) => [name, document[name]])),
+    metrics: Object.fromEntries(Metrics.map(({ Name, Unit }) => [Name, { unit: Unit, value: document[Name] }])),
+  };
+}

@@ -5,7 +5,10 @@ import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-
 import { mockClient } from 'aws-sdk-client-mock';
 import { decodeChangeObject } from '../../lambda/shared/cdc';
 import { createStreamToLakeHandler, handler, processStreamBatch, type StreamToLakeDependencies, streamToLakeDependenciesFromEnvironment } from '../../lambda/stream-to-lake';
-import { expectedChanges, lambdaContext, printedLogs, streamBatch } from '../helpers/lambda-fixtures';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { decodeChangeObject as decode, encodeChangeObject } from '../../lambda/shared/cdc';
+import { localStreamMetrics } from '../../scripts/local/metrics';
+import { emfMetrics, expectedChanges, lambdaContext, printedLogs, streamBatch } from '../helpers/lambda-fixtures';
 import { createBucket, getObjectBytes, listKeys, useLocalS3 } from '../helpers/local-s3';
 
 const WORKFLOW = 'dynalake-dev-refresh';
@@ -27,7 +30,8 @@ afterAll(() => {
 });
 
 function dependencies(landingBucket: string, overrides: Partial<StreamToLakeDependencies> = {}): StreamToLakeDependencies {
-  return { s3: local().client, glue: new GlueClient({ region: 'eu-west-1' }), logger, landingBucket, workflowName: WORKFLOW, dataset: 'orders', ...overrides };
+  // Metrics kept, not printed, unless a test gives the real Powertools Metrics and reads stdout.
+  return { s3: local().client, glue: new GlueClient({ region: 'eu-west-1' }), logger, metrics: localStreamMetrics('orders'), landingBucket, workflowName: WORKFLOW, dataset: 'orders', ...overrides };
 }
 
 async function objectRecords(bucket: string, key: string) {
@@ -281,6 +285,98 @@ describe('stream-to-lake on the orders batch', () => {
   });
 });
 
+describe('stream-to-lake metrics (the EMF line the real Powertools Metrics prints per batch)', () => {
+  const batch = () => streamBatch('orders-batch');
+  const oldest = Math.min(...batch().Records.map((record) => Number(record.dynamodb?.ApproximateCreationDateTime)));
+  const now = () => (oldest + 90.5) * 1000;
+  const metrics = () => new Metrics({ namespace: 'dynalake-dev', serviceName: 'stream-to-lake', defaultDimensions: { dataset: 'orders' } });
+  const emfOf = async (landingBucket: string, event = batch()) => {
+    const lines = await printedLogs(() => processStreamBatch(dependencies(landingBucket, { metrics: metrics(), now }), event).catch(() => undefined));
+    expect(lines).toHaveLength(1);
+    return emfMetrics(lines[0] ?? {});
+  };
+
+  it('counts the records by event type, the object and its bytes, the age of the oldest change and the workflow start', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0001' });
+    const kinds = (name: string) => batch().Records.filter((record) => record.eventName === name).length;
+    expect([kinds('INSERT'), kinds('MODIFY'), kinds('REMOVE')]).toEqual([4, 3, 1]);
+
+    const emf = await emfOf(bucket);
+
+    expect(emf.namespace).toBe('dynalake-dev');
+    expect(emf.dimensions).toEqual({ service: 'stream-to-lake', dataset: 'orders' });
+    const bytes = (await getObjectBytes(local(), bucket, ORDERS_KEY)).length;
+    expect(bytes).toBe(encodeChangeObject(decode(await getObjectBytes(local(), bucket, ORDERS_KEY), ORDERS_KEY)).length);
+    expect(emf.metrics).toEqual({
+      ChangeRecordsIn: { unit: 'Count', value: 8 },
+      InsertRecordsIn: { unit: 'Count', value: 4 },
+      ModifyRecordsIn: { unit: 'Count', value: 3 },
+      RemoveRecordsIn: { unit: 'Count', value: 1 },
+      MalformedRecords: { unit: 'Count', value: 0 },
+      ChangeObjectsWritten: { unit: 'Count', value: 1 },
+      ChangeObjectBytes: { unit: 'Bytes', value: bytes },
+      OldestChangeAgeSeconds: { unit: 'Seconds', value: 90.5 },
+      WorkflowRunsStarted: { unit: 'Count', value: 1 },
+    });
+  });
+
+  it('counts an object a retried batch finds written (412 on If-None-Match) as none written, and a running workflow as already running', async () => {
+    // s3rver ignores If-None-Match: only a mock answers 412.
+    const s3 = new S3Client({ region: 'eu-west-1' });
+    const s3Mock = mockClient(s3);
+    try {
+      s3Mock.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'At least one of the pre-conditions you specified did not hold' }));
+      glue.on(StartWorkflowRunCommand).rejects(new ConcurrentRunsExceededException({ message: 'Concurrent runs exceeded', $metadata: {} }));
+      const lines = await printedLogs(() => processStreamBatch(dependencies('dynalake-dev-landing', { s3, metrics: metrics(), now }), batch()));
+      const emf = emfMetrics(lines[0] ?? {});
+      expect(lines).toHaveLength(1);
+      expect(emf.metrics.ChangeObjectsWritten).toEqual({ unit: 'Count', value: 0 });
+      expect(emf.metrics.ChangeRecordsIn).toEqual({ unit: 'Count', value: 8 });
+      expect(emf.metrics.WorkflowAlreadyRunning).toEqual({ unit: 'Count', value: 1 });
+      expect(emf.metrics).not.toHaveProperty('WorkflowRunsStarted');
+    } finally {
+      s3Mock.restore();
+    }
+  });
+
+  it('counts every malformed record, and the valid ones before the first of them', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0002' });
+    const event = batch();
+    delete event.Records[6]?.dynamodb?.OldImage;
+    if (event.Records[7]) event.Records[7].eventName = 'UPDATE' as 'MODIFY';
+
+    const emf = await emfOf(bucket, event);
+
+    expect(emf.metrics.MalformedRecords).toEqual({ unit: 'Count', value: 2 });
+    expect(emf.metrics.ChangeRecordsIn).toEqual({ unit: 'Count', value: 6 });
+    const removesBefore = event.Records.slice(0, 6).filter((record) => record.eventName === 'REMOVE').length;
+    expect(emf.metrics.RemoveRecordsIn).toEqual({ unit: 'Count', value: removesBefore });
+    expect(emf.metrics.InsertRecordsIn).toEqual({ unit: 'Count', value: event.Records.slice(0, 6).filter((record) => record.eventName === 'INSERT').length });
+  });
+
+  it('still prints the batch line when the write fails or Glue throws', async () => {
+    const failedWrite = await emfOf(`dynalake-missing-${randomUUID()}`);
+    expect(failedWrite.metrics.ChangeRecordsIn).toEqual({ unit: 'Count', value: 8 });
+    expect(failedWrite.metrics).not.toHaveProperty('ChangeObjectsWritten');
+
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
+    const throttled = await emfOf(bucket);
+    expect(throttled.metrics.ChangeObjectsWritten).toEqual({ unit: 'Count', value: 1 });
+    expect(throttled.metrics).not.toHaveProperty('WorkflowRunsStarted');
+    expect(throttled.metrics).not.toHaveProperty('WorkflowAlreadyRunning');
+  });
+
+  it('counts an oldest change from the future (clock skew) as 0 seconds old', async () => {
+    const bucket = await createBucket(local(), 'landing');
+    glue.on(StartWorkflowRunCommand).resolves({ RunId: 'wr_0003' });
+    const lines = await printedLogs(() => processStreamBatch(dependencies(bucket, { metrics: metrics(), now: () => (oldest - 5) * 1000 }), batch()));
+    expect(emfMetrics(lines[0] ?? {}).metrics.OldestChangeAgeSeconds).toEqual({ unit: 'Seconds', value: 0 });
+  });
+});
+
 describe('stream-to-lake on the user_Campaign batch', () => {
   it('keeps nested lists of maps, and an empty list, as they were', async () => {
     const bucket = await createBucket(local(), 'landing');
@@ -313,12 +409,25 @@ describe('streamToLakeDependenciesFromEnvironment', () => {
     );
   });
 
+  it('publishes to the namespace METRICS_NAMESPACE names, an empty one meaning the default', async () => {
+    for (const [given, namespace] of [['dynalake-prod', 'dynalake-prod'], ['', 'dynalake']]) {
+      const built = streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, DATASET: 'orders', METRICS_NAMESPACE: given });
+      const [emf] = await printedLogs(() => built.metrics.addMetric('Probe', 'Count', 1).publishStoredMetrics());
+      expect(emfMetrics(emf ?? {}).namespace).toBe(namespace);
+      built.s3.destroy();
+      built.glue.destroy();
+    }
+  });
+
   it.each(['campaignInfo', 'sensors', 'S', 'device_readings_2'])('builds the dependencies from a complete environment, for any dataset name: %s', async (dataset) => {
     const built = streamToLakeDependenciesFromEnvironment({ LANDING_BUCKET: 'landing', WORKFLOW_NAME: WORKFLOW, DATASET: dataset });
     try {
       expect(built).toMatchObject({ landingBucket: 'landing', workflowName: WORKFLOW, dataset });
       // Its logs name the function's service.
       expect(await printedLogs(() => built.logger.info('probe'))).toEqual([expect.objectContaining({ level: 'INFO', message: 'probe', service: 'dynalake-stream-to-lake' })]);
+      // Its metrics go to dynalake's namespace, as the stage stream-to-lake of the dataset.
+      const [emf] = await printedLogs(() => built.metrics.addMetric('Probe', 'Count', 1).publishStoredMetrics());
+      expect(emfMetrics(emf ?? {})).toEqual({ namespace: 'dynalake', dimensions: { service: 'stream-to-lake', dataset }, metrics: { Probe: { unit: 'Count', value: 1 } } });
     } finally {
       built.s3.destroy();
       built.glue.destroy();

@@ -8,7 +8,9 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createUploadToGlueHandler, DEFAULT_START_RETRY, handler, type UploadToGlueDependencies, uploadToGlueDependenciesFromEnvironment } from '../../lambda/upload-to-glue';
-import { lambdaContext, printedLogs, uploadRecords } from '../helpers/lambda-fixtures';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { localUploadMetrics } from '../../scripts/local/metrics';
+import { emfMetrics, lambdaContext, printedLogs, uploadRecords } from '../helpers/lambda-fixtures';
 import { useLocalDynamoDB } from '../helpers/local-dynamodb';
 import { createBucket, getObjectBytes, useLocalS3 } from '../helpers/local-s3';
 
@@ -62,6 +64,7 @@ async function handlerWith(overrides: Partial<UploadToGlueDependencies> = {}) {
   const handler = createUploadToGlueHandler({
     glue: new GlueClient({ region: 'eu-west-1' }),
     logger,
+    metrics: localUploadMetrics('orders'),
     persistenceStore: new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: dynamodb().client }),
     jobName: JOB,
     targetTableName: TABLE,
@@ -127,6 +130,7 @@ describe('upload-to-glue', () => {
     const handle = createUploadToGlueHandler({
       glue: new GlueClient({ region: 'eu-west-1' }),
       logger,
+      metrics: localUploadMetrics('orders'),
       persistenceStore: new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: dynamodb().client }),
       jobName: JOB,
       targetTableName: TABLE,
@@ -269,6 +273,36 @@ describe('upload-to-glue', () => {
     expect(result.started.map((started) => started.key)).toEqual(['raw/my file.csv', 'raw/a+b.csv', 'raw/100%.csv', 'raw/données été 🚀.csv']);
     expect(result.skipped).toHaveLength(6);
     expect(glue.commandCalls(StartJobRunCommand)).toHaveLength(4);
+  });
+
+  it('prints one EMF line per event: uploads seen, runs started, redeliveries answered from their record and keys skipped', async () => {
+    glueStartsRuns();
+    const metrics = new Metrics({ namespace: 'dynalake', serviceName: 'upload-to-glue', defaultDimensions: { dataset: 'orders' } });
+    const { handle } = await handlerWith({ metrics });
+    const [first, second] = uploadRecords();
+    await printedLogs(() => handle(eventOf(first)));
+
+    const lines = await printedLogs(() => handle(eventOf(first, second, ...uploadRecords().slice(4))));
+
+    expect(lines).toHaveLength(1);
+    expect(emfMetrics(lines[0] ?? {})).toEqual({
+      namespace: 'dynalake',
+      dimensions: { service: 'upload-to-glue', dataset: 'orders' },
+      metrics: {
+        UploadsSeen: { unit: 'Count', value: 2 },
+        JobRunsStarted: { unit: 'Count', value: 1 },
+        DuplicateDeliveriesSkipped: { unit: 'Count', value: 1 },
+        KeysSkipped: { unit: 'Count', value: uploadRecords().slice(4).length },
+      },
+    });
+  });
+
+  it('still prints the line when a start fails, counting the upload seen and no run', async () => {
+    glue.on(StartJobRunCommand).rejects(new EntityNotFoundException({ message: 'no such job', $metadata: {} }));
+    const metrics = new Metrics({ namespace: 'dynalake', serviceName: 'upload-to-glue', defaultDimensions: { dataset: 'orders' } });
+    const { handle } = await handlerWith({ metrics });
+    const lines = await printedLogs(() => handle(eventOf(uploadRecords()[0])).catch(() => undefined));
+    expect(emfMetrics(lines[0] ?? {}).metrics).toMatchObject({ UploadsSeen: { value: 1 }, JobRunsStarted: { value: 0 }, DuplicateDeliveriesSkipped: { value: 0 } });
   });
 
   it('waits and retries while Glue answers ConcurrentRunsExceeded, with full-jitter backoff', async () => {
@@ -433,22 +467,28 @@ describe('upload-to-glue', () => {
 
 describe('uploadToGlueDependenciesFromEnvironment', () => {
   it('rejects missing variables with one message naming them all', () => {
-    expect(() => uploadToGlueDependenciesFromEnvironment({ TARGET_TABLE_NAME: TABLE })).toThrow(new Error('missing environment variables: GLUE_JOB_NAME, IDEMPOTENCY_TABLE_NAME, UPLOAD_PREFIX'));
+    expect(() => uploadToGlueDependenciesFromEnvironment({ TARGET_TABLE_NAME: TABLE })).toThrow(new Error('missing environment variables: GLUE_JOB_NAME, IDEMPOTENCY_TABLE_NAME, UPLOAD_PREFIX, DATASET'));
   });
 
   it('takes an empty UPLOAD_SUFFIX (any key under the prefix) but not a missing one', () => {
-    const complete = { GLUE_JOB_NAME: JOB, TARGET_TABLE_NAME: TABLE, IDEMPOTENCY_TABLE_NAME: 'idempotency', UPLOAD_PREFIX: 'incoming/' };
+    const complete = { GLUE_JOB_NAME: JOB, TARGET_TABLE_NAME: TABLE, IDEMPOTENCY_TABLE_NAME: 'idempotency', UPLOAD_PREFIX: 'incoming/', DATASET: 'orders' };
     expect(() => uploadToGlueDependenciesFromEnvironment(complete)).toThrow(new Error('missing environment variable: UPLOAD_SUFFIX'));
     const built = uploadToGlueDependenciesFromEnvironment({ ...complete, UPLOAD_SUFFIX: '' });
     built.glue.destroy();
     expect(built.filter).toEqual({ prefix: 'incoming/', suffix: '' });
   });
 
+  it.each(['cdc/orders', 'orders ', ''])('rejects a DATASET that is no dataset name: %j', (dataset) => {
+    const environment = { GLUE_JOB_NAME: JOB, TARGET_TABLE_NAME: TABLE, IDEMPOTENCY_TABLE_NAME: 'idempotency', UPLOAD_PREFIX: 'raw/', UPLOAD_SUFFIX: '.csv', DATASET: dataset };
+    expect(() => uploadToGlueDependenciesFromEnvironment(environment)).toThrow(dataset === '' ? 'missing environment variable' : `environment variable DATASET is ${JSON.stringify(dataset)}, not a dataset name`);
+  });
+
   it('builds the dependencies from a complete environment', () => {
-    const built = uploadToGlueDependenciesFromEnvironment({ GLUE_JOB_NAME: JOB, TARGET_TABLE_NAME: TABLE, IDEMPOTENCY_TABLE_NAME: 'idempotency', UPLOAD_PREFIX: 'raw/', UPLOAD_SUFFIX: '.csv' });
+    const built = uploadToGlueDependenciesFromEnvironment({ GLUE_JOB_NAME: JOB, TARGET_TABLE_NAME: TABLE, IDEMPOTENCY_TABLE_NAME: 'idempotency', UPLOAD_PREFIX: 'raw/', UPLOAD_SUFFIX: '.csv', DATASET: 'orders' });
     try {
       expect(built).toMatchObject({ jobName: JOB, targetTableName: TABLE, filter: { prefix: 'raw/', suffix: '.csv' } });
       expect(built.persistenceStore).toBeInstanceOf(DynamoDBPersistenceLayer);
+      expect(built.metrics).toBeInstanceOf(Metrics);
     } finally {
       built.glue.destroy();
     }
@@ -465,7 +505,7 @@ describe('handler (the Lambda entry)', () => {
     glueStartsRuns();
     const context = lambdaContext('upload-to-glue');
     const event = eventOf(uploadRecords()[0]);
-    await expect(handler(event, context)).rejects.toThrow(new Error('missing environment variables: GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, UPLOAD_PREFIX'));
+    await expect(handler(event, context)).rejects.toThrow(new Error('missing environment variables: GLUE_JOB_NAME, TARGET_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, UPLOAD_PREFIX, DATASET'));
 
     const tableName = await idempotencyTable();
     // The idempotency store's own DynamoDB client finds dynalite through the SDK's endpoint variable.
@@ -475,6 +515,8 @@ describe('handler (the Lambda entry)', () => {
       IDEMPOTENCY_TABLE_NAME: tableName,
       UPLOAD_PREFIX: 'raw/',
       UPLOAD_SUFFIX: '.csv',
+      DATASET: 'orders',
+      METRICS_NAMESPACE: 'dynalake-dev',
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb().endpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
@@ -483,12 +525,31 @@ describe('handler (the Lambda entry)', () => {
     const logs = await printedLogs(() => handler(event, context));
 
     expect(startedArguments()).toEqual([{ '--S3_BUCKET': BUCKET, '--S3_KEY': 'raw/my file.csv', '--DYNAMODB_TABLE': TABLE }]);
-    expect(logs).toEqual([expect.objectContaining({ level: 'INFO', message: 'csv_to_dynamodb run for the upload', service: 'dynalake-upload-to-glue', jobRunId: 'jr_1' })]);
+    const [log, emf] = logs;
+    expect(logs).toHaveLength(2);
+    expect(log).toEqual(expect.objectContaining({ level: 'INFO', message: 'csv_to_dynamodb run for the upload', service: 'dynalake-upload-to-glue', jobRunId: 'jr_1' }));
+    // The EMF line CloudWatch reads from the function's log: the namespace and dataset of its environment.
+    expect(emfMetrics(emf ?? {})).toEqual({
+      namespace: 'dynalake-dev',
+      dimensions: { service: 'upload-to-glue', dataset: 'orders' },
+      metrics: {
+        UploadsSeen: { unit: 'Count', value: 1 },
+        JobRunsStarted: { unit: 'Count', value: 1 },
+        DuplicateDeliveriesSkipped: { unit: 'Count', value: 0 },
+        KeysSkipped: { unit: 'Count', value: 0 },
+      },
+    });
     expect(await idempotencyRecords(tableName)).toEqual([expect.objectContaining({ status: 'COMPLETED' })]);
 
     // Built once: the redelivery does not read the environment again, and finds its record.
     delete process.env.GLUE_JOB_NAME;
-    await printedLogs(() => handler(event, context));
+    const redelivery = await printedLogs(() => handler(event, context));
     expect(glue.commandCalls(StartJobRunCommand)).toHaveLength(1);
+    expect(emfMetrics(redelivery[1] ?? {}).metrics).toEqual({
+      UploadsSeen: { unit: 'Count', value: 1 },
+      JobRunsStarted: { unit: 'Count', value: 0 },
+      DuplicateDeliveriesSkipped: { unit: 'Count', value: 1 },
+      KeysSkipped: { unit: 'Count', value: 0 },
+    });
   });
 });

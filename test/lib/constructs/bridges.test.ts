@@ -78,7 +78,13 @@ describe('the Lambda bridges of the pipeline stack', () => {
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [resourceOf(bridge.failureQueue).logicalId, 'Arn'] } } },
     });
     expect(resourceOf(bridge.function).Properties.Environment).toEqual({
-      Variables: expect.objectContaining({ DATASET: cdcTable, LANDING_BUCKET: resolve(storage.buckets.landing.bucketName), WORKFLOW_NAME: resolve(pipeline.refresh.workflow.workflowName) }) as unknown,
+      Variables: expect.objectContaining({
+        DATASET: cdcTable,
+        LANDING_BUCKET: resolve(storage.buckets.landing.bucketName),
+        WORKFLOW_NAME: resolve(pipeline.refresh.workflow.workflowName),
+        // One namespace per deployment: <prefix>-<stage>.
+        METRICS_NAMESPACE: 'dynalake-dev',
+      }) as unknown,
     });
   });
 
@@ -175,6 +181,8 @@ describe('the Lambda bridges of the pipeline stack', () => {
         GLUE_JOB_NAME: resolve(pipeline.jobs.csv_to_dynamodb.job.jobName),
         TARGET_TABLE_NAME: resolve(storage.uploads.table.tableName),
         IDEMPOTENCY_TABLE_NAME: { Ref: resourceOf(idempotencyTable).logicalId },
+        DATASET: 'uploads',
+        METRICS_NAMESPACE: 'dynalake-dev',
       }) as unknown,
     });
   });

@@ -57,6 +57,7 @@ describe("LakeDataset: a consumer's table in the lake, declared once", () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 * * * ? *)' });
     const environment = (stack.resolve((dataset.stream.bridge.function.node.defaultChild as unknown as { environment: unknown }).environment) as { variables: Record<string, unknown> }).variables;
     expect(environment.DATASET).toBe('sensors');
+    expect(environment.METRICS_NAMESPACE).toBe('dynalake');
     expect(environment.WORKFLOW_NAME).toEqual(stack.resolve(dataset.workflow.workflow.workflowName));
     template.hasResourceProperties('AWS::Glue::Workflow', { Name: 'SensorsLake-sensors-refresh' });
   });
@@ -81,6 +82,12 @@ describe("LakeDataset: a consumer's table in the lake, declared once", () => {
 });
 
 describe('LakeDataset wired into what the app has', () => {
+  it("publishes its bridge's metrics to a given namespace", () => {
+    const { stack, dataset } = sensorsLake(new App(), () => ({ metricsNamespace: 'sensors-prod' }));
+    const environment = (stack.resolve((dataset.stream.bridge.function.node.defaultChild as unknown as { environment: unknown }).environment) as { variables: Record<string, unknown> }).variables;
+    expect(environment.METRICS_NAMESPACE).toBe('sensors-prod');
+  });
+
   it('notifies a given topic of its alarms and its job failures, and starts a given workflow without making one', () => {
     let topic: Topic | undefined;
     let workflow: RefreshWorkflow | undefined;

@@ -36,3 +36,27 @@ describe('StreamToLake props, checked at synth with the construct path', () => {
     expect(environment.DATASET).toBe(dataset);
   });
 });
+
+describe('StreamToLake metrics namespace', () => {
+  const environmentOf = (bridge: StreamToLake) =>
+    (Stack.of(bridge).resolve((bridge.bridge.function.node.defaultChild as unknown as { environment: { variables: Record<string, unknown> } }).environment) as { variables: Record<string, unknown> }).variables;
+
+  it("tells the handler dynalake's namespace by default, and a given one when given", () => {
+    const stack = new Stack(new App(), 'Stack');
+    expect(environmentOf(new StreamToLake(stack, 'Default', props(stack))).METRICS_NAMESPACE).toBe('dynalake');
+    const other = new Stack(new App(), 'Other');
+    expect(environmentOf(new StreamToLake(other, 'Given', props(other, { metricsNamespace: 'sensors-prod/lake' }))).METRICS_NAMESPACE).toBe('sensors-prod/lake');
+  });
+
+  it.each(['', 'AWS/Lambda', ':lake', 'lake\n', 'x'.repeat(256), 'lac é'])('refuses %j, which CloudWatch would refuse, naming the construct', (metricsNamespace) => {
+    const stack = new Stack(new App(), 'Stack');
+    expect(() => new StreamToLake(stack, 'Sensors', props(stack, { metricsNamespace }))).toThrow(
+      `Stack/Sensors: metricsNamespace ${JSON.stringify(metricsNamespace)} is not a CloudWatch namespace (1 to 255 printable ASCII characters, not starting with ":" or "AWS/")`,
+    );
+  });
+
+  it('takes the longest namespace CloudWatch takes, and a colon after the first character', () => {
+    const stack = new Stack(new App(), 'Stack');
+    expect(environmentOf(new StreamToLake(stack, 'Long', props(stack, { metricsNamespace: `a:${'x'.repeat(253)}` }))).METRICS_NAMESPACE).toHaveLength(255);
+  });
+});

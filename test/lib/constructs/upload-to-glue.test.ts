@@ -36,6 +36,18 @@ describe('UploadToGlue prefix and suffix', () => {
     expect(resources[functionId]?.Properties.Environment?.Variables).toMatchObject({ UPLOAD_PREFIX: 'raw/', UPLOAD_SUFFIX: '.csv' });
   });
 
+  it("names its metrics' dataset and namespace to the handler: uploads in dynalake's namespace by default", () => {
+    const variables = (bridge: { stack: Stack; bridge: UploadToGlue }) =>
+      (bridge.stack.resolve((bridge.bridge.bridge.function.node.defaultChild as unknown as { environment: { variables: Record<string, unknown> } }).environment) as { variables: Record<string, unknown> }).variables;
+    expect(variables(uploadBridge())).toMatchObject({ DATASET: 'uploads', METRICS_NAMESPACE: 'dynalake' });
+    expect(variables(uploadBridge({ dataset: 'sales', metricsNamespace: 'shop-prod' }))).toMatchObject({ DATASET: 'sales', METRICS_NAMESPACE: 'shop-prod' });
+  });
+
+  it('refuses a dataset name the handler would refuse and a namespace CloudWatch would, naming the construct', () => {
+    expect(() => uploadBridge({ dataset: 'sales-v2' })).toThrow('Stack/Uploads: dataset "sales-v2" is not a dataset name (letters, digits and underscores, starting with a letter)');
+    expect(() => uploadBridge({ metricsNamespace: 'AWS/S3' })).toThrow('Stack/Uploads: metricsNamespace "AWS/S3" is not a CloudWatch namespace');
+  });
+
   it.each(['', '/raw/'])('refuses the prefix %j, naming the construct', (prefix) => {
     expect(() => uploadBridge({ prefix })).toThrow(`Stack/Uploads: prefix ${JSON.stringify(prefix)} must name a key prefix, without a leading /`);
   });
