@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -23,10 +24,10 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DecimalType, DoubleType, StringType, StructField, StructType
 
-from dynalake_glue import delete_partitions, path_exists, pending_changes, s3_path, start_glue_job, state_key, write_bytes_object
+from dynalake_glue import delete_partitions, lake_freshness_seconds, path_exists, pending_changes, publish_job_metrics, s3_path, start_glue_job, state_key, write_bytes_object
 
 JOB = "campaign_progress"
-ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "USER_CAMPAIGN_CDC_PREFIX", "CAMPAIGN_INFO_CDC_PREFIX", "CURATED_PREFIX", "STATE_PREFIX"]
+ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "USER_CAMPAIGN_CDC_PREFIX", "CAMPAIGN_INFO_CDC_PREFIX", "CURATED_PREFIX", "STATE_PREFIX", "METRICS_NAMESPACE"]
 # The campaigns of the job state, beside its state object: their latest change records, in the CDC format.
 CAMPAIGNS_STATE_OBJECT = "campaign_info.jsonl.gz"
 
@@ -286,6 +287,7 @@ def _change_object(records: DataFrame) -> bytes:
 
 
 def main() -> None:
+    started = time.monotonic()
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     landing, lake = args["LANDING_BUCKET"], args["LAKE_BUCKET"]
     table = s3_path(lake, args["CURATED_PREFIX"])
@@ -293,6 +295,8 @@ def main() -> None:
     campaigns_key = state_key(args["STATE_PREFIX"]).rsplit("/", 1)[0] + "/" + CAMPAIGNS_STATE_OBJECT
     pending = pending_changes(spark, JOB, landing, lake, args["STATE_PREFIX"], [args["USER_CAMPAIGN_CDC_PREFIX"], args["CAMPAIGN_INFO_CDC_PREFIX"]])
     user_new, campaign_new = (change.new for change in pending.changes)
+    figures: dict[str, float] = {"ChangeObjectsMerged": len(user_new) + len(campaign_new), "RowsRead": 0, "RowsWritten": 0, "PartitionsRewritten": 0}
+    newest = None
 
     if not (user_new or campaign_new):
         print("no new change objects since the last run: nothing to do")
@@ -307,9 +311,12 @@ def main() -> None:
         changed_campaigns = [row["id"] for row in new_campaign_changes.select(F.col("keys.campaignID").alias("id")).distinct().collect()]
         current = spark.read.schema(CAMPAIGN_PROGRESS_DDL).parquet(table) if path_exists(spark, table) else spark.createDataFrame([], CAMPAIGN_PROGRESS_DDL)
         days = touched_days(user_changes, changed_campaigns, current)
+        [newest] = user_changes.select("approximateCreationTime").unionByName(new_campaign_changes.select("approximateCreationTime")).agg(F.max("approximateCreationTime")).first()
+        figures.update(RowsRead=current.where(F.col(PARTITION).isin(days)).count(), PartitionsRewritten=len(days))
         # Computed once, before the write replaces the partitions it reads.
         rows = merge_progress(user_changes, campaigns, current, days).persist()
-        written = {row[PARTITION] for row in rows.select(PARTITION).distinct().collect()}
+        written = {row[PARTITION]: row["count"] for row in rows.groupBy(PARTITION).count().collect()}
+        figures["RowsWritten"] = sum(written.values())
         (
             rows.repartition(PARTITION)  # one file per day
             .write.mode("overwrite")
@@ -329,6 +336,9 @@ def main() -> None:
     # Only now that the partitions and the campaigns are in place: a crash before this line merges the same objects again.
     pending.save()
     job.commit()
+    # After the commit: the figures describe output that is in place.
+    figures.update(LakeFreshnessSeconds=lake_freshness_seconds(newest, time.time()), RunDurationSeconds=round(time.monotonic() - started, 3))
+    publish_job_metrics(args["METRICS_NAMESPACE"], JOB, JOB, figures)
 
 
 if __name__ == "__main__":

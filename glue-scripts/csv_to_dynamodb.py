@@ -8,15 +8,17 @@ exist (partition key `id`, string); the job creates nothing.
 from __future__ import annotations
 
 import sys
+import time
 from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from dynalake_glue import ORDER_COLUMNS, js_trim, literal_path, normalized_row, row_id, start_glue_job
+from dynalake_glue import ORDER_COLUMNS, js_trim, literal_path, normalized_row, publish_job_metrics, row_id, start_glue_job
 
-ARGUMENTS = ["JOB_NAME", "S3_BUCKET", "S3_KEY", "DYNAMODB_TABLE", "WRITE_PERCENT"]
+JOB = "csv_to_dynamodb"
+ARGUMENTS = ["JOB_NAME", "S3_BUCKET", "S3_KEY", "DYNAMODB_TABLE", "WRITE_PERCENT", "METRICS_NAMESPACE", "TARGET_DATASET"]
 # Where the CSV reader puts a row whose field count is not the header's.
 CORRUPT_RECORD = "_corrupt_record"
 
@@ -95,6 +97,7 @@ def main() -> None:
     # tested, with plain pyspark.
     from awsglue.dynamicframe import DynamicFrame
 
+    started = time.monotonic()
     # One value for the whole run, in the form the seed's LoadedAt uses (JavaScript toISOString).
     ingested_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
@@ -120,6 +123,9 @@ def main() -> None:
         },
     )
     job.commit()
+    # After the commit: rows read (rejected included) and items written, by the loaded table's dataset.
+    figures = {"RowsRead": counts["read"] + counts["rejected"], "RowsWritten": counts["written"], "RunDurationSeconds": round(time.monotonic() - started, 3)}
+    publish_job_metrics(args["METRICS_NAMESPACE"], JOB, args["TARGET_DATASET"], figures)
 
 
 if __name__ == "__main__":

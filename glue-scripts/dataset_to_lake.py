@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from datetime import date
 from typing import NamedTuple
 
@@ -20,11 +21,23 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DataType, DecimalType, DoubleType, IntegerType, LongType, NullType, StringType, StructField, StructType, TimestampType
 
-from dynalake_glue import Dataset, DatasetColumn, delete_partitions, parse_dataset, path_exists, pending_changes, s3_path, start_glue_job, timestamp_format_display
+from dynalake_glue import (
+    Dataset,
+    DatasetColumn,
+    delete_partitions,
+    lake_freshness_seconds,
+    parse_dataset,
+    path_exists,
+    pending_changes,
+    publish_job_metrics,
+    s3_path,
+    start_glue_job,
+    timestamp_format_display,
+)
 
 __all__ = ["ARGUMENTS", "curated_rows", "lake_schema", "latest_changes", "parse_dataset", "touched_days", "transform_cdc"]
 
-ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "CDC_PREFIX", "CURATED_PREFIX", "STATE_PREFIX", "MODE", "SOURCE_TABLE_ARN", "EXPORT_BUCKET", "EXPORT_PREFIX", "DATASET"]
+ARGUMENTS = ["JOB_NAME", "LANDING_BUCKET", "LAKE_BUCKET", "CDC_PREFIX", "CURATED_PREFIX", "STATE_PREFIX", "MODE", "SOURCE_TABLE_ARN", "EXPORT_BUCKET", "EXPORT_PREFIX", "DATASET", "METRICS_NAMESPACE"]
 
 # Sequence numbers are decimal strings of up to ~40 digits, beyond any Spark integer type; padded
 # with zeros to one width they sort as text exactly as they do as numbers. The stream bridge's codec
@@ -353,39 +366,66 @@ def _write(rows: DataFrame, table: str, partition: str, overwrite_mode: str) -> 
     )
 
 
-def _merge(glue_context, spark: SparkSession, dataset: Dataset, paths: list[str], table: str) -> None:
+def _newest_change(changes: DataFrame) -> float | None:
+    """The creation time (epoch seconds) of the newest change record. A batch whose times mix whole
+    and fractional seconds reads as a struct of one member per JSON type (make_struct)."""
+    field = changes.schema["approximateCreationTime"].dataType
+    members = [F.col(f"approximateCreationTime.{member.name}").cast("double") for member in field.fields] if isinstance(field, StructType) else [F.col("approximateCreationTime").cast("double")]
+    [newest] = changes.agg(F.max(F.greatest(*members) if len(members) > 1 else members[0])).first()
+    return None if newest is None else float(newest)
+
+
+def _merge(glue_context, spark: SparkSession, dataset: Dataset, paths: list[str], table: str) -> dict[str, float]:
+    """Merges the change objects at `paths` into their partitions; returns the run's figures
+    (with `newest`, the newest change's creation time, when there was a record)."""
     source = glue_context.create_dynamic_frame.from_options(connection_type="s3", connection_options={"paths": paths}, format="json")
     # A field seen with several JSON types becomes a struct of one member per type, which
     # curated_rows converts member by member, never through a lossy common type.
     changes = source.resolveChoice(choice="make_struct").toDF()
     if not changes.columns:
-        return  # the new objects hold no record
+        return {}  # the new objects hold no record
     schema = lake_schema(dataset)
     current = spark.read.schema(schema).parquet(table) if path_exists(spark, table) else spark.createDataFrame([], schema)
     rows, days = transform_cdc(dataset, changes, current)
     partition = dataset.partition.column
-    # Computed once, before the write replaces the partitions it reads.
+    # Counted before the write replaces the partitions they read.
+    events = latest_changes(dataset, changes).groupBy(F.col(_CHANGE)["eventName"].alias("event")).count().collect()
+    removed = sum(row["count"] for row in events if row["event"] == "REMOVE")
+    figures: dict[str, float] = {
+        "RowsRead": current.where(F.col(partition).isin(days)).count(),
+        "RowsUpserted": sum(row["count"] for row in events) - removed,
+        "RowsRemoved": removed,
+        "PartitionsRewritten": len(days),
+    }
+    newest = _newest_change(changes)
     rows = rows.persist()
-    written = {row[partition] for row in rows.select(partition).distinct().collect()}
+    written = {row[partition]: row["count"] for row in rows.groupBy(partition).count().collect()}
+    figures["RowsWritten"] = sum(written.values())
     _write(rows, table, partition, "dynamic")
     delete_partitions(spark, table, partition, [day for day in days if day not in written])
     rows.unpersist()
+    return figures if newest is None else {**figures, "newest": newest}
 
 
-def _incremental(glue_context, spark: SparkSession, dataset: Dataset, args: dict[str, str], table: str) -> None:
+def _incremental(glue_context, spark: SparkSession, dataset: Dataset, args: dict[str, str], table: str) -> dict[str, float]:
+    """Merges the change objects not merged yet; returns the run's figures once its state is saved."""
     landing = args["LANDING_BUCKET"]
     pending = pending_changes(spark, dataset.job, landing, args["LAKE_BUCKET"], args["STATE_PREFIX"], [args["CDC_PREFIX"]])
     [change] = pending.changes
+    figures: dict[str, float] = {"ChangeObjectsMerged": len(change.new), "RowsRead": 0, "RowsUpserted": 0, "RowsRemoved": 0, "RowsWritten": 0, "PartitionsRewritten": 0}
     if change.new:
-        _merge(glue_context, spark, dataset, [f"s3://{landing}/{key}" for key in change.new], table)
+        figures.update(_merge(glue_context, spark, dataset, [f"s3://{landing}/{key}" for key in change.new], table))
         print(f"merged {len(change.new)} new change object{'' if len(change.new) == 1 else 's'} of {change.source} ({len(change.merged & set(change.listed))} merged before)")
     else:
         print(f"no new change objects in {change.source} since the last run ({len(change.listed)} merged before): nothing to do")
     # Only now that the partitions are in place: a crash before this line re-merges `change.new`.
     pending.save()
+    newest = figures.pop("newest", None)
+    figures["LakeFreshnessSeconds"] = lake_freshness_seconds(newest, time.time())
+    return figures
 
 
-def _backfill(glue_context, dataset: Dataset, args: dict[str, str], table: str) -> None:
+def _backfill(glue_context, dataset: Dataset, args: dict[str, str], table: str) -> dict[str, float]:
     items = glue_context.create_dynamic_frame.from_options(
         connection_type="dynamodb",
         connection_options={
@@ -405,9 +445,12 @@ def _backfill(glue_context, dataset: Dataset, args: dict[str, str], table: str) 
     _write(rows, table, partition, "static")
     rows.unpersist()
     print(f"backfill: read {written} items from the DynamoDB export of {args['SOURCE_TABLE_ARN']}, wrote {written} rows (= items read) in {partitions} partitions")
+    # A rebuild merges no change object: it says nothing of freshness, so it publishes none.
+    return {"RowsRead": written, "RowsWritten": written, "PartitionsRewritten": partitions}
 
 
 def main() -> None:
+    started = time.monotonic()
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     # The whole description travels in this argument, on every run: keep descriptions small. Glue
     # refuses job arguments past 260 KB in all ("Job arguments have a maximum size limit of 260KB",
@@ -417,10 +460,12 @@ def main() -> None:
         raise ValueError(f"MODE must be incremental or backfill, not {args['MODE']!r}")
     table = s3_path(args["LAKE_BUCKET"], args["CURATED_PREFIX"])
     if args["MODE"] == "incremental":
-        _incremental(glue_context, spark, dataset, args, table)
+        figures = _incremental(glue_context, spark, dataset, args, table)
     else:
-        _backfill(glue_context, dataset, args, table)
+        figures = _backfill(glue_context, dataset, args, table)
     job.commit()
+    # After the commit: the figures describe output that is in place.
+    publish_job_metrics(args["METRICS_NAMESPACE"], dataset.job, dataset.name, {**figures, "RunDurationSeconds": round(time.monotonic() - started, 3)})
 
 
 if __name__ == "__main__":

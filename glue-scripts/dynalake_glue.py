@@ -197,6 +197,48 @@ def start_glue_job(argv: list[str], arguments: list[str]) -> tuple[dict[str, str
     return args, glue_context, spark, job
 
 
+# Per-run figures: each job publishes them with PutMetricData once its output and state are
+# committed, to the namespace of its METRICS_NAMESPACE argument, with the dimensions `service` (the
+# job) and `dataset`, as the bridges do (lambda/shared/metrics.ts JOB_METRICS names the same
+# metrics). The job's role may put metrics in that namespace only (the cloudwatch:namespace
+# condition of lib/constructs/lake-job.ts).
+JOB_METRIC_UNITS = {
+    "ChangeObjectsMerged": "Count",
+    "RowsRead": "Count",
+    "RowsUpserted": "Count",
+    "RowsRemoved": "Count",
+    "RowsWritten": "Count",
+    "PartitionsRewritten": "Count",
+    "RunDurationSeconds": "Seconds",
+    "LakeFreshnessSeconds": "Seconds",
+}
+
+
+def job_metric_data(job: str, dataset: str, figures: Mapping[str, float]) -> list[dict[str, Any]]:
+    """The MetricData of one run's figures, each by its unit in JOB_METRIC_UNITS."""
+    unknown = sorted(set(figures) - set(JOB_METRIC_UNITS))
+    if unknown:
+        raise ValueError(f"no job metric {', '.join(unknown)}: one of {', '.join(JOB_METRIC_UNITS)}")
+    dimensions = [{"Name": "service", "Value": job}, {"Name": "dataset", "Value": dataset}]
+    return [{"MetricName": name, "Dimensions": dimensions, "Value": float(value), "Unit": JOB_METRIC_UNITS[name]} for name, value in figures.items()]
+
+
+def publish_job_metrics(namespace: str, job: str, dataset: str, figures: Mapping[str, float], client: Any = None) -> None:
+    """One PutMetricData call with the run's figures (at most 1,000 values per call, far above ours:
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html)."""
+    if client is None:
+        import boto3
+
+        client = boto3.client("cloudwatch")
+    client.put_metric_data(Namespace=namespace, MetricData=job_metric_data(job, dataset, figures))
+
+
+def lake_freshness_seconds(newest_change: float | None, now: float) -> float:
+    """How old the newest change merged was when the run committed it; 0 when the run found
+    nothing new: no change was waiting, so the lake held every change there was."""
+    return 0.0 if newest_change is None else max(0.0, now - newest_change)
+
+
 # Incremental state: which change objects a job has merged.
 #
 # The jobs keep their own state instead of Glue job bookmarks, which go by S3 modification time

@@ -9,14 +9,16 @@ rebuild gives every product, customer and country the key it had before, with no
 from __future__ import annotations
 
 import sys
+import time
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, IntegerType, LongType
 
-from dynalake_glue import AMOUNT_PRECISION, CURATED_ORDERS_DDL, UNKNOWN_KEY, country_key, customer_key, date_key, path_exists, product_key, s3_path, start_glue_job
+from dynalake_glue import AMOUNT_PRECISION, CURATED_ORDERS_DDL, UNKNOWN_KEY, country_key, customer_key, date_key, path_exists, product_key, publish_job_metrics, s3_path, start_glue_job
 
-ARGUMENTS = ["JOB_NAME", "LAKE_BUCKET", "CURATED_PREFIX", "WAREHOUSE_PREFIX"]
+JOB = "sales_star_schema"
+ARGUMENTS = ["JOB_NAME", "LAKE_BUCKET", "CURATED_PREFIX", "WAREHOUSE_PREFIX", "METRICS_NAMESPACE"]
 
 _date_key = F.udf(date_key, IntegerType())
 _product_key = F.udf(product_key, LongType())
@@ -110,6 +112,7 @@ def build_star(orders: DataFrame) -> dict[str, DataFrame]:
 
 
 def main() -> None:
+    started = time.monotonic()
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
     curated = s3_path(args["LAKE_BUCKET"], args["CURATED_PREFIX"])
     # A fresh stage has no curated order yet: the star is then empty (the unknown customer and
@@ -120,11 +123,16 @@ def main() -> None:
         print(f"no curated orders under {curated}: the star schema is empty")
         orders = spark.createDataFrame([], CURATED_ORDERS_DDL)
     warehouse = s3_path(args["LAKE_BUCKET"], args["WAREHOUSE_PREFIX"])
+    written = 0
     for name, table in build_star(orders).items():
         # Dimensions are small: one file each. The fact keeps Spark's partitioning.
-        rows = table if name == "fact_sales" else table.coalesce(1)
+        rows = (table if name == "fact_sales" else table.coalesce(1)).persist()
         rows.write.mode("overwrite").parquet(f"{warehouse}{name}/")
+        written += rows.count()
+        rows.unpersist()
     job.commit()
+    # After the commit. A rebuild of the whole star: every curated order read, every table's rows written.
+    publish_job_metrics(args["METRICS_NAMESPACE"], JOB, JOB, {"RowsRead": orders.count(), "RowsWritten": written, "RunDurationSeconds": round(time.monotonic() - started, 3)})
 
 
 if __name__ == "__main__":

@@ -294,8 +294,62 @@ export const GLUE_PYTHON_MODULES_RULE: DeployRule = {
   },
 };
 
+/** Whether an IAM action pattern (`cloudwatch:Put*`, `*`) covers `action`; IAM matches actions case-insensitively. */
+function actionCovers(pattern: string, action: string): boolean {
+  const expression = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${expression}$`, 'i').test(action);
+}
+
+/** Every identity-policy statement of a template resource (policies, roles' inline policies, managed policies), with where it is. */
+function* identityStatements(resource: TemplateResource): Generator<{ statement: StatementJson & { readonly Condition?: unknown; readonly NotAction?: unknown }; location: string }> {
+  const properties = resource.Properties ?? {};
+  const documents: [unknown, string][] =
+    resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy'
+      ? [[properties.PolicyDocument, 'Properties/PolicyDocument']]
+      : resource.Type === 'AWS::IAM::Role'
+        ? asArray(properties.Policies).map((policy, index): [unknown, string] => [isRecord(policy) ? policy.PolicyDocument : undefined, `Properties/Policies/${String(index)}/PolicyDocument`])
+        : [];
+  for (const [document, location] of documents) for (const statement of statementsOf(document)) yield { statement, location };
+}
+
+/**
+ * Every Allow of cloudwatch:PutMetricData names its namespaces. The action has no resource type,
+ * so its Resource is always `*`; only the cloudwatch:namespace condition key keeps a role from
+ * writing into any namespace, alarms and dashboards of other applications included.
+ */
+export const METRICS_NAMESPACE_RULE: DeployRule = {
+  id: 'Dynalake-MetricsNamespace',
+  description: 'every IAM statement that allows cloudwatch:PutMetricData holds it to named namespaces with the cloudwatch:namespace condition key',
+  source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html',
+  check(stacks) {
+    const findings: DeployRuleFinding[] = [];
+    for (const { stackName, logicalId, resource } of eachResource(stacks)) {
+      for (const { statement, location } of identityStatements(resource)) {
+        if (statement.Effect !== 'Allow') continue;
+        const actions = asArray(statement.Action).filter((action): action is string => typeof action === 'string');
+        const notActions = asArray(statement.NotAction).filter((action): action is string => typeof action === 'string');
+        const allowsPut = actions.some((action) => actionCovers(action, 'cloudwatch:PutMetricData')) || (statement.NotAction !== undefined && !notActions.some((action) => actionCovers(action, 'cloudwatch:PutMetricData')));
+        if (!allowsPut) continue;
+        const condition = statement.Condition;
+        const held = isRecord(condition) && ['StringEquals', 'StringLike'].some((operator) => {
+          const keys = condition[operator];
+          return isRecord(keys) && Object.keys(keys).some((key) => key.toLowerCase() === 'cloudwatch:namespace');
+        });
+        if (held) continue;
+        findings.push({
+          stackName,
+          logicalId,
+          location,
+          message: `${logicalId} (${resource.Type}) allows cloudwatch:PutMetricData${actions.length > 0 ? ` (through ${actions.filter((action) => actionCovers(action, 'cloudwatch:PutMetricData')).join(', ')})` : ' (through NotAction)'} with no cloudwatch:namespace condition: it may write into any namespace`,
+        });
+      }
+    }
+    return findings;
+  },
+};
+
 /** The rules every dynalake app is held to at synth. */
-export const DEPLOY_RULES: readonly DeployRule[] = [TOPIC_PUBLISHERS_RULE, RETAINED_NAMES_RULE, STRONG_REFERENCES_RULE, GLUE_PYTHON_MODULES_RULE];
+export const DEPLOY_RULES: readonly DeployRule[] = [TOPIC_PUBLISHERS_RULE, RETAINED_NAMES_RULE, STRONG_REFERENCES_RULE, GLUE_PYTHON_MODULES_RULE, METRICS_NAMESPACE_RULE];
 
 /** Runs `rules` over the templates of a synth and reports each finding as a violation. */
 export class DeployRulesPlugin implements IPolicyValidationPlugin {

@@ -179,7 +179,7 @@ function rolePrefixReasons(): WildcardReasons {
 export const GLUE_JOB_WILDCARD_REASONS: WildcardReasons = [
   [/Action::s3:(GetObject|GetBucket|List)\*/, "aws-cdk-lib's asset grant lets the Glue role read its own script and helper module from the CDK asset bucket; the action set is fixed by aws-cdk-lib"],
   [/Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*/, 'asset objects are named by content hash at synth time, in the CDK bootstrap bucket; the grant covers the objects of that bucket'],
-  [/Resource::\*/, 'cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the Glue namespace', /cloudwatch:PutMetricData/],
+  [/Resource::\*/, "cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the Glue namespace and the app's own", /cloudwatch:PutMetricData/],
   [/Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws-glue\/jobs\/\*/, 'Glue creates the log groups of an encrypted job at run time under /aws-glue/jobs/ (named after the security configuration and role)'],
 ];
 

@@ -310,5 +310,64 @@ class DatasetDescriptionTest(unittest.TestCase):
         )
 
 
+class JobMetricsTest(unittest.TestCase):
+    """What a job hands PutMetricData after its commit (a fake client stands in for CloudWatch,
+    which cannot run here)."""
+
+    class FakeCloudWatch:
+        def __init__(self) -> None:
+            self.calls: list[dict[str, Any]] = []
+
+        def put_metric_data(self, **request: Any) -> dict[str, Any]:
+            self.calls.append(request)
+            return {}
+
+    def test_publishes_every_figure_in_one_call_with_its_unit_and_both_dimensions(self) -> None:
+        client = self.FakeCloudWatch()
+        dynalake_glue.publish_job_metrics("dynalake-dev", "orders_to_lake", "orders", {"ChangeObjectsMerged": 3, "RowsWritten": 41, "RunDurationSeconds": 12.5, "LakeFreshnessSeconds": 95.25}, client)
+        dimensions = [{"Name": "service", "Value": "orders_to_lake"}, {"Name": "dataset", "Value": "orders"}]
+        self.assertEqual(
+            client.calls,
+            [
+                {
+                    "Namespace": "dynalake-dev",
+                    "MetricData": [
+                        {"MetricName": "ChangeObjectsMerged", "Dimensions": dimensions, "Value": 3.0, "Unit": "Count"},
+                        {"MetricName": "RowsWritten", "Dimensions": dimensions, "Value": 41.0, "Unit": "Count"},
+                        {"MetricName": "RunDurationSeconds", "Dimensions": dimensions, "Value": 12.5, "Unit": "Seconds"},
+                        {"MetricName": "LakeFreshnessSeconds", "Dimensions": dimensions, "Value": 95.25, "Unit": "Seconds"},
+                    ],
+                }
+            ],
+        )
+
+    def test_refuses_a_figure_that_is_no_job_metric_before_calling_cloudwatch(self) -> None:
+        client = self.FakeCloudWatch()
+        with self.assertRaisesRegex(ValueError, "^no job metric RowsMerged, Rowz: one of ChangeObjectsMerged, RowsRead, "):
+            dynalake_glue.publish_job_metrics("dynalake", "orders_to_lake", "orders", {"Rowz": 1, "RowsMerged": 2, "RowsRead": 3}, client)
+        self.assertEqual(client.calls, [])
+
+    def test_names_the_eight_metrics_with_their_units(self) -> None:
+        self.assertEqual(
+            dynalake_glue.JOB_METRIC_UNITS,
+            {
+                "ChangeObjectsMerged": "Count",
+                "RowsRead": "Count",
+                "RowsUpserted": "Count",
+                "RowsRemoved": "Count",
+                "RowsWritten": "Count",
+                "PartitionsRewritten": "Count",
+                "RunDurationSeconds": "Seconds",
+                "LakeFreshnessSeconds": "Seconds",
+            },
+        )
+
+    def test_freshness_is_the_age_of_the_newest_change_merged_and_zero_when_none_was(self) -> None:
+        self.assertEqual(dynalake_glue.lake_freshness_seconds(1_700_000_000.5, 1_700_000_090.0), 89.5)
+        self.assertEqual(dynalake_glue.lake_freshness_seconds(None, 1_700_000_090.0), 0.0)
+        # A change stamped after the commit (clock skew) is not fresher than fresh.
+        self.assertEqual(dynalake_glue.lake_freshness_seconds(1_700_000_100.0, 1_700_000_090.0), 0.0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -44,6 +44,9 @@ export const PREFIXES = {
 /** The datasets dynalake streams itself: the orders and the two campaign tables. */
 export const BUILT_IN_DATASETS = { orders: 'orders', userCampaign: 'user_Campaign', campaignInfo: 'campaignInfo' } as const;
 
+/** The table csv_to_dynamodb loads uploads into, as a dataset: the `dataset` of the upload bridge's and job's metrics. */
+export const UPLOADS_DATASET = 'uploads';
+
 /** Where a dataset's change objects land: `cdc/<dataset>/`. */
 export const cdcPrefix = (dataset: string): string => `${PREFIXES.cdc}${dataset}/`;
 

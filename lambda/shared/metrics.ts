@@ -48,6 +48,41 @@ export const UPLOAD_METRICS = {
 } as const;
 
 /**
+ * What each Glue job publishes once its output is committed (glue-scripts/dynalake_glue.py
+ * JOB_METRIC_UNITS names the same, with the same units), dimensions `service` (the job: `orders_to_lake`,
+ * `campaign_progress`, `sales_star_schema`, `csv_to_dynamodb`, `<dataset>_to_lake`) and `dataset`.
+ */
+export const JOB_METRICS = {
+  /** Change objects the run merged (0: nothing new). */
+  changeObjectsMerged: 'ChangeObjectsMerged',
+  /** Rows of the partitions rewritten, before the run (all input rows for a rebuild or a load). */
+  rowsRead: 'RowsRead',
+  /** Keys whose latest change was an INSERT or MODIFY. */
+  rowsUpserted: 'RowsUpserted',
+  /** Keys whose latest change was a REMOVE. */
+  rowsRemoved: 'RowsRemoved',
+  /** Rows of the partitions rewritten, after the run (all output rows for a rebuild or a load). */
+  rowsWritten: 'RowsWritten',
+  partitionsRewritten: 'PartitionsRewritten',
+  /** From the start of the script to the publication, after the commit. */
+  runDuration: 'RunDurationSeconds',
+  /** How old the newest change merged was at the commit; 0 when nothing was waiting (the lake held every change). */
+  lakeFreshness: 'LakeFreshnessSeconds',
+} as const;
+
+/** The unit of each job metric. */
+export const JOB_METRIC_UNITS: Readonly<Record<(typeof JOB_METRICS)[keyof typeof JOB_METRICS], 'Count' | 'Seconds'>> = {
+  ChangeObjectsMerged: 'Count',
+  RowsRead: 'Count',
+  RowsUpserted: 'Count',
+  RowsRemoved: 'Count',
+  RowsWritten: 'Count',
+  PartitionsRewritten: 'Count',
+  RunDurationSeconds: 'Seconds',
+  LakeFreshnessSeconds: 'Seconds',
+};
+
+/**
  * A namespace CloudWatch accepts: 1 to 255 printable ASCII characters, not starting with `:`
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Metric.html), and not
  * `AWS/`, which is reserved for AWS services

@@ -20,6 +20,7 @@ import type { LakeCatalog } from './lake-catalog';
 import { LakeJob } from './lake-job';
 import { RefreshWorkflow } from './refresh-workflow';
 import { StreamToLake } from './stream-to-lake';
+import { DEFAULT_METRICS_NAMESPACE } from '../../lambda/shared/metrics';
 
 /** The generic CDC-merge script and the helper module it imports, shipped in the package. */
 const GLUE_SCRIPTS = join(packageRoot(), 'glue-scripts');
@@ -49,6 +50,8 @@ export interface DatasetJobResources {
   readonly lakeBucket: string;
   readonly assetsBucket: string;
   readonly tableArn: string;
+  /** @default 'dynalake' */
+  readonly metricsNamespace?: string;
 }
 
 /**
@@ -69,6 +72,7 @@ export function datasetJobArguments(dataset: DatasetDescription, resources: Data
     EXPORT_BUCKET: resources.assetsBucket,
     EXPORT_PREFIX: layout.exportPrefix,
     DATASET: JSON.stringify(dataset),
+    METRICS_NAMESPACE: resources.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
   };
 }
 
@@ -107,7 +111,7 @@ export interface LakeDatasetProps {
    */
   readonly alarmTopic?: ITopic;
   /**
-   * CloudWatch namespace of the dataset's metrics (its stream bridge's, dimensions `service` and `dataset`).
+   * CloudWatch namespace of the dataset's metrics: its stream bridge's and its job's (dimensions `service` and `dataset`).
    * @default 'dynalake'
    */
   readonly metricsNamespace?: string;
@@ -182,7 +186,8 @@ export class LakeDataset extends LakeJob {
       description: `Merges ${dataset.name} changes (${layout.cdcPrefix}) into ${layout.curatedPrefix}, latest change per key wins`,
       scriptPath: join(GLUE_SCRIPTS, 'dataset_to_lake.py'),
       pythonModules: [join(GLUE_SCRIPTS, 'dynalake_glue.py')],
-      arguments: datasetJobArguments(dataset, { landingBucket: landing.bucketName, lakeBucket: lake.bucketName, assetsBucket: assets.bucketName, tableArn: props.table.tableArn }),
+      arguments: datasetJobArguments(dataset, { landingBucket: landing.bucketName, lakeBucket: lake.bucketName, assetsBucket: assets.bucketName, tableArn: props.table.tableArn, metricsNamespace: props.metricsNamespace }),
+      metricsNamespace: props.metricsNamespace,
       securityConfiguration: props.glueSecurity?.configuration,
       securityKey: props.glueSecurity?.key,
       tempLocation: { bucket: assets, prefix: layout.glueTempPrefix },

@@ -8,6 +8,7 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { acknowledgeAtSynth, acknowledgeWildcards, GLUE_JOB_WILDCARD_REASONS, type PREFIX_ACCESS, prefixWildcardReason, type WildcardReasons } from '../nag';
 import { grantPrefixRead, grantPrefixWrite, prefixPattern } from '../s3-grants';
+import { checkedMetricsNamespace } from './bridge-function';
 
 /** Properties of a {@link LakeJob}. */
 export interface LakeJobProps {
@@ -51,6 +52,12 @@ export interface LakeJobProps {
    * @default - none
    */
   readonly description?: string;
+  /**
+   * CloudWatch namespace of the job's per-run figures (JOB_METRICS), given to the script as
+   * `--METRICS_NAMESPACE`; the role may put metrics in it and in Glue's only.
+   * @default 'dynalake'
+   */
+  readonly metricsNamespace?: string;
 }
 
 /**
@@ -118,9 +125,12 @@ export class LakeJob extends Construct {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [security.key.keyArn] }),
     );
-    // CloudWatch offers no resource for metrics; the condition keeps the role to Glue's namespace.
+    // PutMetricData has no resource type; the cloudwatch:namespace condition key holds it to
+    // namespaces (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html):
+    // Glue's and the job's own figures' (deploy rule Dynalake-MetricsNamespace).
+    const metricsNamespace = checkedMetricsNamespace(this, props.metricsNamespace);
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['cloudwatch:PutMetricData'], resources: ['*'], conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } }),
+      new PolicyStatement({ actions: ['cloudwatch:PutMetricData'], resources: ['*'], conditions: { StringEquals: { 'cloudwatch:namespace': ['Glue', metricsNamespace] } } }),
     );
 
     // The role's wildcards, acknowledged by the construct that made them (any composition synthesizes clean).
@@ -151,6 +161,7 @@ export class LakeJob extends Construct {
         // concurrent runs. Jobs that read new objects keep their own state (dynalake_glue.parse_state).
         '--job-bookmark-option': 'job-bookmark-disable',
         '--TempDir': bucket.s3UrlForObject(prefix),
+        '--METRICS_NAMESPACE': metricsNamespace,
       },
     });
   }

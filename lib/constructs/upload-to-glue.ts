@@ -7,7 +7,7 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeAtSynth, acknowledgeCdkHandlers, acknowledgeCheckov } from '../nag';
-import { DATASET_NAME, UPLOAD_FILTER } from '../../lambda/shared/layout';
+import { DATASET_NAME, UPLOAD_FILTER, UPLOADS_DATASET } from '../../lambda/shared/layout';
 import { BridgeFunction, checkedMetricsNamespace } from './bridge-function';
 
 /** The idempotency table's partition key (Powertools' default) and expiry attribute. */
@@ -64,7 +64,7 @@ export class UploadToGlue extends Construct {
     const suffix = props.suffix ?? UPLOAD_FILTER.suffix;
     // The notification and the handler filter on the same prefix and suffix (the handler reads them from its environment).
     if (prefix === '' || prefix.startsWith('/')) throw new Error(`${this.node.path}: prefix ${JSON.stringify(prefix)} must name a key prefix, without a leading /`);
-    const dataset = props.dataset ?? 'uploads';
+    const dataset = props.dataset ?? UPLOADS_DATASET;
     if (!DATASET_NAME.test(dataset)) throw new Error(`${this.node.path}: dataset ${JSON.stringify(dataset)} is not a dataset name (letters, digits and underscores, starting with a letter)`);
     const metricsNamespace = checkedMetricsNamespace(this, props.metricsNamespace);
     this.idempotencyTable = new Table(this, 'Idempotency', {

@@ -24,7 +24,7 @@ import { packageRoot } from '../package-root';
 import { grantPrefixRead, grantPrefixWrite, prefixPattern } from '../s3-grants';
 import { UploadToGlue } from '../constructs/upload-to-glue';
 import { curatedPrefix, ORDERS_DATASET } from '../dataset';
-import { BUILT_IN_DATASETS, cdcPrefix, curatedTablePrefix, exportPrefix, glueTempPrefix, jobStatePrefix, PREFIXES } from '../../lambda/shared/layout';
+import { BUILT_IN_DATASETS, cdcPrefix, curatedTablePrefix, exportPrefix, glueTempPrefix, jobStatePrefix, PREFIXES, UPLOADS_DATASET } from '../../lambda/shared/layout';
 
 /** Where the PySpark scripts live (shipped in the package, `files`); deployed as assets. */
 export const GLUE_SCRIPTS_DIR = join(packageRoot(), 'glue-scripts');
@@ -60,28 +60,38 @@ export interface LakeJobResources {
   readonly uploadsTableName: string;
 }
 
+/** The CloudWatch namespace of a deployment's metrics, bridges' and jobs': `<prefix>-<stage>`, so two stages in one account keep their figures apart. */
+export function pipelineMetricsNamespace(config: Pick<PipelineConfig, 'prefix' | 'stage'>): string {
+  return `${config.prefix}-${config.stage}`;
+}
+
 /**
  * Each Glue job's arguments (without the leading `--`), as its job definition holds them. One
  * function for the stack and for the local Glue, so a job runs here with what Glue would give it.
  */
-export function lakeJobArguments(resources: LakeJobResources, config: Pick<PipelineConfig, 'dynamoWritePercent'>): Record<keyof PipelineStack['jobs'], Record<string, string>> {
+export function lakeJobArguments(resources: LakeJobResources, config: Pick<PipelineConfig, 'dynamoWritePercent' | 'prefix' | 'stage'>): Record<keyof PipelineStack['jobs'], Record<string, string>> {
+  const metricsNamespace = pipelineMetricsNamespace(config);
+  const withNamespace = (args: Record<string, string>) => ({ ...args, METRICS_NAMESPACE: metricsNamespace });
   return {
     orders_to_lake: datasetJobArguments(ORDERS_DATASET, {
       landingBucket: resources.landingBucket,
       lakeBucket: resources.lakeBucket,
       assetsBucket: resources.assetsBucket,
       tableArn: resources.ordersTableArn,
+      metricsNamespace,
     }),
-    campaign_progress: {
+    campaign_progress: withNamespace({
       LANDING_BUCKET: resources.landingBucket,
       LAKE_BUCKET: resources.lakeBucket,
       USER_CAMPAIGN_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('user_Campaign'),
       CAMPAIGN_INFO_CDC_PREFIX: LAKE_LAYOUT.cdcPrefix('campaignInfo'),
       CURATED_PREFIX: LAKE_LAYOUT.curatedCampaignProgressPrefix,
       STATE_PREFIX: LAKE_LAYOUT.statePrefix('campaign_progress'),
-    },
-    csv_to_dynamodb: { S3_BUCKET: resources.landingBucket, DYNAMODB_TABLE: resources.uploadsTableName, WRITE_PERCENT: String(config.dynamoWritePercent) },
-    sales_star_schema: { LAKE_BUCKET: resources.lakeBucket, CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix, WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix },
+    }),
+    // TARGET_DATASET: the loaded table's dataset, the `dataset` dimension of the job's figures (as the upload bridge's). Not
+    // DATASET: that argument marks a LakeDataset's CDC-merge job, which the local runtime looks for.
+    csv_to_dynamodb: withNamespace({ S3_BUCKET: resources.landingBucket, DYNAMODB_TABLE: resources.uploadsTableName, WRITE_PERCENT: String(config.dynamoWritePercent), TARGET_DATASET: UPLOADS_DATASET }),
+    sales_star_schema: withNamespace({ LAKE_BUCKET: resources.lakeBucket, CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix, WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix }),
   };
 }
 
@@ -150,8 +160,8 @@ export class PipelineStack extends Stack {
       timeZone: config.refreshTimeZone,
       description: 'Change records → curated → star schema → lake crawler',
     });
-    // One namespace per deployment (`<prefix>-<stage>`), so two stages in one account keep their figures apart.
-    const bridgeDefaults = { alarmTopic: this.alerts, logRetentionDays: config.logRetentionDays, removalPolicy, metricsNamespace: name };
+    const metricsNamespace = pipelineMetricsNamespace(config);
+    const bridgeDefaults = { alarmTopic: this.alerts, logRetentionDays: config.logRetentionDays, removalPolicy, metricsNamespace };
 
     const jobDefaults = {
       securityConfiguration,
@@ -160,6 +170,7 @@ export class PipelineStack extends Stack {
       numberOfWorkers: config.glueWorkerCount,
       timeout: Duration.minutes(config.glueJobTimeoutMinutes),
       pythonModules: [join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py')],
+      metricsNamespace,
     };
     const job = (script: keyof PipelineStack['jobs'], args: Record<string, string>, options: { maxConcurrentRuns?: number; description: string }) =>
       new LakeJob(this, script.replace(/(^|_)(\w)/g, (_m, _u, c: string) => c.toUpperCase()), {
@@ -281,6 +292,7 @@ export class PipelineStack extends Stack {
       suffix: '.csv',
       jobName: csv_to_dynamodb.job.jobName,
       targetTable: tables.uploads,
+      dataset: UPLOADS_DATASET,
     });
 
     new CfnOutput(this, 'RefreshWorkflowName', { value: this.refresh.workflow.workflowName, exportName: `${name}-refresh-workflow-name` });

@@ -10,6 +10,8 @@ import type { GlueTwinContext } from '../../scripts/local/glue/job';
 import { downloadObjects, listObjects, uploadFolder } from '../../scripts/local/glue/s3-files';
 import { type LakeTable, queryColumns, storedColumns } from '../../scripts/local/lake-tables';
 import type { LocalS3 } from '../../scripts/local/s3';
+import { JOB_METRIC_UNITS } from '../../lambda/shared/metrics';
+import type { JobMetric } from '../../scripts/local/glue/job';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 
@@ -154,4 +156,21 @@ export async function readLakeTable(local: LocalS3, bucket: string, table: LakeT
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A twin run's figures by name, as its job would publish them: each checked to carry `where`'s
+ * namespace and dimensions and its metric's unit, the run's duration checked to be there (and left
+ * out: it is the run's own).
+ */
+export function publishedFigures(metrics: readonly JobMetric[] | undefined, where: { readonly namespace: string; readonly service: string; readonly dataset: string }): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const metric of metrics ?? []) {
+    expect({ ...metric, value: 0 }).toEqual({ ...where, name: metric.name, unit: JOB_METRIC_UNITS[metric.name], value: 0 });
+    expect(figures).not.toHaveProperty(metric.name);
+    figures[metric.name] = metric.value;
+  }
+  expect(figures.RunDurationSeconds).toBeGreaterThan(0);
+  delete figures.RunDurationSeconds;
+  return figures;
 }

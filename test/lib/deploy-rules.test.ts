@@ -6,12 +6,13 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
 import type { CfnJob } from 'aws-cdk-lib/aws-glue';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { buildDynalakeApp } from '../../lib/app';
-import { DEPLOY_RULES, type StackTemplate, TOPIC_PUBLISHERS_RULE } from '../../lib/deploy-rules';
+import { DEPLOY_RULES, METRICS_NAMESPACE_RULE, type StackTemplate, TOPIC_PUBLISHERS_RULE } from '../../lib/deploy-rules';
 import { GLUE_SCRIPTS_DIR } from '../../lib/stacks/pipeline-stack';
 import { buildStacks, resourceOf, testApp } from '../helpers/cdk-app';
 
@@ -109,5 +110,35 @@ describe('the deploy rules', () => {
     const lone = new Asset(pipeline, 'LoneHelper', { path: join(GLUE_SCRIPTS_DIR, 'dynalake_glue.py') });
     (pipeline.jobs.campaign_progress.job.node.defaultChild as CfnJob).addPropertyOverride('DefaultArguments.--extra-py-files', lone.s3ObjectUrl);
     expect(() => app.synth()).toThrow(/CampaignProgressJob[A-F0-9]+ adds s3:\/\/[^ ]+\/[0-9a-f]{64}\.py to the Python path[\s\S]*Dynalake-GluePythonModules/);
+  });
+
+  it('fail the synth on a role that may put metrics into any namespace, and read every form of the grant', () => {
+    const { app, pipeline } = buildStacks();
+    pipeline.jobs.sales_star_schema.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['cloudwatch:PutMetricData'], resources: ['*'] }));
+    expect(() => app.synth()).toThrow(/SalesStarSchemaRole\w* \(AWS::IAM::Policy\) allows cloudwatch:PutMetricData \(through cloudwatch:PutMetricData\) with no cloudwatch:namespace condition: it may write into any namespace[\s\S]*Dynalake-MetricsNamespace/);
+
+    const statement = (fields: Record<string, unknown>) => ({ Effect: 'Allow', Resource: '*', ...fields });
+    const template = (resources: Record<string, unknown>): StackTemplate[] => [{ stackName: 'S', template: { Resources: resources as StackTemplate['template']['Resources'] } }];
+    const policy = (statements: unknown[]) => ({ Type: 'AWS::IAM::Policy', Properties: { PolicyDocument: { Statement: statements } } });
+    const flagged = (resources: Record<string, unknown>) => METRICS_NAMESPACE_RULE.check(template(resources)).map((finding) => `${finding.logicalId} ${finding.location}`);
+    expect(
+      flagged({
+        Wildcard: policy([statement({ Action: 'cloudwatch:put*' })]),
+        Everything: policy([statement({ Action: '*' })]),
+        Not: policy([statement({ NotAction: ['s3:*'] })]),
+        Other: policy([statement({ Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } } })]),
+        Inline: { Type: 'AWS::IAM::Role', Properties: { Policies: [{ PolicyDocument: { Statement: [statement({ Action: ['logs:PutLogEvents'] })] } }, { PolicyDocument: { Statement: statement({ Action: 'cloudwatch:PutMetricData' }) } }] } },
+        Managed: { Type: 'AWS::IAM::ManagedPolicy', Properties: { PolicyDocument: { Statement: [statement({ Action: 'cloudwatch:PutMetric?ata' })] } } },
+      }),
+    ).toEqual(['Wildcard Properties/PolicyDocument', 'Everything Properties/PolicyDocument', 'Not Properties/PolicyDocument', 'Other Properties/PolicyDocument', 'Inline Properties/Policies/1/PolicyDocument', 'Managed Properties/PolicyDocument']);
+    expect(
+      flagged({
+        Held: policy([statement({ Action: 'cloudwatch:PutMetricData', Condition: { StringEquals: { 'cloudwatch:namespace': ['Glue', 'dynalake-dev'] } } })]),
+        Like: policy([statement({ Action: 'cloudwatch:*', Condition: { StringLike: { 'CloudWatch:Namespace': 'dynalake-*' } } })]),
+        Denied: policy([{ Effect: 'Deny', Action: 'cloudwatch:PutMetricData', Resource: '*' }]),
+        NotPut: policy([statement({ NotAction: 'cloudwatch:PutMetricData' }), statement({ Action: ['cloudwatch:GetMetricData', 'cloudwatch:PutMetricAlarm'] })]),
+        Topic: { Type: 'AWS::SNS::TopicPolicy', Properties: { PolicyDocument: { Statement: [statement({ Action: '*' })] } } },
+      }),
+    ).toEqual([]);
   });
 });

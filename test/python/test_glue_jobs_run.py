@@ -11,12 +11,14 @@ and writing DynamoDB items.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -36,6 +38,7 @@ pytest.importorskip("pyspark", reason="pyspark is not installed: " + os.environ.
 RUN = uuid.uuid4().hex[:8]
 LANDING, LAKE, EXPORTS = f"landing-{RUN}", f"lake-{RUN}", f"exports-{RUN}"
 HELPER = str(GLUE_SCRIPTS / "dynalake_glue.py")
+NAMESPACE = f"dynalake-test-{RUN}"
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +161,22 @@ def read_parquet(spark: Any, s3: Any, prefix: str, scratch: Path, schema: str | 
     return reader.parquet(str(scratch))
 
 
+def published(answer: dict[str, Any], job: str, dataset: str) -> dict[str, float]:
+    """The figures the run gave PutMetricData (kept by the local Glue), by name: each in the run's
+    namespace, with its unit and the job's two dimensions."""
+    from dynalake_glue import JOB_METRIC_UNITS
+
+    figures: dict[str, float] = {}
+    for datum in answer["metrics"]:
+        assert datum["Namespace"] == NAMESPACE, datum
+        assert datum["Dimensions"] == [{"Name": "service", "Value": job}, {"Name": "dataset", "Value": dataset}], datum
+        assert datum["Unit"] == JOB_METRIC_UNITS[datum["MetricName"]], datum
+        assert datum["MetricName"] not in figures, datum
+        figures[datum["MetricName"]] = datum["Value"]
+    assert 0 < figures.pop("RunDurationSeconds") < 600
+    return figures
+
+
 def merged_state(s3: Any, job: str) -> dict[str, Any]:
     return json.loads(s3.get_object(Bucket=LAKE, Key=f"state/{job}/merged.json")["Body"].read())
 
@@ -180,11 +199,26 @@ def test_orders_to_lake_merges_new_change_objects_and_deletes_emptied_partitions
         "EXPORT_BUCKET": EXPORTS,
         "EXPORT_PREFIX": "dynamodb-exports/",
         "DATASET": orders_dataset_argument(),
+        "METRICS_NAMESPACE": NAMESPACE,
     }
 
     answer = runner.run("orders_to_lake", arguments)
     assert answer["ok"], answer
     assert answer["committed"]
+    # Its figures, after the commit: the keys by their latest change, the partitions' rows before
+    # and after (the untouched partitions count in neither), and how old the newest change was.
+    figures = published(answer, "orders_to_lake", "orders")
+    latest: dict[tuple[str, int], str] = {}
+    for record in sorted(given["changes"], key=lambda record: int(record["sequenceNumber"])):
+        latest[(record["keys"]["InvoiceNo"], record["keys"]["LineNo"])] = record["eventName"]
+    freshness = figures.pop("LakeFreshnessSeconds")
+    newest = max(record["approximateCreationTime"] for record in given["changes"])
+    assert time.time() - newest - 600 < freshness <= time.time() - newest
+    assert figures["ChangeObjectsMerged"] == 1
+    assert figures["RowsRemoved"] == sum(event == "REMOVE" for event in latest.values()) > 0
+    assert figures["RowsUpserted"] == sum(event != "REMOVE" for event in latest.values())
+    assert figures["RowsRead"] - figures["RowsWritten"] == len(given["current"]) - len(expected["rows"])
+    assert figures["PartitionsRewritten"] > len(expected["emptied_partitions"])
     assert "merged 1 new change object of s3://" in "\n".join(answer["output"])
     table = read_parquet(spark, s3, "incremental/curated/orders/", tmp_path / "after", CURATED_ORDERS_DDL)
     # The latest change of each key by sequence number as an integer (21 digits against 22), REMOVEs
@@ -199,10 +233,14 @@ def test_orders_to_lake_merges_new_change_objects_and_deletes_emptied_partitions
     again = runner.run("orders_to_lake", arguments)
     assert again["ok"] and again["uploaded"] == 0 and again["deleted"] == 0, again
     assert "no new change objects in s3://" in "\n".join(again["output"])
+    # Nothing was waiting: nothing merged, and the lake as fresh as it gets.
+    assert published(again, "orders_to_lake", "orders") == {"ChangeObjectsMerged": 0, "RowsRead": 0, "RowsUpserted": 0, "RowsRemoved": 0, "RowsWritten": 0, "PartitionsRewritten": 0, "LakeFreshnessSeconds": 0}
     assert keys_under(s3, LAKE, "incremental/") == before
 
     refused = runner.run("orders_to_lake", {**arguments, "MODE": "full"})
     assert not refused["ok"]
+    # A failed run publishes nothing: its figures would describe output that is not there.
+    assert refused["metrics"] == []
     assert refused["error"] == "MODE must be incremental or backfill, not 'full'"
     # A description it cannot follow fails the run before anything is read.
     undescribed = runner.run("orders_to_lake", {**arguments, "DATASET": '{"name": "orders"'})
@@ -245,10 +283,14 @@ def test_orders_to_lake_backfill_rewrites_the_table_from_a_dynamodb_export(runne
             "EXPORT_BUCKET": EXPORTS,
             "EXPORT_PREFIX": "dynamodb-exports/",
             "DATASET": orders_dataset_argument(),
+            "METRICS_NAMESPACE": NAMESPACE,
         },
     )
     assert answer["ok"], answer
     assert f"backfill: read {len(items)} items from the DynamoDB export" in "\n".join(answer["output"])
+    # A rebuild: every item read and written; no change merged, so no word on freshness.
+    days = {row["invoice_day"] for row in expected["rows"] if (row["invoice_no"], row["line_no"]) in {key for key, record in latest.items() if record["eventName"] != "REMOVE"}}
+    assert published(answer, "orders_to_lake", "orders") == {"RowsRead": len(items), "RowsWritten": len(items), "PartitionsRewritten": len(days)}
     rows = rows_as_json(read_parquet(spark, s3, "backfill/curated/orders/", tmp_path / "after", CURATED_ORDERS_DDL))
     by_key = {(row["invoice_no"], row["line_no"]): row for row in expected["rows"]}
     assert sorted((row["invoice_no"], row["line_no"]) for row in rows) == sorted(latest_key for latest_key, record in latest.items() if record["eventName"] != "REMOVE")
@@ -272,10 +314,16 @@ def test_campaign_progress_merges_both_change_streams_and_keeps_the_campaigns(ru
         "CAMPAIGN_INFO_CDC_PREFIX": "campaigns/cdc/campaignInfo/",
         "CURATED_PREFIX": "campaigns/curated/campaign_progress/",
         "STATE_PREFIX": "state/campaign_progress/",
+        "METRICS_NAMESPACE": NAMESPACE,
     }
 
     answer = runner.run("campaign_progress", arguments)
     assert answer["ok"], answer
+    figures = published(answer, "campaign_progress", "campaign_progress")
+    newest = max(record["approximateCreationTime"] for record in given["user_campaign_changes"] + given["campaign_info_changes"])
+    assert time.time() - newest - 600 < figures.pop("LakeFreshnessSeconds") <= time.time() - newest
+    # A first run: no row before, every row of the golden written, in its five days.
+    assert figures == {"ChangeObjectsMerged": 2, "RowsRead": 0, "RowsWritten": len(expected["rows"]), "PartitionsRewritten": 5}
     # 2024-02-04 is USR-000004's day: touched by its REMOVE, left empty, so not written.
     assert "merged 2 new change objects: 5 partitions rewritten (1 left empty, deleted)" in answer["output"]
     table = read_parquet(spark, s3, "campaigns/curated/campaign_progress/", tmp_path / "after", campaign_progress.CAMPAIGN_PROGRESS_DDL)
@@ -289,6 +337,7 @@ def test_campaign_progress_merges_both_change_streams_and_keeps_the_campaigns(ru
     again = runner.run("campaign_progress", arguments)
     assert again["ok"] and again["uploaded"] == 0, again
     assert again["output"][-1] == "no new change objects since the last run: nothing to do"
+    assert published(again, "campaign_progress", "campaign_progress") == {"ChangeObjectsMerged": 0, "RowsRead": 0, "RowsWritten": 0, "PartitionsRewritten": 0, "LakeFreshnessSeconds": 0}
 
 
 def test_csv_to_dynamodb_loads_an_iso_8859_1_upload_into_dynamodb(runner: Runner, aws: tuple[Any, Any]) -> None:
@@ -303,9 +352,12 @@ def test_csv_to_dynamodb_loads_an_iso_8859_1_upload_into_dynamodb(runner: Runner
     # The Kaggle file is ISO-8859-1: CAFÉ CRÈME read as UTF-8 would not be the golden's text.
     s3.put_object(Bucket=LANDING, Key=given["source_file"], Body=given["csv"].encode("iso-8859-1"))
 
-    answer = runner.run("csv_to_dynamodb", {"S3_BUCKET": LANDING, "S3_KEY": given["source_file"], "DYNAMODB_TABLE": table.name, "WRITE_PERCENT": "0.5"})
+    answer = runner.run("csv_to_dynamodb", {"S3_BUCKET": LANDING, "S3_KEY": given["source_file"], "DYNAMODB_TABLE": table.name, "WRITE_PERCENT": "0.5", "METRICS_NAMESPACE": NAMESPACE, "TARGET_DATASET": "uploads"})
     assert answer["ok"], answer
     assert answer["items_written"] == len(expected["items"])
+    # Every data line of the file read, every distinct item written.
+    data_lines = len(list(csv.reader(io.StringIO(given["csv"])))) - 1
+    assert published(answer, "csv_to_dynamodb", "uploads") == {"RowsRead": data_lines, "RowsWritten": len(expected["items"])}
     items = table.scan()["Items"]
     stamps = {item.pop("ingestion_timestamp") for item in items}
     assert len(stamps) == 1 and stamps.pop().endswith("Z")
@@ -322,16 +374,18 @@ def test_sales_star_schema_builds_the_star_from_the_curated_orders(runner: Runne
     given, expected = load_golden("sales_star_schema")
     put_parquet(spark, s3, spark.createDataFrame([curated_input(row) for row in given["orders"]], CURATED_ORDERS_DDL), "star/curated/orders/", tmp_path / "orders", "invoice_day")
 
-    answer = runner.run("sales_star_schema", {"LAKE_BUCKET": LAKE, "CURATED_PREFIX": "star/curated/orders/", "WAREHOUSE_PREFIX": "star/warehouse/"})
+    answer = runner.run("sales_star_schema", {"LAKE_BUCKET": LAKE, "CURATED_PREFIX": "star/curated/orders/", "WAREHOUSE_PREFIX": "star/warehouse/", "METRICS_NAMESPACE": NAMESPACE})
     assert answer["ok"], answer
     tables = sorted(name for name in expected if name != "description")
+    # A rebuild: every curated order read, every row of the five tables written.
+    assert published(answer, "sales_star_schema", "sales_star_schema") == {"RowsRead": len(given["orders"]), "RowsWritten": sum(len(expected[name]) for name in tables)}
     assert sorted({key.split("/")[2] for key in keys_under(s3, LAKE, "star/warehouse/")}) == tables
     for name in tables:
         rows = rows_as_json(read_parquet(spark, s3, f"star/warehouse/{name}/", tmp_path / name))
         assert canonical(rows) == canonical(expected[name]), name
 
     # A stage with no curated order yet: an empty star, not a failed run.
-    empty = runner.run("sales_star_schema", {"LAKE_BUCKET": LAKE, "CURATED_PREFIX": "nothing/curated/orders/", "WAREHOUSE_PREFIX": "nothing/warehouse/"})
+    empty = runner.run("sales_star_schema", {"LAKE_BUCKET": LAKE, "CURATED_PREFIX": "nothing/curated/orders/", "WAREHOUSE_PREFIX": "nothing/warehouse/", "METRICS_NAMESPACE": NAMESPACE})
     assert empty["ok"], empty
     assert f"no curated orders under s3://{LAKE}/nothing/curated/orders/: the star schema is empty" in empty["output"]
     assert rows_as_json(read_parquet(spark, s3, "nothing/warehouse/fact_sales/", tmp_path / "empty-fact")) == []

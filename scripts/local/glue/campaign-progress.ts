@@ -4,9 +4,9 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type ChangeRecord, decodeChangeObject, encodeChangeObject, latestChanges } from '../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../lambda/shared/errors';
 import { CAMPAIGN_PROGRESS, queryColumns } from '../lake-tables';
-import { createChangesTable, NEWEST_FIRST, readChangeObjects, type SourcedRecords } from './changes';
-import { copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
-import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
+import { createChangesTable, NEWEST_FIRST, notingNewestChange, readChangeObjects, type SourcedRecords } from './changes';
+import { copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
+import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, lakeFreshnessSeconds, metricsNamespaceArgument, requireArguments, withScratch } from './job';
 import { deleteKeys, downloadObjects, folderPrefix, getObjectBytes, listObjects, uploadFolder } from './s3-files';
 import { type ChangeSource, pendingChanges } from './state';
 
@@ -234,7 +234,9 @@ function partitionDayOf(table: string, key: string): string | undefined {
  * USER_CAMPAIGN_CDC_PREFIX, CAMPAIGN_INFO_CDC_PREFIX, CURATED_PREFIX, STATE_PREFIX.
  */
 export async function runCampaignProgress(context: GlueTwinContext, args: JobArguments): Promise<CampaignProgressResult> {
+  const started = performance.now();
   const log = jobLogger(context, JOB);
+  const publish = (figures: Parameters<typeof jobMetrics>[3]) => jobMetrics(metricsNamespaceArgument(args), JOB, JOB, { ...figures, RunDurationSeconds: Math.round(performance.now() - started) / 1000 });
   const { LANDING_BUCKET, LAKE_BUCKET, USER_CAMPAIGN_CDC_PREFIX, CAMPAIGN_INFO_CDC_PREFIX, CURATED_PREFIX, STATE_PREFIX } = requireArguments(JOB, args, [
     'LANDING_BUCKET',
     'LAKE_BUCKET',
@@ -254,7 +256,8 @@ export async function runCampaignProgress(context: GlueTwinContext, args: JobArg
     await saveState(); // objects expired from cdc/ leave the state
     const summary = 'no new change objects since the last run: nothing to do';
     log(summary);
-    return { summary, noop: true, changeObjects: 0, changeRecords: 0, userCampaigns: 0, campaigns: 0, rows: 0, orphanTasks: 0, rowsWritten: 0, partitionsRewritten: 0, partitionsDeleted: 0, parquetFiles: 0, objectsDeleted: 0 };
+    const metrics = publish({ ChangeObjectsMerged: 0, RowsRead: 0, RowsWritten: 0, PartitionsRewritten: 0, LakeFreshnessSeconds: 0 });
+    return { summary, noop: true, changeObjects: 0, changeRecords: 0, userCampaigns: 0, campaigns: 0, rows: 0, orphanTasks: 0, rowsWritten: 0, partitionsRewritten: 0, partitionsDeleted: 0, parquetFiles: 0, objectsDeleted: 0, metrics };
   }
 
   const result = await withScratch(context, JOB, async (scratch) => {
@@ -266,8 +269,9 @@ export async function runCampaignProgress(context: GlueTwinContext, args: JobArg
     for await (const batch of readChangeObjects(context.s3, LANDING_BUCKET, campaigns.fresh)) newCampaignRecords.push(batch);
     const tableObjects = (await listObjects(context.s3, LAKE_BUCKET, table)).filter((object) => partitionDayOf(table, object.key) !== undefined);
     const out = join(scratch, 'out');
+    const userChanges = notingNewestChange(readChangeObjects(context.s3, LANDING_BUCKET, users.fresh));
     const merge = await withDuckDB(async (connection) => {
-      await createChangesTable(connection, 'user_campaign_changes', readChangeObjects(context.s3, LANDING_BUCKET, users.fresh));
+      await createChangesTable(connection, 'user_campaign_changes', userChanges.batches);
       await createChangesTable(connection, 'campaign_info_changes', [{ source: SNAPSHOT_SOURCE, records: stateCampaigns }, ...newCampaignRecords]);
       // Which days hold which campaigns: from the table itself, read whole only when a campaign changed.
       const anyCampaignChanged = newCampaignRecords.some((batch) => batch.records.length > 0);
@@ -284,10 +288,11 @@ export async function runCampaignProgress(context: GlueTwinContext, args: JobArg
       }
       const days = await touchedDays(connection);
       if (!anyCampaignChanged) await readDays(new Set(days));
+      const rowsRead = days.length === 0 ? 0 : await readCount(connection, `SELECT count(*) FROM current_rows WHERE ${PARTITION} IN (${days.map(sqlLiteral).join(', ')})`);
       const counts = await progressRows(connection);
       if (counts.rows > 0) await copyPartitioned(connection, 'SELECT * FROM progress_rows', out, PARTITION);
       const written = new Set((await readRows(connection, `SELECT DISTINCT ${PARTITION} AS day FROM progress_rows`)).map((row) => textOf(row.day)));
-      return { counts, days, emptied: days.filter((day) => !written.has(day)) };
+      return { counts, days, emptied: days.filter((day) => !written.has(day)), rowsRead };
     }, { tempDirectory: join(scratch, 'duckdb') });
 
     // New files first, then the old ones of the rewritten days go: a crash between leaves every row readable.
@@ -300,7 +305,12 @@ export async function runCampaignProgress(context: GlueTwinContext, args: JobArg
       const live = [...latestChanges([...stateCampaigns, ...newCampaignRecords.flatMap((batch) => batch.records)]).values()].filter((record) => record.eventName !== 'REMOVE');
       await context.s3.send(new PutObjectCommand({ Bucket: LAKE_BUCKET, Key: campaignsKey, Body: encodeChangeObject(live) }));
     }
-    return { ...merge, parquetFiles: written.length, objectsDeleted: stale.length };
+    // The newest change merged: of the new user_Campaign and campaignInfo objects (not the state's campaigns).
+    const newest = [userChanges.newest(), ...newCampaignRecords.flatMap((batch) => batch.records.map((record) => record.approximateCreationTime))].reduce<number | undefined>(
+      (latest, time) => (time === undefined ? latest : Math.max(latest ?? time, time)),
+      undefined,
+    );
+    return { ...merge, parquetFiles: written.length, objectsDeleted: stale.length, newest };
   });
   // Only now that the partitions (and the campaigns) are in place: a crash before this merges the same objects again.
   await saveState();
@@ -310,9 +320,17 @@ export async function runCampaignProgress(context: GlueTwinContext, args: JobArg
     `${counted(result.days.length, 'partition')} rewritten (${count(result.emptied.length)} left empty, deleted): wrote ${counted(counts.rows, 'row')} (${count(counts.orphanTasks)} on tasks their campaign does not list), ${counted(result.parquetFiles, 'Parquet file')}; ` +
     `${counted(result.objectsDeleted, 'old object')} deleted`;
   log(summary);
+  const metrics = publish({
+    ChangeObjectsMerged: changeObjects,
+    RowsRead: result.rowsRead,
+    RowsWritten: counts.rows,
+    PartitionsRewritten: result.days.length,
+    LakeFreshnessSeconds: lakeFreshnessSeconds(result.newest, Date.now() / 1000),
+  });
   return {
     summary,
     noop: false,
+    metrics,
     ...counts,
     changeObjects,
     rowsWritten: counts.rows,

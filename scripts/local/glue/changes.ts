@@ -84,3 +84,18 @@ export async function createChangesTable(connection: DuckDBConnection, table: st
  * as they do as integers, as in the PySpark jobs.
  */
 export const NEWEST_FIRST = "lpad(sequence_number, 64, '0') DESC, read_order DESC";
+
+/**
+ * `batches` passed through as they are read, noting the creation time (epoch seconds) of the
+ * newest change among them: the lake's freshness once they are merged.
+ */
+export function notingNewestChange(batches: AsyncIterable<SourcedRecords>): { readonly batches: AsyncIterable<SourcedRecords>; readonly newest: () => number | undefined } {
+  let newest: number | undefined;
+  async function* noted(): AsyncGenerator<SourcedRecords> {
+    for await (const batch of batches) {
+      for (const record of batch.records) newest = Math.max(newest ?? record.approximateCreationTime, record.approximateCreationTime);
+      yield batch;
+    }
+  }
+  return { batches: noted(), newest: () => newest };
+}

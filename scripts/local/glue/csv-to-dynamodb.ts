@@ -6,10 +6,11 @@ import { Readable } from 'node:stream';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { parse } from 'csv-parse';
 import { DynalakeError } from '../../../lambda/shared/errors';
+import { UPLOADS_DATASET } from '../../../lambda/shared/layout';
 import { ORDER_COLUMNS, type OrderColumn } from '../../../lambda/shared/orders-csv';
 import { rowId } from '../../../lambda/shared/row-id';
 import { BatchWriter } from '../../seed/batch-writer';
-import { count, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
+import { count, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, metricsNamespaceArgument, requireArguments, withScratch } from './job';
 import { csvReadError } from '../../lib/csv';
 import { getObjectBytes } from './s3-files';
 
@@ -150,6 +151,7 @@ const REJECTS_KEPT = 100;
  * connector only and has no meaning here. Needs `context.dynamodb`.
  */
 export async function runCsvToDynamoDB(context: GlueTwinContext, args: JobArguments): Promise<CsvToDynamoDBResult> {
+  const started = performance.now();
   const log = jobLogger(context, JOB);
   const { S3_BUCKET, S3_KEY, DYNAMODB_TABLE } = requireArguments(JOB, args, ['S3_BUCKET', 'S3_KEY', 'DYNAMODB_TABLE']);
   const client = context.dynamodb;
@@ -192,5 +194,11 @@ export async function runCsvToDynamoDB(context: GlueTwinContext, args: JobArgume
     `s3://${S3_BUCKET}/${S3_KEY} → ${DYNAMODB_TABLE}: read ${count(result.rowsRead)} rows = written ${count(result.itemsWritten)} + ` +
     `duplicates ${count(result.duplicatesDropped)} + rejected ${count(result.rejected)}`;
   log(summary);
-  return { summary, ...result, table: DYNAMODB_TABLE, sourceFile: S3_KEY, ingestionTimestamp: ingestedAt };
+  // As the job publishes them: every data row read (rejects included), every item written, by the loaded table's dataset.
+  const metrics = jobMetrics(metricsNamespaceArgument(args), JOB, args.TARGET_DATASET ?? UPLOADS_DATASET, {
+    RowsRead: result.rowsRead,
+    RowsWritten: result.itemsWritten,
+    RunDurationSeconds: Math.round(performance.now() - started) / 1000,
+  });
+  return { summary, ...result, table: DYNAMODB_TABLE, sourceFile: S3_KEY, ingestionTimestamp: ingestedAt, metrics };
 }

@@ -15,10 +15,10 @@ import {
 } from '../../../lib/dataset';
 import { exportTableToPointInTime } from '../dynamodb-export';
 import { datasetLakeTable, queryColumns } from '../lake-tables';
-import { createChangesTable, NEWEST_FIRST, readChangeObjects } from './changes';
+import { createChangesTable, NEWEST_FIRST, notingNewestChange, readChangeObjects } from './changes';
 import { readExportItems, type SourcedItems } from './dynamodb-export-source';
 import { type ColumnSpec, copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
-import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
+import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, lakeFreshnessSeconds, metricsNamespaceArgument, requireArguments, withScratch } from './job';
 import { type ChangeSource, pendingChanges } from './state';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFolder } from './s3-files';
 
@@ -357,7 +357,10 @@ export async function runDatasetToLake(context: GlueTwinContext, args: JobArgume
 }
 
 async function runIncremental(context: GlueTwinContext, merge: Merging, args: JobArguments): Promise<DatasetIncrementalResult> {
+  const started = performance.now();
   const { job } = merge;
+  const publish = (figures: Parameters<typeof jobMetrics>[3]) =>
+    jobMetrics(metricsNamespaceArgument(args), job, merge.dataset.name, { ...figures, RunDurationSeconds: Math.round(performance.now() - started) / 1000 });
   const partition = merge.dataset.partition.column;
   const log = jobLogger(context, job);
   const { LANDING_BUCKET, LAKE_BUCKET, CDC_PREFIX, CURATED_PREFIX, STATE_PREFIX } = requireArguments(job, args, ['LANDING_BUCKET', 'LAKE_BUCKET', 'CDC_PREFIX', 'CURATED_PREFIX', 'STATE_PREFIX']);
@@ -373,14 +376,16 @@ async function runIncremental(context: GlueTwinContext, merge: Merging, args: Jo
     await saveState(); // objects expired from cdc/ leave the state
     const summary = `no new change objects in ${source} since the last run (${count(listed.length)} merged before): nothing to do`;
     log(summary);
-    return { mode: 'incremental', summary, noop: true, changeObjects: 0, ...empty, partitionsRewritten: 0, partitionsDeleted: 0, parquetFiles: 0, objectsDeleted: 0 };
+    const metrics = publish({ ChangeObjectsMerged: 0, RowsRead: 0, RowsUpserted: 0, RowsRemoved: 0, RowsWritten: 0, PartitionsRewritten: 0, LakeFreshnessSeconds: 0 });
+    return { mode: 'incremental', summary, noop: true, changeObjects: 0, ...empty, partitionsRewritten: 0, partitionsDeleted: 0, parquetFiles: 0, objectsDeleted: 0, metrics };
   }
   log(`${count(fresh.length)} new change objects in ${source}`);
 
+  const read = notingNewestChange(readChangeObjects(context.s3, LANDING_BUCKET, fresh));
   const result = await withScratch(context, job, async (scratch) => {
     const out = join(scratch, 'out');
     const merged = await withDuckDB(async (connection) => {
-      await createChangesTable(connection, 'changes', readChangeObjects(context.s3, LANDING_BUCKET, fresh));
+      await createChangesTable(connection, 'changes', read.batches);
       const days = await touchedDays(merge, connection);
       const touched = new Set(days);
       const before = (await listObjects(context.s3, LAKE_BUCKET, table)).filter((object) => touched.has(partitionDayOf(partition, table, object.key) ?? ''));
@@ -408,6 +413,15 @@ async function runIncremental(context: GlueTwinContext, merge: Merging, args: Jo
     `read ${counted(counts.rowsRead, 'row')}, ${count(counts.rowsReplaced)} replaced or removed, wrote ${count(counts.rowsWritten)} = ${count(counts.rowsKept)} kept + ${count(counts.upserts)} upserted, ` +
     counted(result.parquetFiles, 'Parquet file');
   log(summary);
+  const metrics = publish({
+    ChangeObjectsMerged: result.changeObjects,
+    RowsRead: counts.rowsRead,
+    RowsUpserted: counts.upserts,
+    RowsRemoved: counts.removes,
+    RowsWritten: counts.rowsWritten,
+    PartitionsRewritten: rewrittenPartitions.length,
+    LakeFreshnessSeconds: lakeFreshnessSeconds(read.newest(), Date.now() / 1000),
+  });
   return {
     mode: 'incremental',
     summary,
@@ -418,6 +432,7 @@ async function runIncremental(context: GlueTwinContext, merge: Merging, args: Jo
     partitionsDeleted: emptiedPartitions.length,
     parquetFiles: result.parquetFiles,
     objectsDeleted: result.objectsDeleted,
+    metrics,
   };
 }
 
@@ -466,6 +481,7 @@ async function createExportItemsTable(merge: Merging, connection: DuckDBConnecti
  * merged, and the next incremental run merges the new ones over the backfilled table.
  */
 async function runBackfill(context: GlueTwinContext, merge: Merging, args: JobArguments): Promise<DatasetBackfillResult> {
+  const started = performance.now();
   const { job } = merge;
   const partition = merge.dataset.partition.column;
   const log = jobLogger(context, job);
@@ -506,5 +522,12 @@ async function runBackfill(context: GlueTwinContext, merge: Merging, args: JobAr
     `backfill from ${exportLocation}: read ${counted(result.itemsRead, 'item')}, wrote ${counted(result.rowsWritten, 'row')} (= items read) in ${counted(result.partitions, 'partition')}, ` +
     `${counted(result.parquetFiles, 'Parquet file')}; ${count(result.objectsDeleted)} other objects of the old table deleted`;
   log(summary);
-  return { mode: 'backfill', summary, exportManifest: exported.exportManifest, ...result };
+  // A rebuild merges no change object: it says nothing of freshness, so it publishes none (as the job).
+  const metrics = jobMetrics(metricsNamespaceArgument(args), job, merge.dataset.name, {
+    RowsRead: result.itemsRead,
+    RowsWritten: result.rowsWritten,
+    PartitionsRewritten: result.partitions,
+    RunDurationSeconds: Math.round(performance.now() - started) / 1000,
+  });
+  return { mode: 'backfill', summary, exportManifest: exported.exportManifest, ...result, metrics };
 }

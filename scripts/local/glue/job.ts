@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynalakeError } from '../../../lambda/shared/errors';
+import { DEFAULT_METRICS_NAMESPACE, JOB_METRIC_UNITS, type JOB_METRICS } from '../../../lambda/shared/metrics';
+
+/** The name of a job metric. */
+export type JobMetricName = (typeof JOB_METRICS)[keyof typeof JOB_METRICS];
 
 /** What a local Glue twin runs with: the clients of the local services and its folders. */
 export interface GlueTwinContext {
@@ -28,6 +32,34 @@ export type JobArguments = Readonly<Record<string, string | undefined>>;
 /** Every twin's result has one line for display; the counts beside it are the twin's own. */
 export interface GlueTwinResult {
   readonly summary: string;
+  /** The figures the run published (lambda/shared/metrics.ts JOB_METRICS): a Spark job's PutMetricData, kept by the local Glue, or a twin's own. */
+  readonly metrics?: readonly JobMetric[];
+}
+
+/** One figure of a job run, as CloudWatch would hold it. */
+export interface JobMetric {
+  readonly namespace: string;
+  readonly name: JobMetricName;
+  readonly unit: 'Count' | 'Seconds';
+  readonly value: number;
+  /** The dimensions: `service` (the job) and `dataset`. */
+  readonly service: string;
+  readonly dataset: string;
+}
+
+/** The namespace a job publishes to: its METRICS_NAMESPACE argument (the jobs require it; a twin run by hand defaults to dynalake's). */
+export function metricsNamespaceArgument(args: JobArguments): string {
+  return args.METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE;
+}
+
+/** How old the newest change merged was at `now` (epoch seconds); 0 when nothing was merged (glue-scripts' lake_freshness_seconds). */
+export function lakeFreshnessSeconds(newestChange: number | undefined, now: number): number {
+  return newestChange === undefined ? 0 : Math.max(0, now - newestChange);
+}
+
+/** A job's figures as its script would publish them: one datum per figure, each by its unit. */
+export function jobMetrics(namespace: string, service: string, dataset: string, figures: Partial<Record<JobMetricName, number>>): JobMetric[] {
+  return Object.entries(figures).map(([name, value]) => ({ namespace, name: name as JobMetricName, unit: JOB_METRIC_UNITS[name as JobMetricName], value: value, service, dataset }));
 }
 
 /** The arguments `names`, each present and non-empty, or BAD_INVOCATION naming the missing ones. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CURATED_ORDERS, type LakeTable, queryColumns, STAR_TABLES, storedColumns } from '../lake-tables';
 import { asSparkWritesIt, createTableFromParquet, createTableFromRows, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, withDuckDB } from './duckdb';
-import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, requireArguments, withScratch } from './job';
+import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, metricsNamespaceArgument, requireArguments, withScratch } from './job';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFile } from './s3-files';
 
 /**
@@ -116,6 +116,7 @@ export interface SalesStarSchemaResult extends GlueTwinResult {
  * Parquet file (the job writes the fact with Spark's partitioning; the rows are the same).
  */
 export async function runSalesStarSchema(context: GlueTwinContext, args: JobArguments): Promise<SalesStarSchemaResult> {
+  const started = performance.now();
   const log = jobLogger(context, JOB);
   const { LAKE_BUCKET, CURATED_PREFIX, WAREHOUSE_PREFIX } = requireArguments(JOB, args, ['LAKE_BUCKET', 'CURATED_PREFIX', 'WAREHOUSE_PREFIX']);
   const curated = folderPrefix(CURATED_PREFIX);
@@ -152,5 +153,11 @@ export async function runSalesStarSchema(context: GlueTwinContext, args: JobArgu
     STAR_TABLES.map((table) => `${table.name} ${count(result.tables[table.name])}`).join(', ') +
     ` rows; ${counted(result.objectsDeleted, 'old object')} deleted`;
   log(summary);
-  return { summary, ...result, parquetFiles: STAR_TABLES.length };
+  // A rebuild of the whole star, as the job publishes it: every curated order read, every table's rows written.
+  const metrics = jobMetrics(metricsNamespaceArgument(args), JOB, JOB, {
+    RowsRead: result.ordersRead,
+    RowsWritten: Object.values(result.tables).reduce((total, rows) => total + rows, 0),
+    RunDurationSeconds: Math.round(performance.now() - started) / 1000,
+  });
+  return { summary, ...result, parquetFiles: STAR_TABLES.length, metrics };
 }

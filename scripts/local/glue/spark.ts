@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { DynalakeError } from '../../../lambda/shared/errors';
-import { count, counted, type GlueTwinResult, type JobArguments } from './job';
+import { count, counted, type GlueTwinResult, type JobArguments, type JobMetric, type JobMetricName } from './job';
+import { JOB_METRIC_UNITS } from '../../../lambda/shared/metrics';
 import { type GlueJobLayouts, synthesizedJobLayouts } from './job-layout';
 
 /**
@@ -75,6 +76,18 @@ interface RunAnswer {
   readonly committed: boolean;
   /** The last lines the script printed (its log on Glue). */
   readonly output?: readonly string[];
+  /** What the script gave PutMetricData, each datum with its namespace (the local Glue keeps them: there is no CloudWatch here). */
+  readonly metrics?: readonly { readonly Namespace: string; readonly MetricName: string; readonly Unit: string; readonly Value: number; readonly Dimensions: readonly { readonly Name: string; readonly Value: string }[] }[];
+}
+
+/** A PutMetricData datum of a run as a {@link JobMetric}; refuses a name, unit or dimension set the jobs do not publish. */
+function jobMetricOf(job: string, datum: NonNullable<RunAnswer['metrics']>[number]): JobMetric {
+  const name = datum.MetricName as JobMetricName;
+  const dimensions = Object.fromEntries(datum.Dimensions.map((dimension) => [dimension.Name, dimension.Value]));
+  if (JOB_METRIC_UNITS[name] !== datum.Unit || Object.keys(dimensions).sort().join() !== 'dataset,service') {
+    throw new DynalakeError('LOAD_FAILED', `${job}: published ${JSON.stringify(datum)}, not a job metric of lambda/shared/metrics.ts JOB_METRICS with dimensions service and dataset`);
+  }
+  return { namespace: datum.Namespace, name, unit: JOB_METRIC_UNITS[name], value: datum.Value, service: dimensions.service ?? '', dataset: dimensions.dataset ?? '' };
 }
 
 /** What a Spark job run did, as the local runner saw it. */
@@ -180,7 +193,8 @@ export class LocalSpark {
       `Spark ${answer.seconds.toFixed(1)} s: ${counted(answer.downloaded, 'object')} staged in, ${counted(answer.uploaded, 'object')} written, ${count(answer.deleted)} deleted` +
       (answer.items_written > 0 ? `, ${counted(answer.items_written, 'item')} written to DynamoDB` : '') +
       (answer.committed ? '' : ' (the script never reached job.commit())');
-    return { engine: 'spark', summary, seconds: answer.seconds, objectsDownloaded: answer.downloaded, objectsWritten: answer.uploaded, objectsDeleted: answer.deleted, itemsWritten: answer.items_written };
+    const metrics = (answer.metrics ?? []).map((datum) => jobMetricOf(job, datum));
+    return { engine: 'spark', summary, seconds: answer.seconds, objectsDownloaded: answer.downloaded, objectsWritten: answer.uploaded, objectsDeleted: answer.deleted, itemsWritten: answer.items_written, metrics };
   }
 
   /** Stops Spark once the queued runs are done. */

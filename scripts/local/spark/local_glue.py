@@ -88,6 +88,18 @@ def error_message(error: BaseException) -> str:
     return type(error).__name__
 
 
+class RecordedCloudWatch:
+    """CloudWatch for the jobs run here, which has none: PutMetricData keeps each datum, with its
+    namespace, for the run's answer (the figures a job would publish on Glue)."""
+
+    def __init__(self) -> None:
+        self.metric_data: list[dict[str, Any]] = []
+
+    def put_metric_data(self, Namespace: str, MetricData: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's parameter names
+        self.metric_data.extend({"Namespace": Namespace, **datum} for datum in MetricData)
+        return {}
+
+
 class LocalGlue:
     def __init__(self, mirror_dir: Path, buckets: list[str]) -> None:
         self.mirror = S3Mirror(mirror_dir, buckets, s3_client())
@@ -100,6 +112,7 @@ class LocalGlue:
 
     def run(self, script: str, arguments: dict[str, str], extra_py_files: list[str]) -> dict[str, Any]:
         import awsglue.context
+        import boto3
 
         started = time.perf_counter()
         result: dict[str, Any] = {"ok": False}
@@ -113,7 +126,15 @@ class LocalGlue:
 
         saved_argv, saved_path, saved_modules = sys.argv, list(sys.path), set(sys.modules)
         printed = io.StringIO()
+        # The jobs' boto3 CloudWatch client is the recorder; any other client is boto3's own.
+        cloudwatch = RecordedCloudWatch()
+        boto3_client = boto3.client
+
+        def client(service_name: str, *args: Any, **kwargs: Any) -> Any:
+            return cloudwatch if service_name == "cloudwatch" else boto3_client(service_name, *args, **kwargs)
+
         try:
+            boto3.client = client  # type: ignore[assignment]
             for path in extra_py_files:
                 # Glue puts an archive on the path as it is, and a .py under its own (S3) name.
                 entry = path if path.endswith((".zip", ".whl", ".egg")) else str(Path(path).resolve().parent)
@@ -136,6 +157,7 @@ class LocalGlue:
             result["error"] = error_message(error)
             result["traceback"] = traceback.format_exc(limit=8)
         finally:
+            boto3.client = boto3_client  # type: ignore[assignment]
             awsglue.context.GlueContext.__init__ = original_init  # type: ignore[method-assign]
             sys.argv, sys.path[:] = saved_argv, saved_path
             for name in set(sys.modules) - saved_modules:
@@ -152,6 +174,7 @@ class LocalGlue:
             items_written=sum(context.items_written for context in contexts),
             output=printed.getvalue().splitlines()[-20:],
             committed=any(job.committed for context in contexts for job in context._jobs),
+            metrics=cloudwatch.metric_data,
         )
         return result
 

@@ -1,4 +1,4 @@
-import { BUILT_IN_DATASETS, cdcPrefix, curatedTablePrefix, DATASET_NAME, exportPrefix, glueTempPrefix, jobStatePrefix, PREFIXES, UPLOAD_FILTER } from '../../../lambda/shared/layout';
+import { BUILT_IN_DATASETS, cdcPrefix, curatedTablePrefix, DATASET_NAME, exportPrefix, glueTempPrefix, jobStatePrefix, PREFIXES, UPLOAD_FILTER, UPLOADS_DATASET } from '../../../lambda/shared/layout';
 
 /**
  * The bucket layout is the layout of deployed data: a prefix that moves orphans what the buckets
@@ -29,6 +29,7 @@ describe('the bucket layout shared by lib/, lambda/ and scripts/', () => {
   it('names the built-in datasets as their change objects and tables are named, each a dataset name', () => {
     expect(BUILT_IN_DATASETS).toEqual({ orders: 'orders', userCampaign: 'user_Campaign', campaignInfo: 'campaignInfo' });
     for (const name of Object.values(BUILT_IN_DATASETS)) expect(name).toMatch(DATASET_NAME);
+    expect(UPLOADS_DATASET).toBe('uploads');
   });
 
   it('starts an upload run for CSV files under raw/ by default', () => {

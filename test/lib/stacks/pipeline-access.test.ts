@@ -47,13 +47,13 @@ function writeUnder(bucket: string, keys: string, markers: readonly string[]): s
   ];
 }
 
-/** What every Glue job role holds besides its data: its temp folder, its logs, the Glue key, Glue metrics, its script and helper module. */
+/** What every Glue job role holds besides its data: its temp folder, its logs, the Glue key, metrics in Glue's namespace and the deployment's, its script and helper module. */
 function glueJobBase(script: string): string[] {
   return [
     ...writeUnder(ASSETS, `glue-temp/${script}*`, GLUE_TEMP_MARKERS),
     ...allow(LOG_WRITES, [inRegion('logs', 'log-group:/aws-glue/jobs/*')]),
     ...allow(GLUE_KEY_USE, ['${GlueKey.Arn}']),
-    ...allow(['cloudwatch:PutMetricData'], ['*'], { StringEquals: { 'cloudwatch:namespace': 'Glue' } }),
+    ...allow(['cloudwatch:PutMetricData'], ['*'], { StringEquals: { 'cloudwatch:namespace': ['Glue', 'dynalake-dev'] } }),
     // aws-cdk-lib's asset grant: the script and the helper module zip in the bootstrap bucket.
     ...allow(['s3:GetBucket*', 's3:GetObject*', 's3:List*'], [CDK_ASSETS, `${CDK_ASSETS}/*`, `${CDK_ASSETS}/<asset-hash>.zip`]),
   ];

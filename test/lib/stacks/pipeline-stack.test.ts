@@ -126,10 +126,11 @@ describe('PipelineStack with the default configuration', () => {
     expect([...new Set(starred)].sort()).toEqual(['cloudwatch:PutMetricData', 'dynamodb:ListStreams', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
   });
 
-  it('holds cloudwatch:PutMetricData of every job to the Glue namespace', () => {
+  it("holds cloudwatch:PutMetricData of every job to Glue's namespace and the deployment's, which each job is told", () => {
     const metrics = statements(template).filter((statement) => statement.Action === 'cloudwatch:PutMetricData');
     expect(metrics).toHaveLength(JOBS.length);
-    for (const statement of metrics) expect(statement).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } } });
+    for (const statement of metrics) expect(statement).toEqual({ Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': ['Glue', 'dynalake-dev'] } } });
+    for (const name of JOBS) expect((resourceOf(pipeline.jobs[name].job).Properties.DefaultArguments as Record<string, unknown>)['--METRICS_NAMESPACE']).toBe('dynalake-dev');
   });
 
   /** The S3 statements of a job role, each as `bucket:key-pattern` per action. */

@@ -11,7 +11,7 @@ import { dynamoDBJson } from '../../../scripts/local/dynamodb-export';
 import { runCampaignProgress } from '../../../scripts/local/glue/campaign-progress';
 import { runCsvToDynamoDB } from '../../../scripts/local/glue/csv-to-dynamodb';
 import { type JsonRow, textOf } from '../../../scripts/local/glue/duckdb';
-import type { GlueTwinContext, JobArguments } from '../../../scripts/local/glue/job';
+import type { GlueTwinContext, GlueTwinResult, JobArguments, JobMetric } from '../../../scripts/local/glue/job';
 import { runDatasetToLake } from '../../../scripts/local/glue/dataset-to-lake';
 import { runSalesStarSchema } from '../../../scripts/local/glue/sales-star-schema';
 import { LocalSpark, preparePython } from '../../../scripts/local/glue/spark';
@@ -36,7 +36,7 @@ type Engine = keyof typeof LAKES;
 const ENGINES: readonly Engine[] = ['duckdb', 'spark'];
 /** The stack's arguments of each job, over the test's buckets: each test overrides only the bucket or prefix it moves. */
 const stackArgs = (engine: Engine) =>
-  lakeJobArguments({ landingBucket: LANDING, lakeBucket: LAKES[engine], assetsBucket: LANDING, ordersTableArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/orders', uploadsTableName: `golden-uploads-${engine}` }, { dynamoWritePercent: 0.5 });
+  lakeJobArguments({ landingBucket: LANDING, lakeBucket: LAKES[engine], assetsBucket: LANDING, ordersTableArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/orders', uploadsTableName: `golden-uploads-${engine}` }, { dynamoWritePercent: 0.5, prefix: 'golden', stage: engine });
 
 describeWithSpark('the goldens through both engines’ job runs', () => {
   let s3: LocalS3;
@@ -61,12 +61,33 @@ describeWithSpark('the goldens through both engines’ job runs', () => {
 
   const context = (): GlueTwinContext => ({ s3: s3.client, dynamodb: dynamodb.client, scratchDir: join(scratch, 'twins') });
 
-  /** Runs `job` on each engine, with `argsFor(engine)`; resolves with each run's error message, if any. */
+  /**
+   * Runs `job` on each engine, with `argsFor(engine)`; resolves with each run's error message, if
+   * any. When both succeed, they must have published the same figures: each engine in its own
+   * namespace, the same values but for the run's duration and the freshness (a moment apart).
+   */
   async function runBoth(job: string, twin: (context: GlueTwinContext, args: JobArguments) => Promise<unknown>, argsFor: (engine: Engine) => JobArguments): Promise<Record<Engine, string | undefined>> {
-    const failure = (error: unknown) => (error as Error).message;
-    const onDuckDB = await twin(context(), argsFor('duckdb')).then(() => undefined, failure);
-    const onSpark = await spark.run(job, `golden-${job}`, argsFor('spark')).then(() => undefined, failure);
-    return { duckdb: onDuckDB, spark: onSpark };
+    const outcome = (run: Promise<unknown>) => run.then((result) => ({ metrics: (result as GlueTwinResult).metrics, error: undefined }), (error: unknown) => ({ metrics: undefined, error: (error as Error).message }));
+    const onDuckDB = await outcome(twin(context(), argsFor('duckdb')));
+    const onSpark = await outcome(spark.run(job, `golden-${job}`, argsFor('spark')));
+    if (onDuckDB.error === undefined && onSpark.error === undefined) {
+      const figures = (engine: Engine, metrics: readonly JobMetric[] | undefined) => {
+        expect(metrics?.length).toBeGreaterThan(0);
+        return Object.fromEntries(
+          (metrics ?? []).map((metric) => {
+            expect(metric.namespace).toBe(argsFor(engine).METRICS_NAMESPACE);
+            // Time-bound figures: the duration is the run's own; the freshness is compared below.
+            const value = metric.name === 'RunDurationSeconds' ? metric.value > 0 : metric.name === 'LakeFreshnessSeconds' ? metric.value >= 0 : metric.value;
+            return [metric.name, { unit: metric.unit, service: metric.service, dataset: metric.dataset, value }];
+          }),
+        );
+      };
+      expect(figures('spark', onSpark.metrics)).toEqual(figures('duckdb', onDuckDB.metrics));
+      const freshness = (metrics: readonly JobMetric[] | undefined) => metrics?.find((metric) => metric.name === 'LakeFreshnessSeconds')?.value ?? 0;
+      // The same newest change, merged a run apart (Spark's run started after the twin's ended).
+      expect(Math.abs(freshness(onSpark.metrics) - freshness(onDuckDB.metrics))).toBeLessThan(300);
+    }
+    return { duckdb: onDuckDB.error, spark: onSpark.error };
   }
 
   async function expectSameTable(table: LakeTable, expectedRows: readonly JsonRow[]): Promise<void> {

@@ -5,7 +5,7 @@ import type { ChangeRecord } from '../../../../lambda/shared/cdc';
 import { campaignProgress, runCampaignProgress } from '../../../../scripts/local/glue/campaign-progress';
 import { type JsonRow, textOf } from '../../../../scripts/local/glue/duckdb';
 import { CAMPAIGN_PROGRESS } from '../../../../scripts/local/lake-tables';
-import { canonical, golden, putChangeObject, readLakeTable, twinContext, useTempDirs, writeLakeTable } from '../../../helpers/local-lake';
+import { canonical, golden, putChangeObject, readLakeTable, twinContext, useTempDirs, writeLakeTable, publishedFigures } from '../../../helpers/local-lake';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
 
 interface Input {
@@ -86,6 +86,12 @@ describe('runCampaignProgress (through a real s3rver)', () => {
     const result = await runCampaignProgress(context, args);
     // 2024-02-04: USR-000004's day, touched by its REMOVE and left empty.
     expect(result).toMatchObject({ noop: false, changeObjects: 4, changeRecords: 13, userCampaigns: 4, campaigns: 2, rowsWritten: 6, partitionsRewritten: 5, partitionsDeleted: 1, parquetFiles: 4, objectsDeleted: 0 });
+    // What the job would publish: the 2023 partition is neither read nor written; the freshness is the newest new change's age.
+    const { LakeFreshnessSeconds: freshness, ...counts } = publishedFigures(result.metrics, { namespace: 'dynalake', service: 'campaign_progress', dataset: 'campaign_progress' });
+    expect(counts).toEqual({ ChangeObjectsMerged: 4, RowsRead: 0, RowsWritten: 6, PartitionsRewritten: 5 });
+    const newest = Math.max(...[...input.user_campaign_changes, ...input.campaign_info_changes].map((record) => record.approximateCreationTime));
+    expect(freshness).toBeGreaterThan(Date.now() / 1000 - newest - 120);
+    expect(freshness).toBeLessThanOrEqual(Date.now() / 1000 - newest);
     const table = await readLakeTable(local, lake, CAMPAIGN_PROGRESS);
     const types = table.types;
     const of2024 = (rows: readonly JsonRow[]) => rows.filter((row) => textOf(row.created_day).startsWith('2024'));
@@ -97,7 +103,9 @@ describe('runCampaignProgress (through a real s3rver)', () => {
     expect(await listKeys(local, lake)).toEqual([...partitionKeys(['2023-01-01', ...written]), 'state/campaign_progress/campaign_info.jsonl.gz', 'state/campaign_progress/merged.json']);
 
     // Nothing new: nothing read or written.
-    expect(await runCampaignProgress(context, args)).toMatchObject({ noop: true, changeObjects: 0, rowsWritten: 0 });
+    const idle = await runCampaignProgress(context, { ...args, METRICS_NAMESPACE: 'shop-prod' });
+    expect(idle).toMatchObject({ noop: true, changeObjects: 0, rowsWritten: 0 });
+    expect(publishedFigures(idle.metrics, { namespace: 'shop-prod', service: 'campaign_progress', dataset: 'campaign_progress' })).toEqual({ ChangeObjectsMerged: 0, RowsRead: 0, RowsWritten: 0, PartitionsRewritten: 0, LakeFreshnessSeconds: 0 });
 
     // A campaign renamed: only the days of its users are rewritten, with the new title.
     const cmp1 = input.campaign_info_changes.filter((record) => record.keys.campaignID === 'CMP-0001' && record.newImage).at(-1);
@@ -109,6 +117,9 @@ describe('runCampaignProgress (through a real s3rver)', () => {
     const cmp1Days = [...new Set(expected.rows.filter((row) => row.campaign_id === 'CMP-0001').map((row) => textOf(row.created_day)))].sort();
     const renamed = await runCampaignProgress(context, args);
     expect(renamed).toMatchObject({ changeObjects: 1, changeRecords: 1, userCampaigns: 0, partitionsRewritten: cmp1Days.length, partitionsDeleted: 0 });
+    // The rewritten days' rows, read and written again with the new title.
+    const cmp1DayRows = expected.rows.filter((row) => cmp1Days.includes(textOf(row.created_day))).length;
+    expect(publishedFigures(renamed.metrics, { namespace: 'dynalake', service: 'campaign_progress', dataset: 'campaign_progress' })).toMatchObject({ RowsRead: cmp1DayRows, RowsWritten: cmp1DayRows, PartitionsRewritten: cmp1Days.length });
     expect(canonical(of2024((await readLakeTable(local, lake, CAMPAIGN_PROGRESS)).rows))).toEqual(
       canonical(expected.rows.map((row) => (row.campaign_id === 'CMP-0001' ? { ...row, campaign_title: 'Renamed' } : row))),
     );
@@ -121,6 +132,7 @@ describe('runCampaignProgress (through a real s3rver)', () => {
     await putChangeObject(local, landing, 'cdc/user_Campaign/dt=2024-05-04/d.jsonl.gz', [{ eventName: 'INSERT', keys: { userID: 'USR-000009', campaignID: 'CMP-0001' }, sequenceNumber: '6000', approximateCreationTime: 1714780800, newImage: joined, oldImage: null }]);
     const later = await runCampaignProgress(context, args);
     expect(later).toMatchObject({ changeObjects: 1, userCampaigns: 1, rowsWritten: 1, partitionsRewritten: 1 });
+    expect(publishedFigures(later.metrics, { namespace: 'dynalake', service: 'campaign_progress', dataset: 'campaign_progress' }).LakeFreshnessSeconds).toBeCloseTo(Date.now() / 1000 - 1714780800, -2);
     const [newRow] = (await readLakeTable(local, lake, CAMPAIGN_PROGRESS)).rows.filter((row) => row.created_day === '2024-03-01');
     expect(newRow).toMatchObject({ user_id: 'USR-000009', campaign_title: 'Renamed', task_id: 'TASK-0001-01', reward_amount: expect.stringMatching(/^\d+\.\d{2}$/) as unknown });
   });

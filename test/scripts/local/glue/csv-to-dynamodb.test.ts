@@ -5,7 +5,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DynalakeError } from '../../../../lambda/shared/errors';
 import { ORDER_COLUMNS } from '../../../../lambda/shared/orders-csv';
 import { csvToItems, runCsvToDynamoDB, type UploadItem } from '../../../../scripts/local/glue/csv-to-dynamodb';
-import { golden, twinContext, useTempDirs } from '../../../helpers/local-lake';
+import { golden, twinContext, useTempDirs, publishedFigures } from '../../../helpers/local-lake';
 import { createTable, scanAll, useLocalDynamoDB } from '../../../helpers/local-dynamodb';
 import { createBucket, useLocalS3 } from '../../../helpers/local-s3';
 
@@ -87,6 +87,7 @@ describe('runCsvToDynamoDB (through a real s3rver and dynalite)', () => {
     const result = await runCsvToDynamoDB(context, args);
     expect(result).toMatchObject({ rowsRead: 9, itemsWritten: 7, duplicatesDropped: 2, rejected: 0, table, sourceFile: key });
     expect(result.summary).toContain('read 9 rows = written 7 + duplicates 2 + rejected 0');
+    expect(publishedFigures(result.metrics, { namespace: 'dynalake', service: 'csv_to_dynamodb', dataset: 'uploads' })).toEqual({ RowsRead: 9, RowsWritten: 7 });
     const stored = (await scanAll(dynamodb(), table)).map((item) => unmarshall(item) as UploadItem);
     const timestamps = new Set(stored.map((item) => item.ingestion_timestamp));
     expect([...timestamps]).toEqual([result.ingestionTimestamp]);

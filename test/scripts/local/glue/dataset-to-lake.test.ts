@@ -11,7 +11,7 @@ import { CURATED_ORDERS } from '../../../../scripts/local/lake-tables';
 import type { LocalS3 } from '../../../../scripts/local/s3';
 import { readDocumentedExports } from '../../../helpers/dynamodb-export';
 import { createTable, useLocalDynamoDB } from '../../../helpers/local-dynamodb';
-import { canonical, golden, itemInserts, orderInsert, orderItem, putChangeObject, readLakeTable, twinContext, useTempDirs, writeLakeTable } from '../../../helpers/local-lake';
+import { canonical, golden, itemInserts, orderInsert, orderItem, putChangeObject, readLakeTable, twinContext, useTempDirs, writeLakeTable, publishedFigures } from '../../../helpers/local-lake';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
 import { thrownBy } from '../../../helpers/errors';
 
@@ -253,6 +253,17 @@ describe('runDatasetToLake (through a real s3rver)', () => {
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-02/local-999999999999999999999-1000000000000000000080.jsonl.gz', input.changes);
     const second = await runDatasetToLake(context, args(landing, lake));
     expect(second).toMatchObject({ noop: false, changeObjects: 1, changeRecords: 10, keysChanged: 8, rowsRead: 4, rowsKept: 1, rowsWritten: 7, partitionsRewritten: 6, partitionsDeleted: 1, objectsDeleted: 1 });
+    // What the job would publish, in the namespace it is told (the default without one).
+    const figures = Object.fromEntries((second.metrics ?? []).map(({ name, unit, value, namespace, service, dataset }) => [name, { unit, value, namespace, service, dataset }]));
+    const newest = Math.max(...input.changes.map((change) => change.approximateCreationTime));
+    const freshness = figures.LakeFreshnessSeconds?.value ?? -1;
+    expect(freshness).toBeGreaterThan(Date.now() / 1000 - newest - 120);
+    expect(freshness).toBeLessThanOrEqual(Date.now() / 1000 - newest);
+    expect(figures.RunDurationSeconds?.value).toBeGreaterThan(0);
+    // 8 keys changed: 6 by an upsert, 2 removed.
+    const expectedFigures = { ChangeObjectsMerged: 1, RowsRead: 4, RowsUpserted: 6, RowsRemoved: 2, RowsWritten: 7, PartitionsRewritten: 6 };
+    for (const [name, value] of Object.entries(expectedFigures)) expect([name, figures[name]]).toEqual([name, { unit: 'Count', value, namespace: 'dynalake', service: 'orders_to_lake', dataset: 'orders' }]);
+    expect(Object.keys(figures).sort()).toEqual([...Object.keys(expectedFigures), 'LakeFreshnessSeconds', 'RunDurationSeconds'].sort());
     const { rows, types } = await readLakeTable(local, lake, CURATED_ORDERS);
     expect(canonical(rows)).toEqual(canonical(expected.rows));
     expect(types).toEqual({
@@ -276,8 +287,19 @@ describe('runDatasetToLake (through a real s3rver)', () => {
     expect(await etagOf(untouchedKey)).toBe(untouchedEtag); // not rewritten
 
     // Run 3: nothing new is a no-op that says so.
-    const third = await runDatasetToLake(context, args(landing, lake));
+    const third = await runDatasetToLake(context, { ...args(landing, lake), METRICS_NAMESPACE: 'shop-prod' });
     expect(third).toMatchObject({ noop: true, changeObjects: 0, rowsWritten: 0 });
+    // Nothing waiting: every count 0, the lake as fresh as it gets.
+    expect((third.metrics ?? []).filter((metric) => metric.name !== 'RunDurationSeconds')).toEqual(
+      ['ChangeObjectsMerged', 'RowsRead', 'RowsUpserted', 'RowsRemoved', 'RowsWritten', 'PartitionsRewritten', 'LakeFreshnessSeconds'].map((name) => ({
+        namespace: 'shop-prod',
+        name,
+        unit: name === 'LakeFreshnessSeconds' ? 'Seconds' : 'Count',
+        value: 0,
+        service: 'orders_to_lake',
+        dataset: 'orders',
+      })),
+    );
     expect(third.summary).toMatch(/no new change objects .* \(2 merged before\): nothing to do/);
     expect(await listKeys(local, lake)).toEqual(keys);
     const state = await readStateObject(local, lake);
@@ -345,6 +367,8 @@ describe('runDatasetToLake MODE=backfill (an export of a real dynalite table, th
 
     const result = await runDatasetToLake(context, backfill);
     expect(result).toMatchObject({ mode: 'backfill', itemsRead: 8, rowsWritten: 8, partitions: 6, parquetFiles: 6 });
+    // A rebuild: every item read and written; no change merged, so no word on freshness.
+    expect(publishedFigures(result.metrics, { namespace: 'dynalake', service: 'orders_to_lake', dataset: 'orders' })).toEqual({ RowsRead: 8, RowsWritten: 8, PartitionsRewritten: 6 });
     expect(result.summary).toMatch(/^backfill from s3:\/\/assets-\S+\/dynamodb-exports\/orders\/AWSDynamoDB\/\d{14}-[0-9a-f]{8}\/manifest-summary\.json: read 8 items, wrote 8 rows \(= items read\) in 6 partitions, 6 Parquet files; 2 other objects of the old table deleted$/);
 
     const [backfilled, incremental] = await Promise.all([readLakeTable(local, lake, CURATED_ORDERS), readLakeTable(local, lake, CURATED_ORDERS, 'incremental/orders/')]);

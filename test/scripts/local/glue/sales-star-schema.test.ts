@@ -1,7 +1,7 @@
 import type { JsonRow } from '../../../../scripts/local/glue/duckdb';
 import { buildStarSchema, runSalesStarSchema, type StarTableName } from '../../../../scripts/local/glue/sales-star-schema';
 import { CURATED_ORDERS, STAR_TABLES } from '../../../../scripts/local/lake-tables';
-import { canonical, golden, readLakeTable, twinContext, useTempDirs, writeLakeTable } from '../../../helpers/local-lake';
+import { canonical, golden, readLakeTable, twinContext, useTempDirs, writeLakeTable, publishedFigures } from '../../../helpers/local-lake';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
 
 const { input, expected } = golden('sales_star_schema') as { input: { orders: JsonRow[] }; expected: Record<StarTableName, JsonRow[]> };
@@ -45,6 +45,7 @@ describe('runSalesStarSchema (through a real s3rver)', () => {
 
     const result = await runSalesStarSchema(context, args);
     expect(result).toMatchObject({ ordersRead: 11, filesRead: 4, tables: { fact_sales: 11, dim_date: 5, dim_product: 7, dim_customer: 4, dim_country: 5 }, parquetFiles: 5, objectsDeleted: 1 });
+    expect(publishedFigures(result.metrics, { namespace: 'dynalake', service: 'sales_star_schema', dataset: 'sales_star_schema' })).toEqual({ RowsRead: 11, RowsWritten: 11 + 5 + 7 + 4 + 5 });
     for (const table of STAR_TABLES) {
       const { rows } = await readLakeTable(local, lake, table);
       expect([table.name, canonical(rows)]).toEqual([table.name, canonical(expected[table.name])]);

@@ -195,7 +195,28 @@ describe('LocalSpark.run', () => {
       objectsWritten: 2,
       objectsDeleted: 1,
       itemsWritten: 0,
+      metrics: [],
     });
+  });
+
+  it('hands on the figures the script gave PutMetricData, and refuses one no job publishes', async () => {
+    const spark = await LocalSpark.start(options());
+    try {
+      const datum = { Namespace: 'dynalake-dev', MetricName: 'RowsWritten', Unit: 'Count', Value: 5, Dimensions: [{ Name: 'service', Value: 'orders_to_lake' }, { Name: 'dataset', Value: 'orders' }] };
+      const result = await spark.run('orders_to_lake', 'job', { ANSWER: JSON.stringify({ metrics: [datum, { ...datum, MetricName: 'LakeFreshnessSeconds', Unit: 'Seconds', Value: 61.5 }] }) });
+      expect(result.metrics).toEqual([
+        { namespace: 'dynalake-dev', name: 'RowsWritten', unit: 'Count', value: 5, service: 'orders_to_lake', dataset: 'orders' },
+        { namespace: 'dynalake-dev', name: 'LakeFreshnessSeconds', unit: 'Seconds', value: 61.5, service: 'orders_to_lake', dataset: 'orders' },
+      ]);
+      for (const wrong of [{ ...datum, Unit: 'Seconds' }, { ...datum, MetricName: 'Rows' }, { ...datum, Dimensions: datum.Dimensions.slice(0, 1) }, { ...datum, Dimensions: [...datum.Dimensions, { Name: 'stage', Value: 'dev' }] }]) {
+        await expect(spark.run('orders_to_lake', 'job', { ANSWER: JSON.stringify({ metrics: [wrong] }) })).rejects.toMatchObject({
+          code: 'LOAD_FAILED',
+          message: `orders_to_lake: published ${JSON.stringify(wrong)}, not a job metric of lambda/shared/metrics.ts JOB_METRICS with dimensions service and dataset`,
+        });
+      }
+    } finally {
+      await spark.close();
+    }
   });
 
   it.each<[string, Record<string, unknown>, string]>([
