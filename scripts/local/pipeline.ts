@@ -22,7 +22,7 @@ import { textTable } from '../lib/text-table';
 import { ensureTables, startLocalDynamoDB } from './dynamodb';
 import { runCampaignProgress } from './glue/campaign-progress';
 import { runCsvToDynamoDB } from './glue/csv-to-dynamodb';
-import { count, counted, type GlueTwinContext, type JobArguments } from './glue/job';
+import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments } from './glue/job';
 import { LocalSpark, preparePython } from './glue/spark';
 import { runDatasetToLake } from './glue/dataset-to-lake';
 import { runSalesStarSchema } from './glue/sales-star-schema';
@@ -36,6 +36,7 @@ import { storageTableDefinitions } from './table-definitions';
 import { loadCampaigns } from '../seed/load-campaigns';
 import { loadOrders } from '../seed/load-orders';
 import { type CapturedMetrics, localStreamMetrics, localUploadMetrics } from './metrics';
+import { metricsSummaryLines, type PipelineMetrics, summarizeMetrics } from './metrics-summary';
 
 /** The real 1,071-row sample of the e-commerce file (see data/sample/README.md). */
 export const SAMPLE_FILE = join(__dirname, '..', '..', 'data', 'sample', 'online-retail-sample.csv');
@@ -177,6 +178,8 @@ export interface LocalPipelineReport {
   readonly engine: GlueEngine;
   /** Seconds the local Spark took to start, once for the whole run (Spark engine only). */
   readonly sparkStartupSeconds?: number;
+  /** What the real bridges and the job runs published, summed as CloudWatch would hold them. */
+  readonly metrics: PipelineMetrics;
 }
 
 /** An order's key. */
@@ -414,9 +417,15 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
       });
     }
 
+    const metrics = summarizeMetrics(
+      { stream: Object.values(streamMetrics).flatMap((captured) => captured.documents), upload: uploadMetrics.documents },
+      glue.runner.jobRuns.map((jobRun) => (jobRun.result as GlueTwinResult | undefined)?.metrics ?? []),
+    );
+    print('');
+    for (const line of metricsSummaryLines(metrics)) print(line);
     print(`\n✓ pipeline done in ${seconds(performance.now() - began)}: ${timings.map(([name, ms]) => `${name} ${seconds(ms)}`).join(', ')}`);
     print('  Ask the lake yourself: npm run query -- "SELECT country, count(*) AS lines FROM orders GROUP BY 1 ORDER BY 2 DESC LIMIT 5"');
-    return { buckets, seeded, changed, timings, jobRuns: glue.runner.jobRuns, engine, sparkStartupSeconds: spark?.startupSeconds };
+    return { buckets, seeded, changed, timings, jobRuns: glue.runner.jobRuns, engine, sparkStartupSeconds: spark?.startupSeconds, metrics };
   } finally {
     await glue.runner.close();
     await spark?.close();

@@ -177,6 +177,40 @@ describe('npm start on the real sample (runLocalPipeline)', () => {
     expect(expected).toHaveLength(1046);
     expect(printed.join('\n')).toContain('second delivery of the same event: no new run');
   });
+
+  it("prints the metrics the real bridges and jobs published, which agree with the stages' own counts", () => {
+    const number = (text: string | undefined) => Number((text ?? '').replace(/,/g, ''));
+    // What each stream stage printed of its tables, summed over the run.
+    const stages = printed.map((line) => /^\s+\w+\s+([\d,]+) change records \(([\d,]+) INSERT, ([\d,]+) MODIFY, ([\d,]+) REMOVE\) → (\d+) objects? in cdc\//.exec(line)).filter((match) => match !== null);
+    expect(stages.length).toBeGreaterThanOrEqual(4);
+    const total = (group: number) => stages.reduce((sum, match) => sum + number(match[group]), 0);
+    const summary = printed.find((line) => line.startsWith('  stream-to-lake: '));
+    expect(summary).toBe(
+      `  stream-to-lake: ${total(1).toLocaleString('en-US')} change records in (${total(2).toLocaleString('en-US')} INSERT, ${total(3).toLocaleString('en-US')} MODIFY, ${total(4).toLocaleString('en-US')} REMOVE), 0 malformed → ${String(total(5))} change objects; ` +
+        `workflow started ${String(report.metrics.stream.workflowStarts)}×, already running ${String(report.metrics.stream.alreadyRunning)}×`,
+    );
+    expect(report.metrics.stream).toMatchObject({ changeRecordsIn: total(1), inserts: total(2), modifies: total(3), removes: total(4), changeObjects: total(5) });
+    // Every object asked for a run, once: started or found one going.
+    expect(report.metrics.stream.workflowStarts + report.metrics.stream.alreadyRunning).toBe(total(5));
+    // The orders merge took every seeded row, then the updated and deleted keys.
+    const orders = report.metrics.jobs.find((job) => job.job === 'orders_to_lake');
+    expect(orders?.rowsMerged).toBe(rows.length + (report.changed?.updated.length ?? 0) + (report.changed?.deleted.length ?? 0));
+    expect(orders?.rowsWritten).toBeGreaterThanOrEqual(rows.length);
+    expect(report.metrics.jobs.map((job) => job.job).sort()).toEqual(['campaign_progress', 'csv_to_dynamodb', 'orders_to_lake', 'sales_star_schema']);
+    const ordersLine = printed.find((line) => line.startsWith('  orders_to_lake: '));
+    expect(ordersLine).toBe(`  orders_to_lake: ${String(orders?.runs)} runs in ${orders?.seconds.toFixed(1) ?? ''} s; merged ${String(orders?.changeObjectsMerged)} change objects of ${(orders?.rowsMerged ?? 0).toLocaleString('en-US')} keys, ${(orders?.rowsWritten ?? 0).toLocaleString('en-US')} rows written`);
+    // The merges that publish no keys, and the rebuild and load that merge no change object, say neither.
+    expect(printed.find((line) => line.startsWith('  campaign_progress: '))).toMatch(/; merged \d+ change objects?, [\d,]+ rows written$/);
+    expect(printed.find((line) => line.startsWith('  sales_star_schema: '))).toMatch(/ s; [\d,]+ rows written$/);
+    expect(printed.find((line) => line.startsWith('  csv_to_dynamodb: '))).toBe(`  csv_to_dynamodb: 1 run in ${report.metrics.jobs.find((job) => job.job === 'csv_to_dynamodb')?.seconds.toFixed(1) ?? ''} s; 1,046 rows written`);
+    // The upload delivered twice: one run, the second answered from its record.
+    expect(report.metrics.uploads).toEqual({ seen: 2, runsStarted: 1, duplicates: 1, keysSkipped: 0 });
+    // A change reaches the lake within the run: seconds, not the hour of a schedule.
+    const worst = report.metrics.worstFreshness;
+    expect(worst?.seconds).toBeGreaterThan(0);
+    expect(worst?.seconds).toBeLessThan(120);
+    expect(printed).toContain(`  lake freshness: at worst ${worst?.seconds.toFixed(1) ?? ''} s from a change in DynamoDB to the lake (${worst?.job ?? ''})`);
+  });
 });
 
 describe('npm start when a stage fails', () => {
