@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChangeRecord, encodeChangeObject } from '../../../../lambda/shared/cdc';
-import { createChangesTable, isChangeObject, readChangeObjects, type SourcedRecords } from '../../../../scripts/local/glue/changes';
+import { createChangesTable, isChangeObject, notingNewestChange, readChangeObjects, type SourcedRecords } from '../../../../scripts/local/glue/changes';
 import { readRows, withDuckDB } from '../../../../scripts/local/glue/duckdb';
 import type { S3ObjectInfo } from '../../../../scripts/local/glue/s3-files';
 
@@ -114,5 +114,33 @@ describe('createChangesTable', () => {
         { read_order: 1, event_name: 'MODIFY' },
       ]);
     });
+  });
+});
+
+describe('notingNewestChange', () => {
+  const at = (id: string, time: number): ChangeRecord => ({ ...inserted(id, '1'), approximateCreationTime: time });
+  // An async iterable, as readChangeObjects gives one: each batch is produced when asked for.
+  async function* batches(...times: (readonly number[])[]): AsyncGenerator<SourcedRecords> {
+    for (const [index, list] of times.entries()) {
+      yield await Promise.resolve({ source: `s3://landing/${String(index)}`, records: list.map((time, position) => at(`${String(index)}-${String(position)}`, time)) });
+    }
+  }
+
+  it('passes every batch through as it is read, and notes the newest creation time among them, whichever batch holds it', async () => {
+    const noted = notingNewestChange(batches([1714521600.5, 1714521700], [], [1714521650.25]));
+    expect(noted.newest()).toBeUndefined(); // nothing read yet
+    const seen: string[] = [];
+    for await (const batch of noted.batches) seen.push(`${batch.source}:${String(batch.records.length)}`);
+    expect(seen).toEqual(['s3://landing/0:2', 's3://landing/1:0', 's3://landing/2:1']);
+    expect(noted.newest()).toBe(1714521700);
+  });
+
+  it('notes the first record of a batch as the newest when it is, and nothing for batches without records', async () => {
+    const first = notingNewestChange(batches([1714521800, 1714521600]));
+    for await (const batch of first.batches) expect(batch.records).toHaveLength(2);
+    expect(first.newest()).toBe(1714521800);
+    const empty = notingNewestChange(batches([], []));
+    for await (const batch of empty.batches) expect(batch.records).toEqual([]);
+    expect(empty.newest()).toBeUndefined();
   });
 });

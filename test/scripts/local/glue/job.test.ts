@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynalakeError } from '../../../../lambda/shared/errors';
 import { thrownBy } from '../../../helpers/errors';
-import { count, counted, type GlueTwinContext, jobLogger, requireArguments, withScratch } from '../../../../scripts/local/glue/job';
+import { count, counted, type GlueTwinContext, jobLogger, jobMetrics, lakeFreshnessSeconds, metricsNamespaceArgument, requireArguments, withScratch } from '../../../../scripts/local/glue/job';
 
 describe('the twins’ shared job helpers', () => {
   it('counts with thousands separators, and says one thing in the singular', () => {
@@ -106,5 +106,26 @@ describe('withScratch', () => {
     ).rejects.toBe(failure);
     expect(seen).not.toBe('');
     expect(existsSync(seen)).toBe(false);
+  });
+});
+
+describe('the figures a twin publishes as its job would', () => {
+  it('gives each figure its unit and the dimensions, in the order given', () => {
+    expect(jobMetrics('dynalake-dev', 'orders_to_lake', 'orders', { RowsRead: 4, RunDurationSeconds: 1.25, LakeFreshnessSeconds: 0 })).toEqual([
+      { namespace: 'dynalake-dev', name: 'RowsRead', unit: 'Count', value: 4, service: 'orders_to_lake', dataset: 'orders' },
+      { namespace: 'dynalake-dev', name: 'RunDurationSeconds', unit: 'Seconds', value: 1.25, service: 'orders_to_lake', dataset: 'orders' },
+      { namespace: 'dynalake-dev', name: 'LakeFreshnessSeconds', unit: 'Seconds', value: 0, service: 'orders_to_lake', dataset: 'orders' },
+    ]);
+  });
+
+  it('publishes to the METRICS_NAMESPACE argument, dynalake\'s by default', () => {
+    expect(metricsNamespaceArgument({ METRICS_NAMESPACE: 'shop-prod' })).toBe('shop-prod');
+    expect(metricsNamespaceArgument({})).toBe('dynalake');
+  });
+
+  it('measures freshness from the newest change merged, 0 when none was or when it is stamped after now', () => {
+    expect(lakeFreshnessSeconds(1714521600, 1714521690.5)).toBe(90.5);
+    expect(lakeFreshnessSeconds(undefined, 1714521690.5)).toBe(0);
+    expect(lakeFreshnessSeconds(1714521700, 1714521690.5)).toBe(0);
   });
 });
