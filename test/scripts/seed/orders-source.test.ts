@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectEncoding, type Encoding, readOrderRows, type SourceRow } from '../../../scripts/seed/orders-source';
@@ -15,12 +15,24 @@ afterEach(() => {
 });
 
 /** File descriptors this process holds open (Linux). */
-const openDescriptors = () => readdirSync('/proc/self/fd').length;
+/**
+ * How many of this process's descriptors are open on `path`. Counting only the file's own keeps the
+ * check true while the worker opens or closes unrelated descriptors (sockets, other tests' files).
+ */
+function descriptorsOn(path: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false; // closed between the listing and the read
+    }
+  }).length;
+}
 
-/** Waits for the descriptors opened since `before` to be closed (a stream closes its file asynchronously). */
-async function descriptorsBackTo(before: number): Promise<number> {
-  for (let tries = 0; tries < 200 && openDescriptors() > before; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
-  return openDescriptors();
+/** Waits for the descriptors on `path` to be closed (a stream closes its file asynchronously). */
+async function descriptorsLeftOn(path: string): Promise<number> {
+  for (let tries = 0; tries < 200 && descriptorsOn(path) > 0; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  return descriptorsOn(path);
 }
 
 function file(name: string, content: string | Buffer): string {
@@ -58,10 +70,9 @@ describe('detectEncoding', () => {
   it('takes invalid UTF-8 for ISO-8859-1, and closes the file either way', async () => {
     const latin = file('latin1.csv', Buffer.from(`${HEADER}\r\n536370,22728,CAFÉ,24,12/1/2010 8:45,3.75,12583,France`, 'latin1'));
     const utf8 = file('utf8.csv', Buffer.from(`${HEADER}\r\n536370,22728,CAFÉ,24,12/1/2010 8:45,3.75,12583,France`, 'utf8'));
-    const before = openDescriptors();
     expect(await detectEncoding(latin)).toBe('latin1');
     expect(await detectEncoding(utf8)).toBe('utf8');
-    expect(openDescriptors()).toBe(before);
+    expect([descriptorsOn(latin), descriptorsOn(utf8)]).toEqual([0, 0]);
   });
 
   it('passes on a read error instead of guessing an encoding', async () => {
@@ -121,19 +132,17 @@ describe('readOrderRows', () => {
 
   it('stops after the limit and closes the file', async () => {
     const path = file('limit.csv', [HEADER, ROW, ROW, ROW].join('\r\n'));
-    const before = openDescriptors();
     expect((await rowsOf(path, { limit: 2 })).map((row) => row.ordinal)).toEqual([1, 2]);
-    expect(await descriptorsBackTo(before)).toBe(before);
+    expect(await descriptorsLeftOn(path)).toBe(0);
   });
 
   it('names the missing columns, and shows the header without its byte-order mark', async () => {
     const path = file('bom.csv', Buffer.from(`\uFEFFInvoiceNo,StockCode,Description,Quantity,InvoiceDate,CustomerID\r\n${ROW}`, 'utf8'));
-    const before = openDescriptors();
     expect(await failureOf(rowsOf(path, { encoding: 'utf8' }))).toMatchObject({
       code: 'BAD_INPUT',
       message: `${path}:1: missing columns UnitPrice, Country; header found: InvoiceNo,StockCode,Description,Quantity,InvoiceDate,CustomerID`,
     });
-    expect(await descriptorsBackTo(before)).toBe(before);
+    expect(await descriptorsLeftOn(path)).toBe(0);
   });
 
   it('fails on an empty file, which has no header', async () => {
