@@ -65,6 +65,11 @@ export const CONFIG_FIELDS = {
     'The time zone of `refreshSchedule` (an IANA name such as `Europe/Paris`); EventBridge Scheduler follows its daylight saving time.',
     'is not an IANA time zone (expected a name such as UTC or Europe/Paris)',
   ),
+  freshnessObjectiveMinutes: field(
+    z.coerce.number().int().min(1).max(1440).default(30),
+    'The worst lake freshness allowed, in minutes: an alarm fires when a refresh merges a change older than this, and another when no refresh reported for two of `refreshSchedule`\'s longest waits.',
+    'is not a freshness objective (expected a whole number of minutes from 1 to 1440)',
+  ),
   catalogCrawlSchedule: field(
     awsCron.default('cron(0 8 * * ? *)'),
     'When the crawlers over the DynamoDB tables refresh the Glue catalog (UTC).',

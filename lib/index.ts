@@ -12,6 +12,7 @@ export * from './constructs/lake-catalog';
 export * from './constructs/lake-job';
 export * from './constructs/lake-dataset';
 export * from './constructs/alert-topic';
+export * from './constructs/freshness-alarms';
 export * from './stacks/pipeline-stack';
 export * from './constructs/bridge-function';
 export * from './constructs/stream-to-lake';

@@ -16,6 +16,7 @@ import { curatedPrefix, type DatasetDescription, validDataset } from '../dataset
 import { EXPORT_WILDCARD_REASONS } from '../nag';
 import { packageRoot } from '../package-root';
 import { prefixPattern } from '../s3-grants';
+import { FreshnessAlarms } from './freshness-alarms';
 import type { LakeCatalog } from './lake-catalog';
 import { LakeJob } from './lake-job';
 import { RefreshWorkflow } from './refresh-workflow';
@@ -116,6 +117,12 @@ export interface LakeDatasetProps {
    */
   readonly metricsNamespace?: string;
   /**
+   * The worst lake freshness allowed: an alarm fires when a run merges a change older than this,
+   * and another when no run reported for two of the workflow schedule's longest waits.
+   * @default Duration.minutes(30)
+   */
+  readonly freshnessObjective?: Duration;
+  /**
    * The customer-managed key of the table and buckets, when they have one.
    * @default - AWS-managed encryption
    */
@@ -176,6 +183,8 @@ export class LakeDataset extends LakeJob {
   readonly stream: StreamToLake;
   /** The workflow that runs the job: the one given, or its own. */
   readonly workflow: RefreshWorkflow;
+  /** The freshness objective's alarms on the job's figures. */
+  readonly freshness: FreshnessAlarms;
 
   constructor(scope: Construct, id: string, props: LakeDatasetProps) {
     const dataset = validDataset(props.dataset, `${scope.node.path}/${id}`);
@@ -232,6 +241,15 @@ export class LakeDataset extends LakeJob {
       });
       if (props.alarmTopic) deadLetters.addAlarmAction(new SnsAction(props.alarmTopic));
     }
+
+    this.freshness = new FreshnessAlarms(this, 'Freshness', {
+      job: datasetJobKey(dataset),
+      dataset: dataset.name,
+      workflow: this.workflow,
+      objective: props.freshnessObjective,
+      metricsNamespace: props.metricsNamespace,
+      alarmTopic: props.alarmTopic,
+    });
 
     this.stream = new StreamToLake(this, 'Stream', {
       table: props.table,

@@ -6,6 +6,7 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/a
 import { Universal } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { isAwsCronExpression, longestCronGapMinutes } from '../cron';
 import { acknowledgeCheckov, SSE_SQS_CHECKOV_REASON } from '../nag';
 
 /** Something a trigger can start: a Glue job or a crawler. */
@@ -82,9 +83,15 @@ export class RefreshWorkflow extends Construct {
   readonly schedule: Schedule;
   /** Scheduled starts the scheduler gave up on. */
   readonly deadLetterQueue: Queue;
+  /** The longest wait between two scheduled starts, daylight-saving shifts included: how long the lake may wait without changes starting a run. */
+  readonly longestInterval: Duration;
 
   constructor(scope: Construct, id: string, props: RefreshWorkflowProps) {
     super(scope, id);
+    if (!isAwsCronExpression(props.schedule)) throw new Error(`${this.node.path}: schedule ${JSON.stringify(props.schedule)} is not an AWS cron expression (cron(Minutes Hours Day-of-month Month Day-of-week Year))`);
+    const longestWait = longestCronGapMinutes(props.schedule, props.timeZone ?? 'UTC');
+    if (longestWait === undefined) throw new Error(`${this.node.path}: schedule ${props.schedule} starts fewer than twice in the next eight years, so the workflow would stop refreshing`);
+    this.longestInterval = Duration.minutes(longestWait);
     this.workflow = new Workflow(this, 'Workflow', {
       workflowName: props.workflowName,
       description: props.description,

@@ -14,6 +14,7 @@ import { type Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
 import { alertTopicIn } from '../constructs/alert-topic';
+import { FreshnessAlarms } from '../constructs/freshness-alarms';
 import { LakeCatalog } from '../constructs/lake-catalog';
 import { datasetJobArguments, LakeDataset } from '../constructs/lake-dataset';
 import { glueSecurity, LakeJob } from '../constructs/lake-job';
@@ -140,6 +141,8 @@ export class PipelineStack extends Stack {
   readonly streamBridges: readonly StreamToLake[];
   /** The upload bridge: `raw/*.csv` → csv_to_dynamodb. */
   readonly uploadBridge: UploadToGlue;
+  /** The freshness objective's alarms of the two CDC-merge jobs. */
+  readonly freshness: Readonly<Record<'orders_to_lake' | 'campaign_progress', FreshnessAlarms>>;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -202,6 +205,7 @@ export class PipelineStack extends Stack {
       timeout: jobDefaults.timeout,
       streamBatchSize: config.streamBatchSize,
       streamBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
+      freshnessObjective: Duration.minutes(config.freshnessObjectiveMinutes),
     });
     this.jobs = {
       // Each run of these two merges only the change objects its state object does not list yet.
@@ -214,6 +218,19 @@ export class PipelineStack extends Stack {
       }),
       // The star schema is rebuilt from all curated orders.
       sales_star_schema: job('sales_star_schema', args.sales_star_schema, { description: 'Builds warehouse/fact_sales and the dimensions from curated orders' }),
+    };
+
+    this.freshness = {
+      orders_to_lake: orders.freshness,
+      // campaign_progress merges changes too, under the same objective (the orders' alarms come with their LakeDataset).
+      campaign_progress: new FreshnessAlarms(this, 'CampaignProgressFreshness', {
+        job: 'campaign_progress',
+        dataset: 'campaign_progress',
+        workflow: this.refresh,
+        objective: Duration.minutes(config.freshnessObjectiveMinutes),
+        metricsNamespace,
+        alarmTopic: this.alerts,
+      }),
     };
 
     const dataKeyActions = (role: Role, actions: string[]) => {

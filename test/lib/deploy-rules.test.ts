@@ -33,7 +33,7 @@ describe('the deploy rules', () => {
     for (const rule of DEPLOY_RULES) expect([rule.id, rule.check(templatesOf(stacks))]).toEqual([rule.id, []]);
   });
 
-  it('count every alarm (the 11 of the bridges, the refresh schedule dead letters) and every EventBridge rule as publishers of the alert topic', () => {
+  it('count every alarm (the 11 of the bridges, the refresh schedule dead letters, the 4 of the freshness objective) and every EventBridge rule as publishers of the alert topic', () => {
     const stacks = buildStacks();
     const withoutPolicies = templatesOf(stacks).map(({ stackName, template }) => ({
       stackName,
@@ -42,7 +42,8 @@ describe('the deploy rules', () => {
     const findings = TOPIC_PUBLISHERS_RULE.check(withoutPolicies);
     const alarms = stacks.pipeline.streamBridges.flatMap((bridge) => bridge.bridge.alarms).concat(stacks.pipeline.uploadBridge.bridge.alarms);
     expect(alarms).toHaveLength(11);
-    expect(findings.filter((finding) => finding.message.includes('as cloudwatch.amazonaws.com, but no topic policy'))).toHaveLength(12);
+    const freshness = Object.values(stacks.pipeline.freshness).flatMap((alarms) => [alarms.freshnessAlarm, alarms.notReportingAlarm]);
+    expect(findings.filter((finding) => finding.message.includes('as cloudwatch.amazonaws.com, but no topic policy'))).toHaveLength(alarms.length + 1 + freshness.length);
     expect(findings.some((finding) => finding.message.startsWith('RefreshScheduleDeadLettersAlarm'))).toBe(true);
     // Glue job, crawler and Athena failures, and the orders dataset's own job failures.
     expect(findings.filter((finding) => finding.message.includes('as events.amazonaws.com, but no topic policy'))).toHaveLength(4);

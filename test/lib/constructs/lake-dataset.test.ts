@@ -64,8 +64,8 @@ describe("LakeDataset: a consumer's table in the lake, declared once", () => {
 
   it('has its own key and security configuration, and alarms without an action when given no topic', () => {
     template.hasResourceProperties('AWS::Glue::SecurityConfiguration', { Name: 'SensorsLake-sensors-to-lake-glue' });
-    // The bridge's errors, failure queue and iterator age, and its own schedule's dead letters.
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(4);
+    // The bridge's errors, failure queue and iterator age, its own schedule's dead letters, and the freshness objective's two.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(6);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [stack.getLogicalId(dataset.workflow.deadLetterQueue.node.defaultChild as never), 'QueueName'] } }] });
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect((alarm as { Properties: { AlarmActions?: unknown } }).Properties.AlarmActions).toBeUndefined();
     expect(template.findResources('AWS::Events::Rule')).toEqual({});

@@ -130,6 +130,40 @@ function alarm(namespace: string, metricName: string, statistic: string, dimensi
     TreatMissingData: 'notBreaching',
   };
 }
+/** The freshness objective of a CDC-merge job: a run over 30 minutes behind, and no run reported for two hours (the hourly schedule's two waits). */
+const freshnessAlarms = (id: string, job: string, dataset: string) => {
+  const dimensions = [
+    { Name: 'dataset', Value: dataset },
+    { Name: 'service', Value: job },
+  ];
+  return {
+    [`${id}/FreshnessAlarm`]: {
+      AlarmActions: ['${Alerts}'],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Dimensions: dimensions,
+      EvaluationPeriods: 1,
+      MetricName: 'LakeFreshnessSeconds',
+      Namespace: 'dynalake-dev',
+      Period: 300,
+      Statistic: 'Maximum',
+      Threshold: 1800,
+      TreatMissingData: 'ignore',
+    },
+    [`${id}/NotReportingAlarm`]: {
+      AlarmActions: ['${Alerts}'],
+      ComparisonOperator: 'LessThanThreshold',
+      DatapointsToAlarm: 1,
+      Dimensions: dimensions,
+      EvaluationPeriods: 1,
+      MetricName: 'RunDurationSeconds',
+      Namespace: 'dynalake-dev',
+      Period: 7200,
+      Statistic: 'SampleCount',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+    },
+  };
+};
 const bridgeAlarms = (id: string, stream: boolean) => ({
   [`${id}/Bridge/ErrorsAlarm`]: alarm('AWS/Lambda', 'Errors', 'Sum', { Name: 'FunctionName', Value: `\${${id}/Bridge/Function}` }, 1),
   [`${id}/Bridge/FailureQueueDepthAlarm`]: alarm('AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', { Name: 'QueueName', Value: `\${${id}/Bridge/FailureQueue.QueueName}` }, 1),
@@ -298,8 +332,10 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
     });
   });
 
-  it('alarms into the alert topic on every bridge error, on-failure queue, stream lag and scheduled start given up', () => {
+  it('alarms into the alert topic on every bridge error, on-failure queue, stream lag, scheduled start given up, and on the freshness objective of each CDC merge', () => {
     expect(controls.alarms).toEqual({
+      ...freshnessAlarms('OrdersToLake/Freshness', 'orders_to_lake', 'orders'),
+      ...freshnessAlarms('CampaignProgressFreshness', 'campaign_progress', 'campaign_progress'),
       RefreshScheduleDeadLettersAlarm: alarm('AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', { Name: 'QueueName', Value: '${Refresh/ScheduleDeadLetters.QueueName}' }, 1),
       ...bridgeAlarms('OrdersToLake/Stream', true),
       ...bridgeAlarms('UserCampaignStreamToLake', true),
