@@ -176,6 +176,8 @@ export class LakeDataset extends LakeJob {
   readonly stream: StreamToLake;
   /** The workflow that runs the job: the one given, or its own. */
   readonly workflow: RefreshWorkflow;
+  /** The EventBridge rule that announces the job's failures on the alarm topic; none without `alarmTopic`. */
+  readonly failureRule?: Rule;
 
   constructor(scope: Construct, id: string, props: LakeDatasetProps) {
     const dataset = validDataset(props.dataset, `${scope.node.path}/${id}`);
@@ -248,7 +250,7 @@ export class LakeDataset extends LakeJob {
     });
 
     if (props.alarmTopic) {
-      new Rule(this, 'JobFailed', {
+      this.failureRule = new Rule(this, 'JobFailed', {
         description: `The CDC-merge job of ${dataset.name} failed, timed out or errored`,
         eventPattern: { source: ['aws.glue'], detailType: ['Glue Job State Change'], detail: { jobName: [this.job.jobName], state: ['FAILED', 'TIMEOUT', 'ERROR'] } },
         targets: [new SnsTopic(props.alarmTopic)],
