@@ -17,4 +17,5 @@ export * from './stacks/pipeline-stack';
 export * from './constructs/bridge-function';
 export * from './constructs/stream-to-lake';
 export * from './constructs/upload-to-glue';
+export * from './constructs/pipeline-dashboard';
 export * from './dataset';

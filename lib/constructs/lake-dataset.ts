@@ -185,6 +185,8 @@ export class LakeDataset extends LakeJob {
   readonly workflow: RefreshWorkflow;
   /** The freshness objective's alarms on the job's figures. */
   readonly freshness: FreshnessAlarms;
+  /** The EventBridge rule that announces the job's failures on the alarm topic; none without `alarmTopic`. */
+  readonly failureRule?: Rule;
 
   constructor(scope: Construct, id: string, props: LakeDatasetProps) {
     const dataset = validDataset(props.dataset, `${scope.node.path}/${id}`);
@@ -266,7 +268,7 @@ export class LakeDataset extends LakeJob {
     });
 
     if (props.alarmTopic) {
-      new Rule(this, 'JobFailed', {
+      this.failureRule = new Rule(this, 'JobFailed', {
         description: `The CDC-merge job of ${dataset.name} failed, timed out or errored`,
         eventPattern: { source: ['aws.glue'], detailType: ['Glue Job State Change'], detail: { jobName: [this.job.jobName], state: ['FAILED', 'TIMEOUT', 'ERROR'] } },
         targets: [new SnsTopic(props.alarmTopic)],

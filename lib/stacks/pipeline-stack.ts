@@ -4,7 +4,7 @@ import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule } from 'aws-cdk-lib/aws-events';
+import { type IRule, Rule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
 import { CfnCrawler, WorkerType } from 'aws-cdk-lib/aws-glue';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -16,8 +16,9 @@ import type { PipelineConfig } from '../config';
 import { alertTopicIn } from '../constructs/alert-topic';
 import { FreshnessAlarms } from '../constructs/freshness-alarms';
 import { LakeCatalog } from '../constructs/lake-catalog';
-import { datasetJobArguments, LakeDataset } from '../constructs/lake-dataset';
+import { datasetJobArguments, datasetJobKey, LakeDataset } from '../constructs/lake-dataset';
 import { glueSecurity, LakeJob } from '../constructs/lake-job';
+import { type DashboardStream, PipelineDashboard } from '../constructs/pipeline-dashboard';
 import { RefreshWorkflow } from '../constructs/refresh-workflow';
 import { StreamToLake } from '../constructs/stream-to-lake';
 import { acknowledgeAtSynth, acknowledgeWildcards, PIPELINE_WILDCARD_REASONS } from '../nag';
@@ -143,6 +144,12 @@ export class PipelineStack extends Stack {
   readonly uploadBridge: UploadToGlue;
   /** The freshness objective's alarms of the two CDC-merge jobs. */
   readonly freshness: Readonly<Record<'orders_to_lake' | 'campaign_progress', FreshnessAlarms>>;
+  /**
+   * The CloudWatch dashboard `<prefix>-<stage>-pipeline`: lake freshness against its objective,
+   * changes in against rows merged, the bridges' health, the refresh workflow's runs, the jobs'
+   * run time and DPU-hours, the uploads and the Athena workgroup.
+   */
+  readonly dashboard: PipelineDashboard;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -276,7 +283,7 @@ export class PipelineStack extends Stack {
     });
     this.addNamedQueries();
 
-    this.addFailureRules();
+    const jobFailures = this.addFailureRules();
     // A scheduled start the scheduler gave up on is a refresh that never ran.
     new Alarm(this, 'RefreshScheduleDeadLettersAlarm', {
       metric: this.refresh.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
@@ -288,20 +295,20 @@ export class PipelineStack extends Stack {
     }).addAlarmAction(new SnsAction(this.alerts));
 
     const streamed = { user_Campaign: tables.userCampaign, campaignInfo: tables.campaignInfo } as const;
-    const campaignBridges = Object.entries(streamed).map(
-      ([cdcTable, table]) =>
-        new StreamToLake(this, `${cdcTable.replace(/^\w/, (c) => c.toUpperCase()).replace(/_/g, '')}StreamToLake`, {
-          ...bridgeDefaults,
-          table,
-          dataset: cdcTable,
-          landingBucket: buckets.landing,
-          workflowName: this.refresh.workflow.workflowName,
-          dataKey,
-          batchSize: config.streamBatchSize,
-          maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
-        }),
-    );
-    this.streamBridges = [orders.stream, ...campaignBridges];
+    const campaignStreams = Object.entries(streamed).map(([cdcTable, table]) => ({
+      dataset: cdcTable,
+      stream: new StreamToLake(this, `${cdcTable.replace(/^\w/, (c) => c.toUpperCase()).replace(/_/g, '')}StreamToLake`, {
+        ...bridgeDefaults,
+        table,
+        dataset: cdcTable,
+        landingBucket: buckets.landing,
+        workflowName: this.refresh.workflow.workflowName,
+        dataKey,
+        batchSize: config.streamBatchSize,
+        maxBatchingWindow: Duration.seconds(config.streamBatchingWindowSeconds),
+      }),
+    }));
+    this.streamBridges = [orders.stream, ...campaignStreams.map(({ stream }) => stream)];
     this.uploadBridge = new UploadToGlue(this, 'UploadToGlue', {
       ...bridgeDefaults,
       landingBucket: buckets.landing,
@@ -310,6 +317,38 @@ export class PipelineStack extends Stack {
       jobName: csv_to_dynamodb.job.jobName,
       targetTable: tables.uploads,
       dataset: UPLOADS_DATASET,
+    });
+
+    // Each job's figures carry `service` = its key in `jobs` and `dataset` = what it keeps (the
+    // scripts' publish_job_metrics calls): campaign_progress and sales_star_schema their own name.
+    const worker = { workerType: jobDefaults.workerType, numberOfWorkers: jobDefaults.numberOfWorkers };
+    const ordersJob = datasetJobKey(ORDERS_DATASET);
+    const streams: DashboardStream[] = [
+      { dataset: ORDERS_DATASET.name, bridge: orders.stream.bridge, mergedBy: ordersJob },
+      ...campaignStreams.map(({ dataset, stream }) => ({ dataset, bridge: stream.bridge, mergedBy: 'campaign_progress' })),
+    ];
+    this.dashboard = new PipelineDashboard(this, 'Dashboard', {
+      metricsNamespace,
+      dashboardName: `${name}-pipeline`,
+      freshnessObjective: Duration.minutes(config.freshnessObjectiveMinutes),
+      mergeJobs: [
+        { service: ordersJob, dataset: ORDERS_DATASET.name, ...worker },
+        // It rewrites the exploded progress rows of the users changed: no per-key upsert or remove counts.
+        { service: 'campaign_progress', dataset: 'campaign_progress', mergesByKey: false, ...worker },
+      ],
+      streams,
+      jobs: [
+        { service: 'sales_star_schema', dataset: 'sales_star_schema', ...worker },
+        { service: 'csv_to_dynamodb', dataset: UPLOADS_DATASET, ...worker },
+      ],
+      uploads: { dataset: UPLOADS_DATASET, bridge: this.uploadBridge.bridge, loadJob: 'csv_to_dynamodb' },
+      workflow: {
+        // The workflow's last job, which publishes after its output is committed (the lake crawler after it publishes nothing).
+        completedRunJob: { service: 'sales_star_schema', dataset: 'sales_star_schema' },
+        failureRules: jobFailures,
+        deadLetterQueue: this.refresh.deadLetterQueue,
+      },
+      athenaWorkgroupName: this.workgroup.name,
     });
 
     new CfnOutput(this, 'RefreshWorkflowName', { value: this.refresh.workflow.workflowName, exportName: `${name}-refresh-workflow-name` });
@@ -414,11 +453,14 @@ export class PipelineStack extends Stack {
     }
   }
 
-  /** EventBridge rules that announce failures on the alerts topic (a dataset announces its own job's). */
-  private addFailureRules(): void {
+  /**
+   * EventBridge rules that announce failures on the alerts topic (a dataset announces its own job's).
+   * Returns the rules of failed job runs: this stack's and each dataset's.
+   */
+  private addFailureRules(): IRule[] {
     const target = new SnsTopic(this.alerts);
     const jobs = Object.values(this.jobs).filter((lakeJob) => !(lakeJob instanceof LakeDataset));
-    new Rule(this, 'GlueJobFailed', {
+    const jobFailed = new Rule(this, 'GlueJobFailed', {
       description: 'A Glue job of the pipeline failed, timed out or errored',
       eventPattern: { source: ['aws.glue'], detailType: ['Glue Job State Change'], detail: { jobName: jobs.map((lakeJob) => lakeJob.job.jobName), state: ['FAILED', 'TIMEOUT', 'ERROR'] } },
       targets: [target],
@@ -433,5 +475,7 @@ export class PipelineStack extends Stack {
       eventPattern: { source: ['aws.athena'], detailType: ['Athena Query State Change'], detail: { workgroupName: [this.workgroup.ref], currentState: ['FAILED'] } },
       targets: [target],
     });
+    const datasetRules = Object.values(this.jobs).flatMap((lakeJob) => (lakeJob instanceof LakeDataset && lakeJob.failureRule ? [lakeJob.failureRule] : []));
+    return [jobFailed, ...datasetRules];
   }
 }

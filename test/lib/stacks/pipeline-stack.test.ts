@@ -5,6 +5,7 @@ import { ORDERS_DATASET } from '../../../lib/dataset';
 import { parentFolderMarkers } from '../../../lib/s3-grants';
 import { GLUE_SCRIPTS_DIR, type PipelineStack, RUN_ARGUMENTS } from '../../../lib/stacks/pipeline-stack';
 import { buildStacks, resourceOf } from '../../helpers/cdk-app';
+import { dashboardWidgets, metricLine, widgetTitled } from '../../helpers/dashboard-body';
 import { accessControls, templateValues } from '../../helpers/template-values';
 import { describeTriggerGraph, triggerEdges, triggerGraphProblems } from '../../helpers/trigger-graph';
 
@@ -289,6 +290,87 @@ describe('PipelineStack with the default configuration', () => {
     expect([values.resources.Workgroup?.Type, values.resources.Workgroup?.Properties.Name, values.resources.Alerts?.Type]).toEqual(['AWS::Athena::WorkGroup', 'dynalake-dev', 'AWS::SNS::Topic']);
   });
 
+  describe('its dashboard', () => {
+    const widgets = dashboardWidgets(pipeline, { storage });
+    const lines = (title: string) => widgetTitled(widgets, title).metrics.map(metricLine);
+
+    it('is named <prefix>-<stage>-pipeline and reads the figures from the namespace the bridges and jobs are told', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'dynalake-dev-pipeline' });
+      const own = widgets.flatMap((widget) => widget.metrics).filter((metric) => !metric.namespace.startsWith('AWS/'));
+      expect(new Set(own.map((metric) => metric.namespace))).toEqual(new Set(['dynalake-dev']));
+    });
+
+    it('draws the freshness of both CDC merges (orders, campaign progress) against the default 30-minute objective', () => {
+      expect(lines('Lake freshness')).toEqual([
+        'dynalake-dev/LakeFreshnessSeconds dataset=orders service=orders_to_lake Maximum 3600',
+        'dynalake-dev/LakeFreshnessSeconds dataset=campaign_progress service=campaign_progress Maximum 3600',
+      ]);
+      expect(widgetTitled(widgets, 'Lake freshness').annotations?.horizontal?.map((line) => line.value)).toEqual([1800]);
+    });
+
+    it('sets each stream’s changes beside the merge job that takes them in: the orders beside orders_to_lake, both campaign tables beside campaign_progress', () => {
+      expect(lines('Changes in versus rows merged: orders_to_lake')).toContain('dynalake-dev/ChangeRecordsIn dataset=orders service=stream-to-lake Sum 3600');
+      expect(widgetTitled(widgets, 'Changes in versus rows merged: orders_to_lake').expressions.map((expression) => expression.expression)).toEqual(['upserted + removed']);
+      expect(lines('Changes in versus change objects merged: campaign_progress')).toEqual([
+        'dynalake-dev/ChangeRecordsIn dataset=user_Campaign service=stream-to-lake Sum 3600',
+        'dynalake-dev/ChangeRecordsIn dataset=campaignInfo service=stream-to-lake Sum 3600',
+        'dynalake-dev/ChangeObjectsMerged dataset=campaign_progress service=campaign_progress Sum 3600 right',
+      ]);
+    });
+
+    it("watches every bridge function and failure queue of the stack, and the refresh schedule's dead letters", () => {
+      const streams = ['OrdersToLake/Stream', 'UserCampaignStreamToLake', 'CampaignInfoStreamToLake'];
+      expect(lines('Stream bridges: iterator age')).toEqual(streams.map((stream) => `AWS/Lambda/IteratorAge FunctionName=\${${stream}/Bridge/Function} Maximum 300`));
+      expect(lines('Bridge errors')).toEqual([...streams, 'UploadToGlue'].map((bridge) => `AWS/Lambda/Errors FunctionName=\${${bridge}/Bridge/Function} Sum 300`));
+      expect(lines('Failure queues')).toEqual([
+        ...[...streams, 'UploadToGlue'].map((bridge) => `AWS/SQS/ApproximateNumberOfMessagesVisible QueueName=\${${bridge}/Bridge/FailureQueue.QueueName} Maximum 300`),
+        'AWS/SQS/ApproximateNumberOfMessagesVisible QueueName=${Refresh/ScheduleDeadLetters.QueueName} Maximum 300',
+      ]);
+    });
+
+    it("counts the refresh workflow's completed runs by sales_star_schema, its last job, and its failed job runs by the stack's and the orders dataset's failure rules", () => {
+      expect(lines('Refresh workflow runs').slice(-3)).toEqual([
+        'dynalake-dev/RunDurationSeconds dataset=sales_star_schema service=sales_star_schema SampleCount 3600',
+        'AWS/Events/Invocations RuleName=${GlueJobFailed} Sum 3600 right',
+        'AWS/Events/Invocations RuleName=${OrdersToLake/JobFailed} Sum 3600 right',
+      ]);
+      expect(widgetTitled(widgets, 'Refresh workflow runs').metrics.slice(-2).map((metric) => metric.label)).toEqual(['failed job runs (rule GlueJobFailed)', 'failed job runs (rule OrdersToLake/JobFailed)']);
+    });
+
+    it('prices every job at the configured workers (2 × G.1X by default), and reads the Athena metrics of the stack’s workgroup', () => {
+      expect(widgetTitled(widgets, 'Glue DPU-hours').expressions.map((expression) => expression.label)).toEqual([
+        'orders_to_lake DPU-hours (2 × G.1X)',
+        'campaign_progress DPU-hours (2 × G.1X)',
+        'sales_star_schema DPU-hours (2 × G.1X)',
+        'csv_to_dynamodb DPU-hours (2 × G.1X)',
+      ]);
+      expect(lines('Uploads')).toContain('dynalake-dev/RowsWritten dataset=uploads service=csv_to_dynamodb Sum 3600 right');
+      expect(widgetTitled(widgets, 'Athena: data scanned').expressions[0]?.expression).toContain('WorkGroup="dynalake-dev"');
+    });
+
+    it("names each job's figures with the service and dataset its script publishes them under", () => {
+      // publish_job_metrics(namespace, job, dataset, figures): the script's own JOB, or the generic merge's dataset.job and dataset.name.
+      const published = (name: JobName): string => {
+        const script = name === 'orders_to_lake' ? 'dataset_to_lake' : name;
+        const source = readFileSync(join(GLUE_SCRIPTS_DIR, `${script}.py`), 'utf8');
+        const call = /publish_job_metrics\(args\["METRICS_NAMESPACE"\], ([^,]+), ([^,]+),/.exec(source);
+        if (!call) throw new Error(`${script}.py does not call publish_job_metrics`);
+        const constant = /^JOB = "([a-z_]+)"$/m.exec(source)?.[1];
+        const value = (expression: string): string => {
+          if (expression === 'JOB' && constant) return constant;
+          if (expression === 'dataset.job') return `${ORDERS_DATASET.name}_to_lake`;
+          if (expression === 'dataset.name') return ORDERS_DATASET.name;
+          const argument = /^args\["([A-Z_]+)"\]$/.exec(expression)?.[1];
+          if (argument) return (job(name).Properties.DefaultArguments as Record<string, string>)[`--${argument}`] ?? '';
+          throw new Error(`${script}.py publishes under ${expression}, which this test cannot read`);
+        };
+        return `dataset=${value(call[2] as string)} service=${value(call[1] as string)}`;
+      };
+      const shown = new Set(lines('Glue job run time').map((line) => line.split(' ').slice(1, 3).join(' ')));
+      expect(shown).toEqual(new Set(JOBS.map(published)));
+    });
+  });
+
   it('ships the helper module of every job in a zip, so `import dynalake_glue` finds it on Glue', () => {
     for (const job of JOBS) {
       const extra = JSON.stringify(resourceOf(pipeline.jobs[job].job).Properties.DefaultArguments);
@@ -298,7 +380,7 @@ describe('PipelineStack with the default configuration', () => {
 });
 
 describe('PipelineStack with alerts, KMS and bigger workers', () => {
-  const { pipeline } = buildStacks({ alertEmail: 'data-team@example.com', encryption: 'kms', glueWorkerType: 'G.2X', glueWorkerCount: 10, csvLoadMaxConcurrentRuns: 5 });
+  const { pipeline, storage } = buildStacks({ alertEmail: 'data-team@example.com', encryption: 'kms', glueWorkerType: 'G.2X', glueWorkerCount: 10, csvLoadMaxConcurrentRuns: 5 });
   const template = Template.fromStack(pipeline);
 
   it('subscribes the alert e-mail', () => {
@@ -310,8 +392,14 @@ describe('PipelineStack with alerts, KMS and bigger workers', () => {
     expect(resourceOf(pipeline.workgroup).Properties).toMatchObject({ WorkGroupConfiguration: { ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_KMS' } } } });
   });
 
-  it('sizes the jobs from config', () => {
+  it('sizes the jobs from config, and prices them so on the dashboard', () => {
     expect(resourceOf(pipeline.jobs.orders_to_lake.job).Properties).toMatchObject({ WorkerType: 'G.2X', NumberOfWorkers: 10 });
+    expect(widgetTitled(dashboardWidgets(pipeline, { storage }), 'Glue DPU-hours').expressions.map((expression) => expression.expression)).toEqual([
+      'duration0 / 3600 * 10 * 2',
+      'duration1 / 3600 * 10 * 2',
+      'duration2 / 3600 * 10 * 2',
+      'duration3 / 3600 * 10 * 2',
+    ]);
     expect(resourceOf(pipeline.jobs.csv_to_dynamodb.job).Properties).toMatchObject({ ExecutionProperty: { MaxConcurrentRuns: 5 } });
   });
 });
