@@ -119,13 +119,16 @@ const STAR_SCHEMA_FILES = 5;
 export const WORKFLOW_JOBS = ['orders_to_lake', 'campaign_progress', 'sales_star_schema'] as const;
 /** Streamed tables, each with its own stream-to-lake bridge. */
 const STREAM_BRIDGES = 3;
+/** The CDC-merge jobs, each watched by the freshness objective's two alarms (FreshnessAlarms). */
+const MERGE_JOBS = 2;
 /**
  * Alarms of a deployment: each bridge's Errors and FailureQueueDepth (BridgeFunction), each stream
- * bridge's IteratorAge (StreamToLake), and the refresh schedule's dead letters (PipelineStack).
+ * bridge's IteratorAge (StreamToLake), the refresh schedule's dead letters (PipelineStack), and
+ * each merge job's freshness and not-reporting alarms. A test counts them in the synthesized stacks.
  */
-export const DEPLOYMENT_ALARMS = (STREAM_BRIDGES + 1) * 2 + STREAM_BRIDGES + 1;
-/** The deployment defines no CloudWatch dashboard yet (README: "the dashboard … not built yet"). */
-export const DEPLOYMENT_DASHBOARDS = 0;
+export const DEPLOYMENT_ALARMS = (STREAM_BRIDGES + 1) * 2 + STREAM_BRIDGES + 1 + MERGE_JOBS * 2;
+/** The pipeline stack's PipelineDashboard. */
+export const DEPLOYMENT_DASHBOARDS = 1;
 
 /** Metric names each job publishes per run (glue-scripts/*.py publish_job_metrics), dimensions service + dataset. */
 const JOB_METRIC_COUNTS = {

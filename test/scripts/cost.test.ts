@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
 import { parseConfig, type PipelineConfigInput } from '../../lib/config';
 import { formatEstimate, readUnitPrices, UNIT_PRICES_PATH, workloadFromOptions } from '../../scripts/cost';
-import { type CostEstimate, DEFAULT_WORKLOAD, estimateMonthlyCost, streamBatchesPerDay, type Workload } from '../../scripts/cost/estimate';
+import { type CostEstimate, DEFAULT_WORKLOAD, DEPLOYMENT_ALARMS, DEPLOYMENT_DASHBOARDS, estimateMonthlyCost, streamBatchesPerDay, type Workload } from '../../scripts/cost/estimate';
+import { buildStacks } from '../helpers/cdk-app';
 
 const ROOT = join(__dirname, '..', '..');
 const prices = readUnitPrices();
@@ -20,6 +22,12 @@ function runCost(args: readonly string[]) {
 }
 
 describe('estimateMonthlyCost', () => {
+  it('counts the alarms and dashboards the stacks synthesize', () => {
+    const { storage, pipeline } = buildStacks();
+    const count = (type: string) => [storage, pipeline].reduce((sum, stack) => sum + Object.keys(Template.fromStack(stack).findResources(type)).length, 0);
+    expect([DEPLOYMENT_ALARMS, DEPLOYMENT_DASHBOARDS]).toEqual([count('AWS::CloudWatch::Alarm'), count('AWS::CloudWatch::Dashboard')]);
+  });
+
   it('doubles the Glue job lines when the worker count doubles', () => {
     const two = estimate({ glueWorkerCount: 2 });
     const four = estimate({ glueWorkerCount: 4 });
