@@ -125,7 +125,7 @@ async function processBatch(dependencies: StreamToLakeDependencies, event: Dynam
     return { response, objectKey, recordsWritten: changes.length, workflow: { runId: run.RunId ?? '' } };
   } catch (error) {
     if (error instanceof ConcurrentRunsExceededException) {
-      // A run is going: the next scheduled run picks this object up.
+      // A run is going: when it ends, refresh-follow-up sees this object unmerged and starts the next run.
       logger.info('refresh workflow already running; the next run picks the change up', { workflowName });
       metrics.addMetric(STREAM_METRICS.workflowAlreadyRunning, MetricUnit.Count, 1);
       return { response, objectKey, recordsWritten: changes.length, workflow: { skipped: 'already-running' } };

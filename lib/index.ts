@@ -13,6 +13,7 @@ export * from './constructs/lake-job';
 export * from './constructs/lake-dataset';
 export * from './constructs/alert-topic';
 export * from './constructs/freshness-alarms';
+export * from './constructs/refresh-follow-up';
 export * from './stacks/pipeline-stack';
 export * from './constructs/bridge-function';
 export * from './constructs/stream-to-lake';

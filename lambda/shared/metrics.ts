@@ -14,7 +14,22 @@ export const DEFAULT_METRICS_NAMESPACE = 'dynalake';
 export const DATASET_DIMENSION = 'dataset';
 
 /** The bridges' stage names: the `service` dimension of what they publish. */
-export const BRIDGE_STAGES = { streamToLake: 'stream-to-lake', uploadToGlue: 'upload-to-glue' } as const;
+export const BRIDGE_STAGES = { streamToLake: 'stream-to-lake', uploadToGlue: 'upload-to-glue', refreshFollowUp: 'refresh-follow-up' } as const;
+
+/** The dimension that names the workflow, beside `service`, on what refresh-follow-up publishes (it follows a workflow, not one dataset). */
+export const WORKFLOW_DIMENSION = 'workflow';
+
+/** What refresh-follow-up publishes once per ended workflow run. */
+export const RUN_METRICS = {
+  /** Runs that ended with every job and crawler succeeded. */
+  workflowRunsSucceeded: 'WorkflowRunsSucceeded',
+  /** Runs that ended with a job or crawler failed, timed out, stopped or errored. */
+  workflowRunsFailed: 'WorkflowRunsFailed',
+  /** Change objects the run's merge jobs had not merged when it ended (they landed after the jobs listed theirs). */
+  changeObjectsWaiting: 'ChangeObjectsWaiting',
+  /** Follow-up runs started for them. */
+  followUpRunsStarted: 'FollowUpRunsStarted',
+} as const;
 
 /** What stream-to-lake publishes for each batch. */
 export const STREAM_METRICS = {

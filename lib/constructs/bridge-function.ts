@@ -17,7 +17,7 @@ import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE } from '../../lambda/share
 const LAMBDA_DIR = join(__dirname, '..', '..', 'lambda');
 
 /** dynalake's own handlers, in `lambda/`. */
-export const DYNALAKE_HANDLERS = ['stream-to-lake', 'upload-to-glue'] as const;
+export const DYNALAKE_HANDLERS = ['stream-to-lake', 'upload-to-glue', 'refresh-follow-up'] as const;
 
 /** The entry file of a handler in `lambda/`: its TypeScript source, or its compiled JavaScript in a built package. */
 export function lambdaEntry(name: string): string {

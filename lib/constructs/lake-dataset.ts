@@ -19,6 +19,7 @@ import { prefixPattern } from '../s3-grants';
 import { FreshnessAlarms } from './freshness-alarms';
 import type { LakeCatalog } from './lake-catalog';
 import { LakeJob } from './lake-job';
+import { RefreshFollowUp } from './refresh-follow-up';
 import { RefreshWorkflow } from './refresh-workflow';
 import { StreamToLake } from './stream-to-lake';
 import { DEFAULT_METRICS_NAMESPACE } from '../../lambda/shared/metrics';
@@ -185,6 +186,8 @@ export class LakeDataset extends LakeJob {
   readonly workflow: RefreshWorkflow;
   /** The freshness objective's alarms on the job's figures. */
   readonly freshness: FreshnessAlarms;
+  /** The follow-up of its own workflow's runs; none when given a `workflow`, whose owner follows it up. */
+  readonly followUp?: RefreshFollowUp;
   /** The EventBridge rule that announces the job's failures on the alarm topic; none without `alarmTopic`. */
   readonly failureRule?: Rule;
 
@@ -232,6 +235,17 @@ export class LakeDataset extends LakeJob {
         description: `Merges ${dataset.name} changes into the lake`,
       });
       this.workflow.start([{ job: this.job }]);
+      this.followUp = new RefreshFollowUp(this, 'FollowUp', {
+        workflow: this.workflow,
+        landingBucket: landing,
+        lakeBucket: lake,
+        merges: [{ job: datasetJobKey(dataset), statePrefix: layout.statePrefix, cdcPrefixes: [layout.cdcPrefix] }],
+        dataKey: props.dataKey,
+        alarmTopic: props.alarmTopic,
+        metricsNamespace: props.metricsNamespace,
+        logRetentionDays: props.logRetentionDays,
+        removalPolicy: props.removalPolicy,
+      });
       // A scheduled start the scheduler gave up on is a merge that never ran.
       const deadLetters = new Alarm(this, 'ScheduleDeadLettersAlarm', {
         metric: this.workflow.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),

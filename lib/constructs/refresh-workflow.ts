@@ -79,6 +79,8 @@ export class RefreshWorkflow extends Construct {
   readonly workflow: Workflow;
   /** The triggers, in the order they fire. */
   readonly triggers: CfnTrigger[] = [];
+  /** What the triggers start, in the order they were added: the jobs and crawlers whose ends may end a run. */
+  readonly nodes: WorkflowTarget[] = [];
   /** The EventBridge Scheduler schedule that starts the workflow. */
   readonly schedule: Schedule;
   /** Scheduled starts the scheduler gave up on. */
@@ -125,6 +127,7 @@ export class RefreshWorkflow extends Construct {
     if (this.triggers.length > 0) throw new Error(`${this.node.path}: start() must be called once, before onSuccess()`);
     // No StartOnCreation: Glue does not support it on ON_DEMAND triggers (CreateTrigger API).
     this.addTrigger((id) => this.workflow.addOnDemandTrigger(id, { actions: targets.map(actionOf) }), 'Start');
+    this.nodes.push(...targets);
     return targets.map((target) => new StartedNode(this, target));
   }
 
@@ -146,6 +149,7 @@ export class RefreshWorkflow extends Construct {
     // The L2 renders an event-batching condition on every non-scheduled trigger; it belongs to
     // EVENT triggers only, so a conditional trigger carries none.
     trigger.addPropertyDeletionOverride('EventBatchingCondition');
+    this.nodes.push(...targets);
     return targets.map((target) => new StartedNode(this, target));
   }
 

@@ -19,6 +19,7 @@ import { LakeCatalog } from '../constructs/lake-catalog';
 import { datasetJobArguments, datasetJobKey, LakeDataset } from '../constructs/lake-dataset';
 import { glueSecurity, LakeJob } from '../constructs/lake-job';
 import { type DashboardStream, PipelineDashboard } from '../constructs/pipeline-dashboard';
+import { RefreshFollowUp } from '../constructs/refresh-follow-up';
 import { RefreshWorkflow } from '../constructs/refresh-workflow';
 import { StreamToLake } from '../constructs/stream-to-lake';
 import { acknowledgeAtSynth, acknowledgeWildcards, PIPELINE_WILDCARD_REASONS } from '../nag';
@@ -142,6 +143,8 @@ export class PipelineStack extends Stack {
   readonly streamBridges: readonly StreamToLake[];
   /** The upload bridge: `raw/*.csv` → csv_to_dynamodb. */
   readonly uploadBridge: UploadToGlue;
+  /** Counts each refresh run's outcome and starts a follow-up run when changes landed during one. */
+  readonly followUp: RefreshFollowUp;
   /** The freshness objective's alarms of the two CDC-merge jobs. */
   readonly freshness: Readonly<Record<'orders_to_lake' | 'campaign_progress', FreshnessAlarms>>;
   /**
@@ -266,6 +269,17 @@ export class PipelineStack extends Stack {
     const curated = this.refresh.start([{ job: orders_to_lake.job }, { job: campaign_progress.job }]);
     const modelled = this.refresh.onSuccess(curated, [{ job: sales_star_schema.job }]);
     this.refresh.onSuccess(modelled, [{ crawler: this.crawlers.lake }]);
+    this.followUp = new RefreshFollowUp(this, 'RefreshFollowUp', {
+      ...bridgeDefaults,
+      workflow: this.refresh,
+      landingBucket: buckets.landing,
+      lakeBucket: buckets.lake,
+      dataKey,
+      merges: [
+        { job: 'orders_to_lake', statePrefix: LAKE_LAYOUT.statePrefix('orders_to_lake'), cdcPrefixes: [LAKE_LAYOUT.cdcPrefix('orders')] },
+        { job: 'campaign_progress', statePrefix: LAKE_LAYOUT.statePrefix('campaign_progress'), cdcPrefixes: [LAKE_LAYOUT.cdcPrefix('user_Campaign'), LAKE_LAYOUT.cdcPrefix('campaignInfo')] },
+      ],
+    });
 
     this.workgroup = new CfnWorkGroup(this, 'Workgroup', {
       name,

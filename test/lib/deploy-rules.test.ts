@@ -33,15 +33,15 @@ describe('the deploy rules', () => {
     for (const rule of DEPLOY_RULES) expect([rule.id, rule.check(templatesOf(stacks))]).toEqual([rule.id, []]);
   });
 
-  it('count every alarm (the 11 of the bridges, the refresh schedule dead letters, the 4 of the freshness objective) and every EventBridge rule as publishers of the alert topic', () => {
+  it('count every alarm (the 13 of the bridges, the refresh schedule dead letters, the 4 of the freshness objective) and every EventBridge rule as publishers of the alert topic', () => {
     const stacks = buildStacks();
     const withoutPolicies = templatesOf(stacks).map(({ stackName, template }) => ({
       stackName,
       template: { ...template, Resources: Object.fromEntries(Object.entries(template.Resources ?? {}).filter(([, resource]) => resource.Type !== 'AWS::SNS::TopicPolicy')) },
     }));
     const findings = TOPIC_PUBLISHERS_RULE.check(withoutPolicies);
-    const alarms = stacks.pipeline.streamBridges.flatMap((bridge) => bridge.bridge.alarms).concat(stacks.pipeline.uploadBridge.bridge.alarms);
-    expect(alarms).toHaveLength(11);
+    const alarms = stacks.pipeline.streamBridges.flatMap((bridge) => bridge.bridge.alarms).concat(stacks.pipeline.uploadBridge.bridge.alarms, stacks.pipeline.followUp.bridge.alarms);
+    expect(alarms).toHaveLength(13);
     const freshness = Object.values(stacks.pipeline.freshness).flatMap((alarms) => [alarms.freshnessAlarm, alarms.notReportingAlarm]);
     expect(findings.filter((finding) => finding.message.includes('as cloudwatch.amazonaws.com, but no topic policy'))).toHaveLength(alarms.length + 1 + freshness.length);
     expect(findings.some((finding) => finding.message.startsWith('RefreshScheduleDeadLettersAlarm'))).toBe(true);

@@ -442,6 +442,7 @@ describe('Checkov acknowledgements', () => {
     ...bridge('UserCampaignStreamToLake'),
     ...bridge('CampaignInfoStreamToLake'),
     ...bridge('UploadToGlue'),
+    ...bridge('RefreshFollowUp'),
     'dynalake-dev-pipeline/Refresh/ScheduleDeadLetters AwsSolutions-SQS3',
     'dynalake-dev-pipeline/Refresh/ScheduleDeadLetters CKV_AWS_27',
     'dynalake-dev-pipeline/UploadToGlue/Idempotency CKV_AWS_119',

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BRIDGE_STAGES, DEFAULT_METRICS_NAMESPACE, JOB_METRIC_UNITS, JOB_METRICS, METRICS_NAMESPACE, metricsNamespaceOf, STREAM_METRICS, UPLOAD_METRICS } from '../../../lambda/shared/metrics';
+import { BRIDGE_STAGES, DEFAULT_METRICS_NAMESPACE, JOB_METRIC_UNITS, JOB_METRICS, METRICS_NAMESPACE, metricsNamespaceOf, RUN_METRICS, STREAM_METRICS, UPLOAD_METRICS, WORKFLOW_DIMENSION } from '../../../lambda/shared/metrics';
 
 describe('the metrics names', () => {
   it("publish to dynalake's namespace by default, as the bridges' stages", () => {
     expect(DEFAULT_METRICS_NAMESPACE).toBe('dynalake');
-    expect(BRIDGE_STAGES).toEqual({ streamToLake: 'stream-to-lake', uploadToGlue: 'upload-to-glue' });
+    expect(BRIDGE_STAGES).toEqual({ streamToLake: 'stream-to-lake', uploadToGlue: 'upload-to-glue', refreshFollowUp: 'refresh-follow-up' });
+    expect(WORKFLOW_DIMENSION).toBe('workflow');
   });
 
   it('name each metric once, in the bridges and the jobs together', () => {
-    const names = [...Object.values(STREAM_METRICS), ...Object.values(UPLOAD_METRICS), ...Object.values(JOB_METRICS)];
+    const names = [...Object.values(STREAM_METRICS), ...Object.values(UPLOAD_METRICS), ...Object.values(JOB_METRICS), ...Object.values(RUN_METRICS)];
     expect(new Set(names).size).toBe(names.length);
     expect(Object.keys(JOB_METRIC_UNITS).sort()).toEqual(Object.values(JOB_METRICS).sort());
   });

@@ -43,6 +43,6 @@ describe("BridgeFunction with a consumer's own handler", () => {
     const code = { code: Code.fromInline('exports.handler = 1;'), handler: 'index.handler' };
     expect(() => bridge({ entry: join(__dirname, '..', '..', 'fixtures', 'handlers', 'sensors.ts'), code })).toThrow('Stack/Bridge: give the handler as entry or as code, not both');
     expect(() => bridge({ entry: join(folder, 'missing.ts') })).toThrow(`Stack/Bridge: entry ${join(folder, 'missing.ts')} does not exist`);
-    expect(() => bridge({})).toThrow('Stack/Bridge: handlerName "sensors-to-lake" is not one of dynalake\'s handlers (stream-to-lake, upload-to-glue); give your own as entry or code');
+    expect(() => bridge({})).toThrow('Stack/Bridge: handlerName "sensors-to-lake" is not one of dynalake\'s handlers (stream-to-lake, upload-to-glue, refresh-follow-up); give your own as entry or code');
   });
 });

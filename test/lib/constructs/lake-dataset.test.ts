@@ -64,11 +64,15 @@ describe("LakeDataset: a consumer's table in the lake, declared once", () => {
 
   it('has its own key and security configuration, and alarms without an action when given no topic', () => {
     template.hasResourceProperties('AWS::Glue::SecurityConfiguration', { Name: 'SensorsLake-sensors-to-lake-glue' });
-    // The bridge's errors, failure queue and iterator age, its own schedule's dead letters, and the freshness objective's two.
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(6);
+    // The bridge's errors, failure queue and iterator age, its own schedule's dead letters, the freshness objective's two, and its follow-up's errors and failure queue.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(8);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [stack.getLogicalId(dataset.workflow.deadLetterQueue.node.defaultChild as never), 'QueueName'] } }] });
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect((alarm as { Properties: { AlarmActions?: unknown } }).Properties.AlarmActions).toBeUndefined();
-    expect(template.findResources('AWS::Events::Rule')).toEqual({});
+    // No failure rule without a topic: the one rule sends its job's ends to its follow-up.
+    expect(Object.values(template.findResources('AWS::Events::Rule')).map((rule) => (rule as { Properties: { EventPattern: unknown } }).Properties.EventPattern)).toEqual([
+      { source: ['aws.glue'], 'detail-type': ['Glue Job State Change'], detail: { jobName: [{ Ref: stack.getLogicalId(dataset.job.node.defaultChild as never) }], state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR'] } },
+    ]);
+    expect(dataset.followUp?.rules).toHaveLength(1);
   });
 
   it("synthesizes with cdk-nag and dynalake's deploy rules and no finding: it acknowledges its own", () => {

@@ -244,6 +244,19 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
         ),
         managedPolicies: [],
       },
+      // The end of a refresh run: Glue's view of it, the next run, the change objects' names and the merge jobs' state objects.
+      'RefreshFollowUp/Bridge/Role': {
+        assumedBy: ASSUMED_BY_LAMBDA,
+        allows: closed(
+          allow(['glue:GetWorkflow', 'glue:StartWorkflowRun'], [inRegion('glue', 'workflow/${Refresh/Workflow}')]),
+          allow(['logs:CreateLogStream', 'logs:PutLogEvents'], ['${RefreshFollowUp/Bridge/Logs.Arn}']),
+          allow(['s3:GetObject'], [`${LAKE}/state/campaign_progress/merged.json`, `${LAKE}/state/orders_to_lake/merged.json`]),
+          allow(['s3:ListBucket'], [LANDING], { StringLike: { 's3:prefix': ['cdc/orders/*', 'cdc/user_Campaign/*', 'cdc/campaignInfo/*'] } }),
+          allow(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], ['${RefreshFollowUp/Bridge/FailureQueue.Arn}']),
+          allow(['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], ['*']),
+        ),
+        managedPolicies: [],
+      },
       // aws-cdk-lib's bucket-notifications custom resource: the landing bucket's notifications, its own logs.
       'UploadToGlue/NotificationsRole': {
         assumedBy: ASSUMED_BY_LAMBDA,
@@ -292,18 +305,36 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
       'UserCampaignStreamToLake/Bridge/FailureQueue/Policy': TLS_ONLY_QUEUE('UserCampaignStreamToLake/Bridge/FailureQueue'),
       'CampaignInfoStreamToLake/Bridge/FailureQueue/Policy': TLS_ONLY_QUEUE('CampaignInfoStreamToLake/Bridge/FailureQueue'),
       'UploadToGlue/Bridge/FailureQueue/Policy': TLS_ONLY_QUEUE('UploadToGlue/Bridge/FailureQueue'),
+      'RefreshFollowUp/Bridge/FailureQueue/Policy': TLS_ONLY_QUEUE('RefreshFollowUp/Bridge/FailureQueue'),
     });
     expect(controls.bucketPolicies).toEqual({});
   });
 
-  it('lets only the landing bucket of this account invoke the upload bridge', () => {
+  it('lets only the landing bucket of this account invoke the upload bridge, and only the refresh run-end rules the follow-up', () => {
     expect(controls.lambdaPermissions).toEqual([
+      { Action: 'lambda:InvokeFunction', FunctionName: '${RefreshFollowUp/Bridge/Function.Arn}', Principal: 'events.amazonaws.com', SourceArn: '${RefreshFollowUp/CrawlerEnded.Arn}' },
+      { Action: 'lambda:InvokeFunction', FunctionName: '${RefreshFollowUp/Bridge/Function.Arn}', Principal: 'events.amazonaws.com', SourceArn: '${RefreshFollowUp/JobEnded.Arn}' },
       { Action: 'lambda:InvokeFunction', FunctionName: '${UploadToGlue/Bridge/Function.Arn}', Principal: 's3.amazonaws.com', SourceAccount: '${AWS::AccountId}', SourceArn: LANDING },
     ]);
   });
 
-  it('routes the failures of the jobs, the crawlers and the workgroup, and nothing else, to the alert topic', () => {
+  it('routes the failures of the jobs, the crawlers and the workgroup to the alert topic, the ends of the refresh workflow’s jobs and crawler to the follow-up, and nothing else', () => {
+    const toFollowUp = [{ Arn: '${RefreshFollowUp/Bridge/Function.Arn}', Id: 'Target0' }];
     expect(controls.rules).toEqual({
+      'RefreshFollowUp/JobEnded': {
+        State: 'ENABLED',
+        EventPattern: {
+          source: ['aws.glue'],
+          'detail-type': ['Glue Job State Change'],
+          detail: { jobName: ['${OrdersToLake/Job}', '${CampaignProgress/Job}', '${SalesStarSchema/Job}'], state: ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR'] },
+        },
+        Targets: toFollowUp,
+      },
+      'RefreshFollowUp/CrawlerEnded': {
+        State: 'ENABLED',
+        EventPattern: { source: ['aws.glue'], 'detail-type': ['Glue Crawler State Change'], detail: { crawlerName: ['${LakeCrawler}'], state: ['Succeeded', 'Failed'] } },
+        Targets: toFollowUp,
+      },
       GlueJobFailed: {
         State: 'ENABLED',
         EventPattern: {
@@ -341,6 +372,7 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
       ...bridgeAlarms('UserCampaignStreamToLake', true),
       ...bridgeAlarms('CampaignInfoStreamToLake', true),
       ...bridgeAlarms('UploadToGlue', false),
+      ...bridgeAlarms('RefreshFollowUp', false),
     });
   });
 });
