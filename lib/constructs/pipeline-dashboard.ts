@@ -5,7 +5,7 @@ import { WorkerType } from 'aws-cdk-lib/aws-glue';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BRIDGE_STAGES, DATASET_DIMENSION, JOB_METRICS, STREAM_METRICS, UPLOAD_METRICS } from '../../lambda/shared/metrics';
+import { BRIDGE_STAGES, DATASET_DIMENSION, JOB_METRICS, RUN_METRICS, STREAM_METRICS, UPLOAD_METRICS, WORKFLOW_DIMENSION } from '../../lambda/shared/metrics';
 import { checkedMetricsNamespace } from './bridge-function';
 import { DEFAULT_FRESHNESS_OBJECTIVE } from './freshness-alarms';
 
@@ -103,9 +103,11 @@ export interface DashboardUploads {
 
 /**
  * What is measurable of a Glue workflow's runs. Glue publishes no workflow metric to CloudWatch
- * and sends no workflow event, so a run's outcome is pieced together from its parts.
+ * and sends no workflow event: the workflow's {@link RefreshFollowUp} publishes each run's outcome.
  */
 export interface DashboardWorkflow {
+  /** The workflow's name: the `workflow` dimension of what its refresh-follow-up publishes (RUN_METRICS). */
+  readonly workflowName: string;
   /**
    * The last job of the workflow, which publishes its figures only after its output is committed:
    * each RunDurationSeconds sample is a run that got that far.
@@ -297,14 +299,19 @@ export class PipelineDashboard extends Construct {
 
   private workflowWidget(workflow: DashboardWorkflow, streams: readonly DashboardStream[]): GraphWidget {
     const { completedRunJob } = workflow;
+    const outcome = (metricName: string, label: string) =>
+      new Metric({ namespace: this.namespace, metricName, dimensionsMap: { [SERVICE_DIMENSION]: BRIDGE_STAGES.refreshFollowUp, [WORKFLOW_DIMENSION]: workflow.workflowName }, statistic: 'Sum', period: JOB_PERIOD, label });
     return new GraphWidget({
-      title: `Refresh workflow runs, as far as measurable (per hour): starts the stream bridges requested, runs that completed (${completedRunJob.service} published), failed job runs (failure rules fired); Glue publishes no workflow metric`,
+      title: `Refresh workflow runs (per hour): starts the stream bridges requested, runs that succeeded or failed and follow-up runs (refresh-follow-up), runs ${completedRunJob.service} completed, failed job runs (failure rules fired)`,
       width: 24,
       left: [
         ...streams.flatMap((stream) => [
           this.figure(STREAM_METRICS.workflowRunsStarted, BRIDGE_STAGES.streamToLake, stream.dataset, 'Sum', JOB_PERIOD, `${stream.dataset}: runs started`),
           this.figure(STREAM_METRICS.workflowAlreadyRunning, BRIDGE_STAGES.streamToLake, stream.dataset, 'Sum', JOB_PERIOD, `${stream.dataset}: already running`),
         ]),
+        outcome(RUN_METRICS.workflowRunsSucceeded, 'runs succeeded'),
+        outcome(RUN_METRICS.workflowRunsFailed, 'runs failed'),
+        outcome(RUN_METRICS.followUpRunsStarted, 'follow-up runs started'),
         this.figure(JOB_METRICS.runDuration, completedRunJob.service, completedRunJob.dataset, 'SampleCount', JOB_PERIOD, `runs completed (${completedRunJob.service} runs)`),
       ],
       // Each invocation of a failure rule is a job run that failed, timed out or errored (its event pattern says which jobs).

@@ -357,6 +357,7 @@ export class PipelineStack extends Stack {
       ],
       uploads: { dataset: UPLOADS_DATASET, bridge: this.uploadBridge.bridge, loadJob: 'csv_to_dynamodb' },
       workflow: {
+        workflowName: this.refresh.workflow.workflowName,
         // The workflow's last job, which publishes after its output is committed (the lake crawler after it publishes nothing).
         completedRunJob: { service: 'sales_star_schema', dataset: 'sales_star_schema' },
         failureRules: jobFailures,

@@ -44,6 +44,7 @@ function pipelineProps(stack: Stack): PipelineDashboardProps {
     ],
     uploads: { dataset: 'uploads', bridge: importedBridge(stack, 'uploads'), loadJob: 'csv_to_dynamodb' },
     workflow: {
+      workflowName: 'lake-refresh',
       completedRunJob: { service: 'sales_star_schema', dataset: 'sales_star_schema' },
       failureRules: [
         once(stack, 'JobFailed', () => Rule.fromEventRuleArn(stack, 'JobFailed', arn('events', 'rule/job-failed'))),
@@ -74,7 +75,7 @@ describe('PipelineDashboard of the whole pipeline, defaults', () => {
       'Stream bridges: iterator age (how far each lags behind its stream, max per 5 minutes)',
       'Bridge errors (failed invocations per 5 minutes)',
       "Failure queues: the bridges' on-failure queues and the refresh schedule's dead letters (messages, max per 5 minutes)",
-      'Refresh workflow runs, as far as measurable (per hour): starts the stream bridges requested, runs that completed (sales_star_schema published), failed job runs (failure rules fired); Glue publishes no workflow metric',
+      'Refresh workflow runs (per hour): starts the stream bridges requested, runs that succeeded or failed and follow-up runs (refresh-follow-up), runs sales_star_schema completed, failed job runs (failure rules fired)',
       'Glue job run time (RunDurationSeconds: longest run and total per hour)',
       "Glue DPU-hours per hour, estimated (the script's run time × workers × DPUs per worker)",
       'Uploads and the rows csv_to_dynamodb loaded (sums per hour)',
@@ -146,11 +147,14 @@ describe('PipelineDashboard of the whole pipeline, defaults', () => {
       'dynalake/WorkflowAlreadyRunning dataset=user_Campaign service=stream-to-lake Sum 3600',
       'dynalake/WorkflowRunsStarted dataset=campaignInfo service=stream-to-lake Sum 3600',
       'dynalake/WorkflowAlreadyRunning dataset=campaignInfo service=stream-to-lake Sum 3600',
+      'dynalake/WorkflowRunsSucceeded service=refresh-follow-up workflow=lake-refresh Sum 3600',
+      'dynalake/WorkflowRunsFailed service=refresh-follow-up workflow=lake-refresh Sum 3600',
+      'dynalake/FollowUpRunsStarted service=refresh-follow-up workflow=lake-refresh Sum 3600',
       'dynalake/RunDurationSeconds dataset=sales_star_schema service=sales_star_schema SampleCount 3600',
       'AWS/Events/Invocations RuleName=job-failed Sum 3600 right',
       'AWS/Events/Invocations RuleName=orders-failed Sum 3600 right',
     ]);
-    expect(workflow.title).toContain('Glue publishes no workflow metric');
+    expect(workflow.title).toContain('refresh-follow-up');
   });
 
   it('shows every job’s longest and total run time per hour, and its DPU-hours from its workers and worker type', () => {
@@ -258,7 +262,7 @@ describe("PipelineDashboard of a consumer's LakeDataset alone", () => {
     new PipelineDashboard(stack, 'Dashboard', {
       mergeJobs: [job],
       streams: [{ dataset: 'sensors', bridge: dataset.stream.bridge, mergedBy: job.service }],
-      workflow: { completedRunJob: job, failureRules: [dataset.failureRule], deadLetterQueue: dataset.workflow.deadLetterQueue },
+      workflow: { workflowName: 'sensors-refresh', completedRunJob: job, failureRules: [dataset.failureRule], deadLetterQueue: dataset.workflow.deadLetterQueue },
     });
     const widgets = dashboardWidgets(stack);
     expect(lines(widgetTitled(widgets, 'Lake freshness'))).toEqual(['dynalake/LakeFreshnessSeconds dataset=sensors service=sensors_to_lake Maximum 3600']);
