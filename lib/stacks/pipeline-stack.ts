@@ -12,6 +12,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import type { MergeWatch } from '../../lambda/refresh-follow-up';
 import type { PipelineConfig } from '../config';
 import { alertTopicIn } from '../constructs/alert-topic';
 import { FreshnessAlarms } from '../constructs/freshness-alarms';
@@ -45,6 +46,12 @@ export const LAKE_LAYOUT = {
   /** A job's own incremental state in the lake bucket: which change objects it has merged. */
   statePrefix: (job: 'orders_to_lake' | 'campaign_progress') => jobStatePrefix(job),
 } as const;
+
+/** The refresh workflow's merge jobs, for its follow-up: their state prefixes and the CDC prefixes each reads (the jobs' own arguments). */
+export const REFRESH_MERGES: readonly MergeWatch[] = [
+  { job: 'orders_to_lake', statePrefix: LAKE_LAYOUT.statePrefix('orders_to_lake'), cdcPrefixes: [LAKE_LAYOUT.cdcPrefix('orders')] },
+  { job: 'campaign_progress', statePrefix: LAKE_LAYOUT.statePrefix('campaign_progress'), cdcPrefixes: [LAKE_LAYOUT.cdcPrefix('user_Campaign'), LAKE_LAYOUT.cdcPrefix('campaignInfo')] },
+];
 
 /**
  * Arguments given at StartJobRun rather than in the job definition: the upload bridge names the
@@ -275,10 +282,7 @@ export class PipelineStack extends Stack {
       landingBucket: buckets.landing,
       lakeBucket: buckets.lake,
       dataKey,
-      merges: [
-        { job: 'orders_to_lake', statePrefix: LAKE_LAYOUT.statePrefix('orders_to_lake'), cdcPrefixes: [LAKE_LAYOUT.cdcPrefix('orders')] },
-        { job: 'campaign_progress', statePrefix: LAKE_LAYOUT.statePrefix('campaign_progress'), cdcPrefixes: [LAKE_LAYOUT.cdcPrefix('user_Campaign'), LAKE_LAYOUT.cdcPrefix('campaignInfo')] },
-      ],
+      merges: REFRESH_MERGES,
     });
 
     this.workgroup = new CfnWorkGroup(this, 'Workgroup', {

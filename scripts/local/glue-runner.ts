@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GlueClient } from '@aws-sdk/client-glue';
+import type { GlueStateChange } from '../../lambda/refresh-follow-up';
 
 /**
  * A local Glue, reached by the handlers' own GlueClient through its endpoint: it speaks the Glue
@@ -48,7 +49,19 @@ export interface LocalWorkflowRun {
   readonly workflowName: string;
   state: RunState;
   readonly jobRuns: LocalJobRun[];
+  readonly startedOn: Date;
+  completedOn?: Date;
   error?: string;
+}
+
+/** Options of a {@link LocalGlueRunner}. */
+export interface LocalGlueOptions {
+  /**
+   * Called when a workflow run has ended, as the EventBridge rules of a RefreshFollowUp call
+   * refresh-follow-up with the end of the run's last job: what it starts is waited for by idle().
+   * @default - nothing
+   */
+  readonly onWorkflowRunEnded?: (run: LocalWorkflowRun) => Promise<void>;
 }
 
 class GlueError extends Error {
@@ -71,6 +84,7 @@ export class LocalGlueRunner {
   constructor(
     private readonly jobs: Readonly<Record<string, LocalJob>>,
     private readonly workflows: Readonly<Record<string, LocalWorkflow>>,
+    private readonly options: LocalGlueOptions = {},
   ) {}
 
   /** Listens on a free loopback port; resolves to the endpoint. */
@@ -105,26 +119,51 @@ export class LocalGlueRunner {
     if (this.workflowRuns.some((run) => run.workflowName === workflowName && run.state === 'RUNNING')) {
       throw new GlueError('ConcurrentRunsExceededException', `Concurrent runs exceeded for workflow: ${workflowName}`);
     }
-    const run: LocalWorkflowRun = { id: `wr_${String(++this.counter).padStart(6, '0')}`, workflowName, state: 'RUNNING', jobRuns: [] };
+    const run: LocalWorkflowRun = { id: `wr_${String(++this.counter).padStart(6, '0')}`, workflowName, state: 'RUNNING', jobRuns: [], startedOn: new Date() };
     this.workflowRuns.push(run);
-    // Tracked for idle(); its outcome is recorded on the run itself.
+    // Tracked for idle(), with what its end starts; its outcome is recorded on the run itself.
     void this.track(
       (async () => {
-        for (const stage of workflow.stages) {
-          const runs = stage.map((jobName) => this.startJobRun(jobName, {}, run.id));
-          run.jobRuns.push(...runs.map(({ jobRun }) => jobRun));
-          await Promise.all(runs.map(({ done }) => done));
-          const failed = runs.find(({ jobRun }) => jobRun.state === 'FAILED');
-          if (failed) {
-            run.state = 'FAILED';
-            run.error = `${failed.jobRun.jobName}: ${failed.jobRun.error ?? 'failed'}`;
-            return;
-          }
-        }
-        run.state = 'SUCCEEDED';
+        await this.runStages(run, workflow);
+        run.completedOn = new Date();
+        await this.options.onWorkflowRunEnded?.(run);
       })(),
     );
     return run;
+  }
+
+  /** The stages in turn, each once the one before succeeded, as the conditional triggers run them. */
+  private async runStages(run: LocalWorkflowRun, workflow: LocalWorkflow): Promise<void> {
+    for (const stage of workflow.stages) {
+      const runs = stage.map((jobName) => this.startJobRun(jobName, {}, run.id));
+      run.jobRuns.push(...runs.map(({ jobRun }) => jobRun));
+      await Promise.all(runs.map(({ done }) => done));
+      const failed = runs.find(({ jobRun }) => jobRun.state === 'FAILED');
+      if (failed) {
+        run.state = 'FAILED';
+        run.error = `${failed.jobRun.jobName}: ${failed.jobRun.error ?? 'failed'}`;
+        return;
+      }
+    }
+    run.state = 'SUCCEEDED';
+  }
+
+  /**
+   * GetWorkflow's LastRun, as Glue reports it: RUNNING, then COMPLETED whatever became of the
+   * jobs, with their counts in Statistics (a failed job is a FailedAction of a COMPLETED run).
+   */
+  private lastRunOf(workflowName: string): Record<string, unknown> | undefined {
+    const run = this.workflowRuns.filter((candidate) => candidate.workflowName === workflowName).at(-1);
+    if (!run) return undefined;
+    const count = (state: RunState) => run.jobRuns.filter((jobRun) => jobRun.state === state).length;
+    return {
+      Name: workflowName,
+      WorkflowRunId: run.id,
+      Status: run.state === 'RUNNING' ? 'RUNNING' : 'COMPLETED',
+      StartedOn: run.startedOn.getTime() / 1000,
+      ...(run.completedOn ? { CompletedOn: run.completedOn.getTime() / 1000 } : {}),
+      Statistics: { TotalActions: run.jobRuns.length, SucceededActions: count('SUCCEEDED'), FailedActions: count('FAILED'), RunningActions: count('RUNNING'), WaitingActions: 0 },
+    };
   }
 
   private startJobRun(jobName: string, runArguments: Readonly<Record<string, string>>, workflowRunId?: string): { jobRun: LocalJobRun; done: Promise<void> } {
@@ -179,6 +218,13 @@ export class LocalGlueRunner {
         case 'StartWorkflowRun':
           reply(200, { RunId: this.startWorkflowRun(String(input.Name)).id });
           return;
+        case 'GetWorkflow': {
+          const name = String(input.Name);
+          if (!(name in this.workflows)) throw new GlueError('EntityNotFoundException', `Workflow ${name} not found`);
+          const lastRun = this.lastRunOf(name);
+          reply(200, { Workflow: { Name: name, ...(lastRun ? { LastRun: lastRun } : {}) } });
+          return;
+        }
         case 'GetJobRun': {
           const run = this.jobRuns.find((candidate) => candidate.id === input.RunId && candidate.jobName === input.JobName);
           if (!run) throw new GlueError('EntityNotFoundException', `Job run ${String(input.RunId)} not found`);
@@ -198,4 +244,23 @@ export class LocalGlueRunner {
     await this.idle();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/**
+ * The EventBridge event that ends a workflow run in the cloud, from a local run: the state change
+ * of its last job (refresh-follow-up asks the local Glue whether that end was the run's, as it asks Glue).
+ */
+export function workflowRunEndEvent(run: LocalWorkflowRun): GlueStateChange {
+  const last = run.jobRuns.at(-1);
+  return {
+    version: '0',
+    id: `local-${run.id}`,
+    'detail-type': 'Glue Job State Change',
+    source: 'aws.glue',
+    account: '000000000000',
+    time: (run.completedOn ?? new Date()).toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail: { jobName: last?.jobName, state: last?.state },
+  };
 }

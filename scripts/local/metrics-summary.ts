@@ -1,4 +1,4 @@
-import { JOB_METRICS, STREAM_METRICS, UPLOAD_METRICS } from '../../lambda/shared/metrics';
+import { JOB_METRICS, RUN_METRICS, STREAM_METRICS, UPLOAD_METRICS } from '../../lambda/shared/metrics';
 import type { JobMetric } from './glue/job';
 import { count, counted } from './glue/job';
 import type { EmfDocument } from './metrics';
@@ -23,6 +23,8 @@ export interface PipelineMetrics {
   };
   /** upload-to-glue. */
   readonly uploads: { readonly seen: number; readonly runsStarted: number; readonly duplicates: number; readonly keysSkipped: number };
+  /** refresh-follow-up: the refresh runs that ended, and the follow-up runs their ends started. */
+  readonly refreshRuns: { readonly succeeded: number; readonly failed: number; readonly changeObjectsWaiting: number; readonly followUps: number };
   /** Per job (the `service` dimension), in the order the jobs first ran. */
   readonly jobs: readonly JobFigures[];
   /** The worst lake freshness a run reported (seconds, with the job), among the runs that merged changes. */
@@ -48,8 +50,11 @@ function emfSum(documents: readonly EmfDocument[], name: string): number {
 }
 
 /** Sums what the bridges and the job runs published. */
-export function summarizeMetrics(bridges: { readonly stream: readonly EmfDocument[]; readonly upload: readonly EmfDocument[] }, jobRuns: readonly (readonly JobMetric[])[]): PipelineMetrics {
-  const { stream, upload } = bridges;
+export function summarizeMetrics(
+  bridges: { readonly stream: readonly EmfDocument[]; readonly upload: readonly EmfDocument[]; readonly followUp: readonly EmfDocument[] },
+  jobRuns: readonly (readonly JobMetric[])[],
+): PipelineMetrics {
+  const { stream, upload, followUp } = bridges;
   const jobs = new Map<string, { runs: number; seconds: number; changeObjectsMerged?: number; rowsMerged?: number; rowsWritten: number }>();
   let worstFreshness: PipelineMetrics['worstFreshness'];
   for (const metrics of jobRuns) {
@@ -84,6 +89,12 @@ export function summarizeMetrics(bridges: { readonly stream: readonly EmfDocumen
       duplicates: emfSum(upload, UPLOAD_METRICS.duplicateDeliveriesSkipped),
       keysSkipped: emfSum(upload, UPLOAD_METRICS.keysSkipped),
     },
+    refreshRuns: {
+      succeeded: emfSum(followUp, RUN_METRICS.workflowRunsSucceeded),
+      failed: emfSum(followUp, RUN_METRICS.workflowRunsFailed),
+      changeObjectsWaiting: emfSum(followUp, RUN_METRICS.changeObjectsWaiting),
+      followUps: emfSum(followUp, RUN_METRICS.followUpRunsStarted),
+    },
     jobs: [...jobs].map(([job, figures]) => ({ job, ...figures })),
     worstFreshness,
   };
@@ -91,11 +102,12 @@ export function summarizeMetrics(bridges: { readonly stream: readonly EmfDocumen
 
 /** The summary `npm start` prints at the end of a run. */
 export function metricsSummaryLines(metrics: PipelineMetrics): string[] {
-  const { stream, uploads } = metrics;
+  const { stream, uploads, refreshRuns } = metrics;
   const seconds = (value: number) => `${value.toFixed(1)} s`;
   return [
     'metrics, as the bridges and jobs published them:',
     `  stream-to-lake: ${counted(stream.changeRecordsIn, 'change record')} in (${count(stream.inserts)} INSERT, ${count(stream.modifies)} MODIFY, ${count(stream.removes)} REMOVE), ${count(stream.malformed)} malformed → ${counted(stream.changeObjects, 'change object')}; workflow started ${count(stream.workflowStarts)}×, already running ${count(stream.alreadyRunning)}×`,
+    `  refresh-follow-up: ${counted(refreshRuns.succeeded + refreshRuns.failed, 'refresh run')} ended (${count(refreshRuns.succeeded)} succeeded, ${count(refreshRuns.failed)} failed); ${counted(refreshRuns.changeObjectsWaiting, 'change object')} had landed unmerged during them → ${counted(refreshRuns.followUps, 'follow-up run')} started`,
     `  upload-to-glue: ${counted(uploads.seen, 'upload')} seen, ${counted(uploads.runsStarted, 'job run')} started, ${counted(uploads.duplicates, 'redelivery', 'redeliveries')} answered from the idempotency record, ${counted(uploads.keysSkipped, 'key')} skipped`,
     ...metrics.jobs.map((job) => {
       const merged = [job.changeObjectsMerged === undefined ? [] : [counted(job.changeObjectsMerged, 'change object')], job.rowsMerged === undefined ? [] : [counted(job.rowsMerged, 'key')]].flat();

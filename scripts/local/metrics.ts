@@ -1,5 +1,5 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { BRIDGE_STAGES, DATASET_DIMENSION, DEFAULT_METRICS_NAMESPACE } from '../../lambda/shared/metrics';
+import { BRIDGE_STAGES, DATASET_DIMENSION, DEFAULT_METRICS_NAMESPACE, WORKFLOW_DIMENSION } from '../../lambda/shared/metrics';
 
 /** One published EMF document, as CloudWatch would ingest it from a Lambda's log. */
 export type EmfDocument = ReturnType<Metrics['serializeMetrics']>;
@@ -29,4 +29,9 @@ export function localStreamMetrics(dataset: string): CapturedMetrics {
 /** The metrics of a local upload-to-glue, with the dimensions of the deployed one. */
 export function localUploadMetrics(dataset: string): CapturedMetrics {
   return new CapturedMetrics({ namespace: DEFAULT_METRICS_NAMESPACE, serviceName: BRIDGE_STAGES.uploadToGlue, defaultDimensions: { [DATASET_DIMENSION]: dataset } });
+}
+
+/** The metrics of a local refresh-follow-up, with the dimensions of the deployed one. */
+export function localFollowUpMetrics(workflowName: string): CapturedMetrics {
+  return new CapturedMetrics({ namespace: DEFAULT_METRICS_NAMESPACE, serviceName: BRIDGE_STAGES.refreshFollowUp, defaultDimensions: { [WORKFLOW_DIMENSION]: workflowName } });
 }

@@ -12,7 +12,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, DynamoDBRecord, S3Event } from 'aws-lambda';
 import { parseConfig, type PipelineConfig } from '../../lib/config';
 import { IDEMPOTENCY_KEY_ATTRIBUTE } from '../../lib/constructs/upload-to-glue';
-import { LAKE_LAYOUT, lakeJobArguments } from '../../lib/stacks/pipeline-stack';
+import { LAKE_LAYOUT, lakeJobArguments, REFRESH_MERGES } from '../../lib/stacks/pipeline-stack';
+import { followUpRunEnd, type RunEndResult } from '../../lambda/refresh-follow-up';
 import { DynalakeError } from '../../lambda/shared/errors';
 import { encodeEventKey } from '../../lambda/shared/s3-event';
 import { processStreamBatch, type StreamBatchResult } from '../../lambda/stream-to-lake';
@@ -26,7 +27,7 @@ import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArgu
 import { LocalSpark, preparePython } from './glue/spark';
 import { runDatasetToLake } from './glue/dataset-to-lake';
 import { runSalesStarSchema } from './glue/sales-star-schema';
-import { type LocalJob, type LocalJobRun, LocalGlueRunner, type LocalWorkflowRun } from './glue-runner';
+import { type LocalGlueOptions, type LocalJob, type LocalJobRun, LocalGlueRunner, type LocalWorkflowRun, workflowRunEndEvent } from './glue-runner';
 import { queryLake } from './lake';
 import { localBucketNames, localLayout } from './layout';
 import { pipelineNamedQueries } from './named-queries';
@@ -35,7 +36,7 @@ import { TableStream } from './stream';
 import { storageTableDefinitions } from './table-definitions';
 import { loadCampaigns } from '../seed/load-campaigns';
 import { loadOrders } from '../seed/load-orders';
-import { type CapturedMetrics, localStreamMetrics, localUploadMetrics } from './metrics';
+import { type CapturedMetrics, localFollowUpMetrics, localStreamMetrics, localUploadMetrics } from './metrics';
 import { metricsSummaryLines, type PipelineMetrics, summarizeMetrics } from './metrics-summary';
 
 /** The real 1,071-row sample of the e-commerce file (see data/sample/README.md). */
@@ -99,7 +100,7 @@ export const runOnSpark =
  * The pipeline's Glue jobs and refresh workflow, as the pipeline stack defines them, each run by
  * `runJob` (a twin, or the PySpark script with the same arguments).
  */
-export function localGlue(config: PipelineConfig, context: GlueTwinContext, buckets: ReturnType<typeof localBucketNames>, runJob: JobRunner = runTwin) {
+export function localGlue(config: PipelineConfig, context: GlueTwinContext, buckets: ReturnType<typeof localBucketNames>, runJob: JobRunner = runTwin, options: LocalGlueOptions = {}) {
   const name = `${config.prefix}-${config.stage}`;
   const jobName = (script: string) => `${name}-${script.replace(/_/g, '-')}`;
   const on = (script: string, twin: (args: JobArguments) => Promise<unknown>) => (args: JobArguments) => runJob(script, jobName(script), args, twin);
@@ -135,11 +136,11 @@ export function localGlue(config: PipelineConfig, context: GlueTwinContext, buck
   const workflowName = `${name}-refresh`;
   // As RefreshWorkflow builds it: an ON_DEMAND start trigger, then one conditional trigger per stage.
   const workflows = { [workflowName]: { startTrigger: 'ON_DEMAND' as const, stages: [[jobName('orders_to_lake'), jobName('campaign_progress')], [jobName('sales_star_schema')]] } };
-  return { runner: new LocalGlueRunner(jobs, workflows), jobs, workflowName, csvJobName: jobName('csv_to_dynamodb') };
+  return { runner: new LocalGlueRunner(jobs, workflows, options), jobs, workflowName, csvJobName: jobName('csv_to_dynamodb') };
 }
 
-function describeWorkflowRun(run: LocalWorkflowRun, stage: Stage): void {
-  stage.line(`workflow run ${run.id}: ${run.state}${run.error ? ` (${run.error})` : ''}`);
+function describeWorkflowRun(run: LocalWorkflowRun, stage: Stage, startedBy?: string): void {
+  stage.line(`workflow run ${run.id}: ${run.state}${run.error ? ` (${run.error})` : ''}${startedBy ? `, ${startedBy}` : ''}`);
   for (const jobRun of run.jobRuns) {
     const summary = (jobRun.result as { summary?: string } | undefined)?.summary ?? jobRun.error ?? '';
     stage.line(`  ${jobRun.jobName.padEnd(30)} ${jobRun.state.padEnd(9)} ${seconds(jobRun.milliseconds ?? 0).padStart(7)}  ${summary}`);
@@ -245,7 +246,21 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     }
     stage.line(`local Spark up in ${seconds(spark.startupSeconds * 1000)} (one session for every job run; its log: ${join(layout.root, 'spark', 'spark.log')})`);
   }
-  const glue = localGlue(config, context, buckets, spark ? runOnSpark(spark) : runTwin);
+  // The real refresh-follow-up at the end of each refresh run, as the stack's RefreshFollowUp rules call it.
+  const followUpMetrics = localFollowUpMetrics(`${config.prefix}-${config.stage}-refresh`);
+  const followUp = async (run: LocalWorkflowRun) => {
+    const dependencies = { glue: glue.runner.client(), s3: s3.client, logger: new Logger({ serviceName: 'dynalake-local', logLevel: 'SILENT' }), metrics: followUpMetrics };
+    followUps.set(run.id, await followUpRunEnd({ ...dependencies, workflowName: run.workflowName, landingBucket: buckets.landing, lakeBucket: buckets.lake, merges: REFRESH_MERGES }, workflowRunEndEvent(run)));
+  };
+  const followUps = new Map<string, RunEndResult>();
+  /** Which run's end started `runId`, and why, when refresh-follow-up started it. */
+  const followUpOrigin = (runId: string): string | undefined => {
+    for (const [endedRunId, result] of followUps) {
+      if ('followUp' in result && 'runId' in result.followUp && result.followUp.runId === runId) return `the follow-up of ${endedRunId} (${counted(result.waiting, 'change object')} had landed during it)`;
+    }
+    return undefined;
+  };
+  const glue = localGlue(config, context, buckets, spark ? runOnSpark(spark) : runTwin, { onWorkflowRunEnded: followUp });
   try {
     await ensureTables(dynamodb.client, [
       ...Object.values(tables),
@@ -309,7 +324,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
       const runs = glue.runner.workflowRuns.filter((run) => !reported.has(run.id));
       for (const run of runs) {
         reported.add(run.id);
-        describeWorkflowRun(run, current);
+        describeWorkflowRun(run, current, followUpOrigin(run.id));
       }
       const failed = runs.find((run) => run.state === 'FAILED');
       if (failed) throw new Error(`workflow run ${failed.id}: ${failed.error ?? 'failed'}`);
@@ -418,7 +433,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     }
 
     const metrics = summarizeMetrics(
-      { stream: Object.values(streamMetrics).flatMap((captured) => captured.documents), upload: uploadMetrics.documents },
+      { stream: Object.values(streamMetrics).flatMap((captured) => captured.documents), upload: uploadMetrics.documents, followUp: followUpMetrics.documents },
       glue.runner.jobRuns.map((jobRun) => (jobRun.result as GlueTwinResult | undefined)?.metrics ?? []),
     );
     print('');

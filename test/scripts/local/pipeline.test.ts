@@ -178,6 +178,27 @@ describe('npm start on the real sample (runLocalPipeline)', () => {
     expect(printed.join('\n')).toContain('second delivery of the same event: no new run');
   });
 
+  it('follows a refresh run up at once when change objects landed during it, so the scheduled start after the stream finds nothing to merge', () => {
+    const runLines = printed.filter((line) => /^\s+workflow run wr_\d+: /.test(line));
+    const followUpLines = runLines.filter((line) => /, the follow-up of wr_\d+ \(\d+ change objects? had landed during it\)$/.test(line));
+    // The stream stage wrote four objects while the first run went: its end found some unmerged.
+    expect(report.metrics.stream.alreadyRunning).toBeGreaterThan(0);
+    expect(followUpLines.length).toBeGreaterThan(0);
+    expect(report.metrics.refreshRuns).toMatchObject({ succeeded: runLines.length, failed: 0, followUps: followUpLines.length });
+    expect(report.metrics.refreshRuns.changeObjectsWaiting).toBeGreaterThanOrEqual(followUpLines.length);
+    expect(printed).toContain(
+      `  refresh-follow-up: ${String(runLines.length)} refresh runs ended (${String(runLines.length)} succeeded, 0 failed); ${String(report.metrics.refreshRuns.changeObjectsWaiting)} change object${report.metrics.refreshRuns.changeObjectsWaiting === 1 ? '' : 's'} had landed unmerged during them → ${String(followUpLines.length)} follow-up run${followUpLines.length === 1 ? '' : 's'} started`,
+    );
+    // The refresh stage's own start, as the schedule's, is the stage's last run: both merges had nothing left.
+    const refreshStage = printed.slice(printed.findIndex((line) => line.includes('▶ refresh')));
+    const stageRuns = refreshStage.slice(0, refreshStage.findIndex((line) => line.includes('✓ refresh'))).map((line, index) => [line, index] as const).filter(([line]) => runLines.includes(line));
+    const [scheduledLine, scheduled] = stageRuns.at(-1) ?? ['', 0];
+    expect(followUpLines).not.toContain(scheduledLine);
+    const lastRun = refreshStage.slice(scheduled);
+    expect(lastRun.find((line) => line.includes('-orders-to-lake '))).toContain('no new change objects');
+    expect(lastRun.find((line) => line.includes('-campaign-progress '))).toContain('no new change objects');
+  });
+
   it("prints the metrics the real bridges and jobs published, which agree with the stages' own counts", () => {
     const number = (text: string | undefined) => Number((text ?? '').replace(/,/g, ''));
     // What each stream stage printed of its tables, summed over the run.
