@@ -3,19 +3,20 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { datasetJobArguments } from '../../lib/constructs/lake-dataset';
+import { datasetJobArguments, datasetJobKey, datasetLayout } from '../../lib/constructs/lake-dataset';
+import { followUpRunEnd } from '../../lambda/refresh-follow-up';
 import { processStreamBatch } from '../../lambda/stream-to-lake';
 import { type AssemblyDataset, datasetsOfAssembly } from './assembly-datasets';
 import { ensureTables, startLocalDynamoDB } from './dynamodb';
 import { runDatasetToLake } from './glue/dataset-to-lake';
 import type { GlueTwinContext } from './glue/job';
-import { type LocalJob, LocalGlueRunner, type LocalWorkflowRun } from './glue-runner';
+import { type LocalJob, LocalGlueRunner, type LocalWorkflowRun, workflowRunEndEvent } from './glue-runner';
 import { type LakeQueryResult, queryLake } from './lake';
 import { datasetLakeTable } from './lake-tables';
 import { localLayout } from './layout';
 import { ensureBuckets, startLocalS3 } from './s3';
 import { TableStream } from './stream';
-import { type CapturedMetrics, localStreamMetrics } from './metrics';
+import { type CapturedMetrics, localFollowUpMetrics, localStreamMetrics } from './metrics';
 
 /**
  * The datasets of any synthesized assembly (a consumer's app too) on local parts: each table in
@@ -86,7 +87,29 @@ export async function startAssemblyRuntime(options: AssemblyRuntimeOptions): Pro
       run: (args) => runDatasetToLake(context, args),
     };
   }
-  const runner = new LocalGlueRunner(jobs, Object.fromEntries(datasets.map((entry) => [workflowOf(entry), { startTrigger: 'ON_DEMAND' as const, stages: [[entry.jobName]] }])));
+  const logger = new Logger({ serviceName: 'dynalake-local', logLevel: 'SILENT' });
+  // Each dataset's own workflow is followed up as its LakeDataset's RefreshFollowUp does: the real handler at the end of each run.
+  const followUp = async (run: LocalWorkflowRun) => {
+    const entry = datasets.find((candidate) => workflowOf(candidate) === run.workflowName);
+    if (entry === undefined) return;
+    const { statePrefix, cdcPrefix } = datasetLayout(entry.dataset);
+    await followUpRunEnd(
+      {
+        glue: runner.client(),
+        s3: s3.client,
+        logger,
+        metrics: localFollowUpMetrics(run.workflowName),
+        workflowName: run.workflowName,
+        landingBucket: ASSEMBLY_BUCKETS.landing,
+        lakeBucket: ASSEMBLY_BUCKETS.lake,
+        merges: [{ job: datasetJobKey(entry.dataset), statePrefix, cdcPrefixes: [cdcPrefix] }],
+      },
+      workflowRunEndEvent(run),
+    );
+  };
+  const runner = new LocalGlueRunner(jobs, Object.fromEntries(datasets.map((entry) => [workflowOf(entry), { startTrigger: 'ON_DEMAND' as const, stages: [[entry.jobName]] }])), {
+    onWorkflowRunEnded: followUp,
+  });
   try {
     await ensureTables(dynamodb.client, datasets.map((entry) => entry.table));
     await ensureBuckets(s3.client, Object.values(ASSEMBLY_BUCKETS));
@@ -98,7 +121,6 @@ export async function startAssemblyRuntime(options: AssemblyRuntimeOptions): Pro
     throw error;
   }
   const glue = runner.client();
-  const logger = new Logger({ serviceName: 'dynalake-local', logLevel: 'SILENT' });
   const streams = datasets.map(
     (entry) => new TableStream(dynamodb.client, entry.table.TableName, (entry.table.KeySchema ?? []).map((key) => key.AttributeName ?? ''), join(layout.root, 'streams')),
   );
