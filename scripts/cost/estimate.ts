@@ -121,12 +121,14 @@ export const WORKFLOW_JOBS = ['orders_to_lake', 'campaign_progress', 'sales_star
 const STREAM_BRIDGES = 3;
 /** The CDC-merge jobs, each watched by the freshness objective's two alarms (FreshnessAlarms). */
 const MERGE_JOBS = 2;
+/** The handlers: three stream bridges, the upload bridge and refresh-follow-up, each with its Errors and FailureQueueDepth alarms. */
+const BRIDGES = STREAM_BRIDGES + 2;
 /**
  * Alarms of a deployment: each bridge's Errors and FailureQueueDepth (BridgeFunction), each stream
  * bridge's IteratorAge (StreamToLake), the refresh schedule's dead letters (PipelineStack), and
  * each merge job's freshness and not-reporting alarms. A test counts them in the synthesized stacks.
  */
-export const DEPLOYMENT_ALARMS = (STREAM_BRIDGES + 1) * 2 + STREAM_BRIDGES + 1 + MERGE_JOBS * 2;
+export const DEPLOYMENT_ALARMS = BRIDGES * 2 + STREAM_BRIDGES + 1 + MERGE_JOBS * 2;
 /** The pipeline stack's PipelineDashboard. */
 export const DEPLOYMENT_DASHBOARDS = 1;
 
@@ -175,8 +177,8 @@ export function estimateMonthlyCost(config: PipelineConfig, workload: Workload, 
   };
 
   // Runs. Scheduled starts, then the stream bridge's starts after batches; Glue refuses a start
-  // while a run is going (the workflow runs one at a time) and nothing starts another when it
-  // ends, so runs never exceed back-to-back runs of the whole chain.
+  // while a run is going (the workflow runs one at a time), and refresh-follow-up starts the next
+  // at its end when changes landed during it, so runs never exceed back-to-back runs of the chain.
   // orders_to_lake and campaign_progress side by side, then sales_star_schema, then the crawl.
   const runWallMinutes = 2 * workload.jobRunMinutes + CRAWL_MINUTES;
   const runsPerDayAtMost = (24 * 60) / runWallMinutes;
@@ -191,9 +193,11 @@ export function estimateMonthlyCost(config: PipelineConfig, workload: Workload, 
   const jobHours = Math.max(workload.jobRunMinutes * 60, rules.glueJobMinimumSeconds.value) / 3600;
   const crawlHours = (CRAWLER_DPUS * Math.max(CRAWL_MINUTES * 60, rules.glueCrawlerMinimumSeconds.value)) / 3600;
 
-  // Lambda: the orders bridge takes every batch; the upload bridge one event per upload.
+  // Lambda: the orders bridge takes every batch; the upload bridge one event per upload;
+  // refresh-follow-up the end of each job and crawl of every run (three jobs and the lake crawler).
   const streamInvocations = batchesPerDay * DAYS_PER_MONTH;
-  const invocations = streamInvocations + workload.uploadsPerMonth;
+  const followUpInvocations = workflowRuns * (WORKFLOW_JOBS.length + 1);
+  const invocations = streamInvocations + workload.uploadsPerMonth + followUpInvocations;
   const jobRuns = workflowRuns * WORKFLOW_JOBS.length + workload.uploadsPerMonth;
 
   // S3. Storage: the lake, and the change objects cdcRetentionDays keeps.
@@ -231,7 +235,7 @@ export function estimateMonthlyCost(config: PipelineConfig, workload: Workload, 
     line('Glue', 'csv_to_dynamodb (one run per upload)', workload.uploadsPerMonth * dpus * jobHours, 'DPU-hours', 'glueEtlDpuHour'),
     line('Glue', 'lake crawler (one crawl per workflow run)', workflowRuns * crawlHours, 'DPU-hours', 'glueCrawlerDpuHour'),
     line('Glue', 'DynamoDB crawler (catalogCrawlSchedule)', sourceCrawls * crawlHours, 'DPU-hours', 'glueCrawlerDpuHour'),
-    line('Lambda', 'bridge requests (stream-to-lake, upload-to-glue)', invocations, 'requests', 'lambdaRequests'),
+    line('Lambda', 'bridge requests (stream-to-lake, upload-to-glue, refresh-follow-up)', invocations, 'requests', 'lambdaRequests'),
     line('Lambda', 'bridge duration (arm64, 512 MB)', (invocations * BRIDGE_INVOCATION_MS * LAMBDA_MEMORY_GB) / 1000, 'GB-seconds', 'lambdaArmGbSecond'),
     line('S3', 'lake storage (curated orders + star schema)', lakeBytes / GIB, 'GB-months', 's3StandardGbMonth'),
     line('S3', `change objects in cdc/ (${config.cdcRetentionDays} days kept)`, changeBytes / GIB, 'GB-months', 's3StandardGbMonth'),
@@ -250,7 +254,7 @@ export function estimateMonthlyCost(config: PipelineConfig, workload: Workload, 
   const assumptions = [
     `Month: ${DAYS_PER_MONTH.toFixed(2)} days. On-demand list prices in ${prices.region}, read ${prices.read}; free tiers NOT applied.`,
     `Changes: ${workload.changesPerDay.toLocaleString('en-US')} a day, all on the orders table, arriving evenly; a stream batch closes at streamBatchSize (${config.streamBatchSize}) records or after streamBatchingWindowSeconds (${config.streamBatchingWindowSeconds} s, at least one 0.25 s poll): ${formatNumber(batchesPerDay)} batches a day, each one Lambda invocation, one change object and one StartWorkflowRun.`,
-    `Runs: refreshSchedule starts ${formatNumber(scheduledPerDay)} a day; a start while a run is going is refused (nothing starts a follow-up run), so runs are at most back-to-back: ${formatNumber(runsPerDayAtMost)} a day at ${formatNumber(runWallMinutes)} min a run (two job stages of ${workload.jobRunMinutes} min and a ${CRAWL_MINUTES}-min crawl).`,
+    `Runs: refreshSchedule starts ${formatNumber(scheduledPerDay)} a day; a start while a run is going is refused and refresh-follow-up starts the next at its end, so runs are at most back-to-back: ${formatNumber(runsPerDayAtMost)} a day at ${formatNumber(runWallMinutes)} min a run (two job stages of ${workload.jobRunMinutes} min and a ${CRAWL_MINUTES}-min crawl).`,
     `Glue: ${config.glueWorkerCount} × ${config.glueWorkerType} = ${dpus} DPUs per job run, billed ${workload.jobRunMinutes} min (minimum ${rules.glueJobMinimumSeconds.value} s); crawls ${CRAWLER_DPUS} DPUs (assumed: AWS publishes no crawler size), billed at the ${rules.glueCrawlerMinimumSeconds.value / 60}-min minimum; ${workload.uploadsPerMonth} upload(s) a month.`,
     `Lambda: ${BRIDGE_INVOCATION_MS} ms billed per invocation at ${LAMBDA_MEMORY_GB * 1024} MB (assumed); the two quiet campaign bridges cost nothing.`,
     `S3: ${LAKE_BYTES_PER_ROW.toFixed(1)} lake bytes a row and ${CHANGE_BYTES_PER_RECORD.toFixed(1)} bytes a change record (measured with npm start -- --rows 100000); ${CURATED_DAY_PARTITIONS} day partitions read by each star-schema run; per-run request counts as in scripts/cost/estimate.ts. Not counted: Glue temp, Athena results, access-log objects, versions.`,
