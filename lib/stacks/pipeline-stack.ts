@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IRule, Rule } from 'aws-cdk-lib/aws-events';
@@ -478,12 +478,30 @@ export class PipelineStack extends Stack {
    */
   private addFailureRules(): IRule[] {
     const target = new SnsTopic(this.alerts);
-    const jobs = Object.values(this.jobs).filter((lakeJob) => !(lakeJob instanceof LakeDataset));
+    const failed = ['FAILED', 'TIMEOUT', 'ERROR'];
+    const upload = this.jobs.csv_to_dynamodb;
+    const jobs = Object.values(this.jobs).filter((lakeJob) => !(lakeJob instanceof LakeDataset) && lakeJob !== upload);
     const jobFailed = new Rule(this, 'GlueJobFailed', {
       description: 'A Glue job of the pipeline failed, timed out or errored',
-      eventPattern: { source: ['aws.glue'], detailType: ['Glue Job State Change'], detail: { jobName: jobs.map((lakeJob) => lakeJob.job.jobName), state: ['FAILED', 'TIMEOUT', 'ERROR'] } },
+      eventPattern: { source: ['aws.glue'], detailType: ['Glue Job State Change'], detail: { jobName: jobs.map((lakeJob) => lakeJob.job.jobName), state: failed } },
       targets: [target],
     });
+    // An upload's load has its own rule, so an alarm can count its failures: the event (the run and
+    // its error) and the alarm (a state on the dashboard) both reach the topic.
+    const uploadFailed = new Rule(this, 'UploadRunFailed', {
+      description: 'A csv_to_dynamodb run of an upload failed, timed out or errored',
+      eventPattern: { source: ['aws.glue'], detailType: ['Glue Job State Change'], detail: { jobName: [upload.job.jobName], state: failed } },
+      targets: [target],
+    });
+    // Each failure invokes the rule's target once: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
+    new Alarm(this, 'UploadRunsFailedAlarm', {
+      metric: new Metric({ namespace: 'AWS/Events', metricName: 'Invocations', dimensionsMap: { RuleName: uploadFailed.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'A csv_to_dynamodb run of an upload failed, timed out or errored (its event on this topic names the run and the error)',
+    }).addAlarmAction(new SnsAction(this.alerts));
     new Rule(this, 'GlueCrawlerFailed', {
       description: 'A crawler of the pipeline failed',
       eventPattern: { source: ['aws.glue'], detailType: ['Glue Crawler State Change'], detail: { crawlerName: [this.crawlers.source.ref, this.crawlers.lake.ref], state: ['Failed'] } },
@@ -495,6 +513,6 @@ export class PipelineStack extends Stack {
       targets: [target],
     });
     const datasetRules = Object.values(this.jobs).flatMap((lakeJob) => (lakeJob instanceof LakeDataset && lakeJob.failureRule ? [lakeJob.failureRule] : []));
-    return [jobFailed, ...datasetRules];
+    return [jobFailed, uploadFailed, ...datasetRules];
   }
 }

@@ -125,10 +125,10 @@ const MERGE_JOBS = 2;
 const BRIDGES = STREAM_BRIDGES + 2;
 /**
  * Alarms of a deployment: each bridge's Errors and FailureQueueDepth (BridgeFunction), each stream
- * bridge's IteratorAge (StreamToLake), the refresh schedule's dead letters (PipelineStack), and
- * each merge job's freshness and not-reporting alarms. A test counts them in the synthesized stacks.
+ * bridge's IteratorAge (StreamToLake), the refresh schedule's dead letters and the failed upload
+ * runs (PipelineStack), and each merge job's freshness and not-reporting alarms. A test counts them in the synthesized stacks.
  */
-export const DEPLOYMENT_ALARMS = BRIDGES * 2 + STREAM_BRIDGES + 1 + MERGE_JOBS * 2;
+export const DEPLOYMENT_ALARMS = BRIDGES * 2 + STREAM_BRIDGES + 1 + MERGE_JOBS * 2 + 1;
 /** The pipeline stack's PipelineDashboard. */
 export const DEPLOYMENT_DASHBOARDS = 1;
 

@@ -33,7 +33,7 @@ describe('the deploy rules', () => {
     for (const rule of DEPLOY_RULES) expect([rule.id, rule.check(templatesOf(stacks))]).toEqual([rule.id, []]);
   });
 
-  it('count every alarm (the 13 of the bridges, the refresh schedule dead letters, the 4 of the freshness objective) and every EventBridge rule as publishers of the alert topic', () => {
+  it('count every alarm (the 13 of the bridges, the refresh schedule dead letters, the failed upload runs, the 4 of the freshness objective) and every EventBridge rule as publishers of the alert topic', () => {
     const stacks = buildStacks();
     const withoutPolicies = templatesOf(stacks).map(({ stackName, template }) => ({
       stackName,
@@ -43,10 +43,10 @@ describe('the deploy rules', () => {
     const alarms = stacks.pipeline.streamBridges.flatMap((bridge) => bridge.bridge.alarms).concat(stacks.pipeline.uploadBridge.bridge.alarms, stacks.pipeline.followUp.bridge.alarms);
     expect(alarms).toHaveLength(13);
     const freshness = Object.values(stacks.pipeline.freshness).flatMap((alarms) => [alarms.freshnessAlarm, alarms.notReportingAlarm]);
-    expect(findings.filter((finding) => finding.message.includes('as cloudwatch.amazonaws.com, but no topic policy'))).toHaveLength(alarms.length + 1 + freshness.length);
+    expect(findings.filter((finding) => finding.message.includes('as cloudwatch.amazonaws.com, but no topic policy'))).toHaveLength(alarms.length + 2 + freshness.length);
     expect(findings.some((finding) => finding.message.startsWith('RefreshScheduleDeadLettersAlarm'))).toBe(true);
-    // Glue job, crawler and Athena failures, and the orders dataset's own job failures.
-    expect(findings.filter((finding) => finding.message.includes('as events.amazonaws.com, but no topic policy'))).toHaveLength(4);
+    // Glue job, upload run, crawler and Athena failures, and the orders dataset's own job failures.
+    expect(findings.filter((finding) => finding.message.includes('as events.amazonaws.com, but no topic policy'))).toHaveLength(5);
   });
 
   it('fail the synth on an alarm whose encrypted, TLS-only topic lets only EventBridge publish (the alert topic as it was)', () => {

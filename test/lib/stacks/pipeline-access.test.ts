@@ -340,8 +340,14 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
         EventPattern: {
           source: ['aws.glue'],
           'detail-type': ['Glue Job State Change'],
-          detail: { jobName: ['${CampaignProgress/Job}', '${CsvToDynamodb/Job}', '${SalesStarSchema/Job}'], state: ['FAILED', 'TIMEOUT', 'ERROR'] },
+          detail: { jobName: ['${CampaignProgress/Job}', '${SalesStarSchema/Job}'], state: ['FAILED', 'TIMEOUT', 'ERROR'] },
         },
+        Targets: toAlerts,
+      },
+      // An upload's load, apart, for the alarm that counts its failures.
+      UploadRunFailed: {
+        State: 'ENABLED',
+        EventPattern: { source: ['aws.glue'], 'detail-type': ['Glue Job State Change'], detail: { jobName: ['${CsvToDynamodb/Job}'], state: ['FAILED', 'TIMEOUT', 'ERROR'] } },
         Targets: toAlerts,
       },
       // The orders dataset announces its own job's failures, as any LakeDataset given a topic does.
@@ -363,11 +369,13 @@ describe('every access control, alert route and alarm of the pipeline stack', ()
     });
   });
 
-  it('alarms into the alert topic on every bridge error, on-failure queue, stream lag, scheduled start given up, and on the freshness objective of each CDC merge', () => {
+  it('alarms into the alert topic on every bridge error, on-failure queue, stream lag, scheduled start given up, failed upload run, and on the freshness objective of each CDC merge', () => {
     expect(controls.alarms).toEqual({
       ...freshnessAlarms('OrdersToLake/Freshness', 'orders_to_lake', 'orders'),
       ...freshnessAlarms('CampaignProgressFreshness', 'campaign_progress', 'campaign_progress'),
       RefreshScheduleDeadLettersAlarm: alarm('AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', { Name: 'QueueName', Value: '${Refresh/ScheduleDeadLetters.QueueName}' }, 1),
+      // Each failed upload run invokes its rule's target once.
+      UploadRunsFailedAlarm: alarm('AWS/Events', 'Invocations', 'Sum', { Name: 'RuleName', Value: '${UploadRunFailed}' }, 1),
       ...bridgeAlarms('OrdersToLake/Stream', true),
       ...bridgeAlarms('UserCampaignStreamToLake', true),
       ...bridgeAlarms('CampaignInfoStreamToLake', true),

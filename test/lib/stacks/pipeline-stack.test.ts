@@ -329,12 +329,13 @@ describe('PipelineStack with the default configuration', () => {
     });
 
     it("counts the refresh workflow's completed runs by sales_star_schema, its last job, and its failed job runs by the stack's and the orders dataset's failure rules", () => {
-      expect(lines('Refresh workflow runs').slice(-3)).toEqual([
+      expect(lines('Refresh workflow runs').slice(-4)).toEqual([
         'dynalake-dev/RunDurationSeconds dataset=sales_star_schema service=sales_star_schema SampleCount 3600',
         'AWS/Events/Invocations RuleName=${GlueJobFailed} Sum 3600 right',
+        'AWS/Events/Invocations RuleName=${UploadRunFailed} Sum 3600 right',
         'AWS/Events/Invocations RuleName=${OrdersToLake/JobFailed} Sum 3600 right',
       ]);
-      expect(widgetTitled(widgets, 'Refresh workflow runs').metrics.slice(-2).map((metric) => metric.label)).toEqual(['failed job runs (rule GlueJobFailed)', 'failed job runs (rule OrdersToLake/JobFailed)']);
+      expect(widgetTitled(widgets, 'Refresh workflow runs').metrics.slice(-3).map((metric) => metric.label)).toEqual(['failed job runs (rule GlueJobFailed)', 'failed job runs (rule UploadRunFailed)', 'failed job runs (rule OrdersToLake/JobFailed)']);
     });
 
     it('prices every job at the configured workers (2 × G.1X by default), and reads the Athena metrics of the stack’s workgroup', () => {
