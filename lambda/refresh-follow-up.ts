@@ -113,16 +113,28 @@ async function mergedKeys(dependencies: RefreshFollowUpDependencies, merge: Merg
   let text: string;
   try {
     const object = await dependencies.s3.send(new GetObjectCommand({ Bucket: dependencies.lakeBucket, Key: key }));
-    text = (await object.Body?.transformToString('utf8')) ?? '';
+    text = (await object.Body?.transformToString()) ?? '';
   } catch (error) {
     if (isNoSuchKey(error)) return new Map();
     throw error;
   }
-  const { format, sources } = JSON.parse(text) as { format?: unknown; sources?: unknown };
-  if (format !== STATE_FORMAT || typeof sources !== 'object' || sources === null) {
-    throw new Error(`s3://${dependencies.lakeBucket}/${key} is not a format-${String(STATE_FORMAT)} state object of ${merge.job}`);
+  const where = `s3://${dependencies.lakeBucket}/${key}`;
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch {
+    throw new Error(`${where} is not JSON: ${text.slice(0, 80)}`);
   }
-  return new Map(Object.entries(sources).map(([source, keys]) => [source, new Set(Array.isArray(keys) ? keys.map(String) : [])]));
+  const { format, sources } = (state ?? {}) as { format?: unknown; sources?: unknown };
+  if (format !== STATE_FORMAT || typeof sources !== 'object' || sources === null) {
+    throw new Error(`${where} is not a format-${String(STATE_FORMAT)} state object of ${merge.job}`);
+  }
+  return new Map(
+    Object.entries(sources).map(([source, keys]) => {
+      if (!Array.isArray(keys)) throw new Error(`${where}: sources[${JSON.stringify(source)}] is not a list of object keys`);
+      return [source, new Set(keys.map(String))];
+    }),
+  );
 }
 
 /**
