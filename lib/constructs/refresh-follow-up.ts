@@ -7,7 +7,6 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { MergeWatch } from '../../lambda/refresh-follow-up';
 import { BridgeFunction, checkedMetricsNamespace } from './bridge-function';
 import type { RefreshWorkflow } from './refresh-workflow';
 
@@ -20,6 +19,20 @@ export const JOB_END_STATES = ['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERR
 /** The states a Glue Crawler State Change event ends a crawl with, as it spells them (its third is Started): same page. */
 export const CRAWLER_END_STATES = ['Succeeded', 'Failed'] as const;
 
+/**
+ * A merge job of the workflow, as the handler reads it from MERGES (its MergeWatch, to which the
+ * local runtimes pass these). Declared here rather than imported, so the library's types do not
+ * reach the handler's, which need the Lambda type package a consumer's app does not have.
+ */
+export interface FollowUpMerge {
+  /** The job's name in its state object (`orders_to_lake`, `campaign_progress`, `<dataset>_to_lake`). */
+  readonly job: string;
+  /** Its STATE_PREFIX in the lake bucket. */
+  readonly statePrefix: string;
+  /** Its CDC prefixes in the landing bucket. */
+  readonly cdcPrefixes: readonly string[];
+}
+
 /** Properties of a {@link RefreshFollowUp}. */
 export interface RefreshFollowUpProps {
   /** The workflow to follow up: its jobs' and crawlers' ends are sent to the handler, which may start it again. */
@@ -29,7 +42,7 @@ export interface RefreshFollowUpProps {
   /** The bucket of the merge jobs' state objects. */
   readonly lakeBucket: IBucket;
   /** The workflow's merge jobs: their state prefixes in the lake bucket and the CDC prefixes they read. */
-  readonly merges: readonly MergeWatch[];
+  readonly merges: readonly FollowUpMerge[];
   /**
    * The customer-managed key of the buckets, when they have one: the state objects are read with it.
    * @default - S3-managed encryption

@@ -12,7 +12,6 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import type { MergeWatch } from '../../lambda/refresh-follow-up';
 import type { PipelineConfig } from '../config';
 import { alertTopicIn } from '../constructs/alert-topic';
 import { FreshnessAlarms } from '../constructs/freshness-alarms';
@@ -20,7 +19,7 @@ import { LakeCatalog } from '../constructs/lake-catalog';
 import { datasetJobArguments, datasetJobKey, LakeDataset } from '../constructs/lake-dataset';
 import { glueSecurity, LakeJob } from '../constructs/lake-job';
 import { type DashboardStream, PipelineDashboard } from '../constructs/pipeline-dashboard';
-import { RefreshFollowUp } from '../constructs/refresh-follow-up';
+import { type FollowUpMerge, RefreshFollowUp } from '../constructs/refresh-follow-up';
 import { RefreshWorkflow } from '../constructs/refresh-workflow';
 import { StreamToLake } from '../constructs/stream-to-lake';
 import { acknowledgeAtSynth, acknowledgeWildcards, PIPELINE_WILDCARD_REASONS } from '../nag';
@@ -48,7 +47,7 @@ export const LAKE_LAYOUT = {
 } as const;
 
 /** The refresh workflow's merge jobs, for its follow-up: their state prefixes and the CDC prefixes each reads (the jobs' own arguments). */
-export const REFRESH_MERGES: readonly MergeWatch[] = [
+export const REFRESH_MERGES: readonly FollowUpMerge[] = [
   { job: 'orders_to_lake', statePrefix: LAKE_LAYOUT.statePrefix('orders_to_lake'), cdcPrefixes: [LAKE_LAYOUT.cdcPrefix('orders')] },
   { job: 'campaign_progress', statePrefix: LAKE_LAYOUT.statePrefix('campaign_progress'), cdcPrefixes: [LAKE_LAYOUT.cdcPrefix('user_Campaign'), LAKE_LAYOUT.cdcPrefix('campaignInfo')] },
 ];
