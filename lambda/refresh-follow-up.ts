@@ -34,7 +34,7 @@ export interface SettlePolicy {
 }
 
 /** A minute, well inside the function's timeout. */
-export const DEFAULT_SETTLE: SettlePolicy = { attempts: 12, delayMs: 5_000 };
+export const DEFAULT_SETTLE: SettlePolicy = { attempts: 12, delayMs: 5000 };
 
 /** What the handler needs; the Lambda entry builds it from its environment, tests and the local Glue pass their own. */
 export interface RefreshFollowUpDependencies {
@@ -75,7 +75,7 @@ const STATE_FORMAT = 1;
 const CHANGE_OBJECT_SUFFIX = '.jsonl.gz';
 const DAY_MS = 24 * 3600 * 1000;
 
-const sleepFor = (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds));
+const sleepFor = (delayMs: number) => new Promise<void>((resolve) => setTimeout(resolve, delayMs));
 
 /** The workflow's last run once it has ended, or why there is none to follow up. Throws when Glue has not marked it ended within the settle policy (Lambda then retries the event). */
 async function endedRun(dependencies: RefreshFollowUpDependencies): Promise<WorkflowRun | 'no-run' | 'running'> {
@@ -156,7 +156,7 @@ async function waitingObjects(dependencies: RefreshFollowUpDependencies, runStar
         // The continuation token carries the position: StartAfter goes with the first page only.
         const position = token === undefined ? { StartAfter: `${folder}dt=${dayBefore}` } : { ContinuationToken: token };
         const page = await s3.send(new ListObjectsV2Command({ Bucket: landingBucket, Prefix: folder, MaxKeys: dependencies.listPageSize ?? 1000, ...position }));
-        waiting += (page.Contents ?? []).filter(({ Key }) => Key !== undefined && Key.endsWith(CHANGE_OBJECT_SUFFIX) && !listed.has(Key)).length;
+        waiting += page.Contents?.filter(({ Key }) => Key !== undefined && Key.endsWith(CHANGE_OBJECT_SUFFIX) && !listed.has(Key)).length ?? 0;
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token !== undefined);
     }

@@ -264,12 +264,13 @@ describe('refresh-follow-up at the end of a run', () => {
     ['whose sources are a number', JSON.stringify({ format: 1, sources: 5 }), 'is not a format-1 state object of orders_to_lake'],
     ['that is null', 'null', 'is not a format-1 state object of orders_to_lake'],
     ['that is not JSON', '{"format": 1,', 'is not JSON: {"format": 1,'],
+    ['that is long and not JSON, shown in its first 80 characters', `{"format": 1, "sources": {${'x'.repeat(100)}`, `is not JSON: {"format": 1, "sources": {${'x'.repeat(54)}`],
     ['whose keys are no list', JSON.stringify({ format: 1, sources: { 's3://b/cdc/orders/': 'k' } }), ': sources["s3://b/cdc/orders/"] is not a list of object keys'],
   ])('refuses a state object %s, naming it', async (_what, body, message) => {
     const { landing, lake } = await lakeWith([], {});
     await put(lake, 'state/orders_to_lake/merged.json', body);
     glue.on(GetWorkflowCommand).resolves({ Workflow: { LastRun: run() } });
-    await expect(followUpRunEnd(dependencies(landing, lake), EVENT)).rejects.toThrow(`s3://${lake}/state/orders_to_lake/merged.json${message.startsWith(':') ? '' : ' '}${message}`);
+    await expect(followUpRunEnd(dependencies(landing, lake), EVENT)).rejects.toThrow(new Error(`s3://${lake}/state/orders_to_lake/merged.json${message.startsWith(':') ? '' : ' '}${message}`));
   });
 
   it('reads prefixes given with extra slashes as the jobs do', async () => {
@@ -289,9 +290,12 @@ describe('refresh-follow-up at the end of a run', () => {
     expect(await followUpRunEnd({ ...dependencies('landing', 'lake'), s3, merges: [MERGES[0] as (typeof MERGES)[number]] }, EVENT)).toMatchObject({ waiting: 1 });
     s3Mock.on(GetObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
     await expect(followUpRunEnd({ ...dependencies('landing', 'lake'), s3 }, EVENT)).rejects.toThrow('Access Denied');
+    // An error without an HTTP status is no missing object either.
+    s3Mock.on(GetObjectCommand).rejects(new Error('socket hang up'));
+    await expect(followUpRunEnd({ ...dependencies('landing', 'lake'), s3 }, EVENT)).rejects.toThrow(new Error('socket hang up'));
     // An object without a body reads as no text, which is no state.
     s3Mock.on(GetObjectCommand).resolves({});
-    await expect(followUpRunEnd({ ...dependencies('landing', 'lake'), s3 }, EVENT)).rejects.toThrow('s3://lake/state/orders_to_lake/merged.json is not JSON: ');
+    await expect(followUpRunEnd({ ...dependencies('landing', 'lake'), s3 }, EVENT)).rejects.toThrow(new Error('s3://lake/state/orders_to_lake/merged.json is not JSON: '));
     s3Mock.restore();
   });
 });
@@ -313,6 +317,11 @@ describe('refresh-follow-up from its environment', () => {
   it('logs as the dynalake-refresh-follow-up service', async () => {
     const { logger: built } = refreshFollowUpDependenciesFromEnvironment(environment);
     expect(await printedLogs(() => built.info('probe'))).toEqual([expect.objectContaining({ level: 'INFO', message: 'probe', service: 'dynalake-refresh-follow-up' })]);
+  });
+
+  it('handles an event given without an invocation context', async () => {
+    glue.on(GetWorkflowCommand).resolves({ Workflow: { LastRun: run({ Status: 'RUNNING' }, { RunningActions: 1 }) } });
+    expect(await createRefreshFollowUpHandler(dependencies())(EVENT)).toEqual({ outcome: 'running' });
   });
 
   it("logs with the invocation's context from the handler", async () => {
