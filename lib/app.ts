@@ -2,6 +2,7 @@ import { type App, Tags } from 'aws-cdk-lib';
 import { configFromContext, type PipelineConfig } from './config';
 import { addDeployRules } from './deploy-rules';
 import { addComplianceChecks } from './nag';
+import { DeployAccessStack } from './stacks/deploy-access-stack';
 import { PipelineStack } from './stacks/pipeline-stack';
 import { StorageStack } from './stacks/storage-stack';
 
@@ -13,6 +14,8 @@ export interface DynalakeStacks {
   readonly storage: StorageStack;
   /** Glue, Athena and alerts, built on the storage stack's resources. */
   readonly pipeline: PipelineStack;
+  /** GitHub Actions' OIDC trust and deploy roles, when `githubRepository` is set. */
+  readonly deployAccess?: DeployAccessStack;
 }
 
 /**
@@ -40,8 +43,17 @@ export function buildDynalakeApp(app: App): DynalakeStacks {
     dataKey: storage.encryptionKey,
   });
 
+  const { githubRepository } = config;
+  const deployAccess =
+    githubRepository === undefined
+      ? undefined
+      : new DeployAccessStack(app, `${config.prefix}-deploy-access`, {
+          config: { ...config, githubRepository },
+          description: `dynalake ${config.prefix}: GitHub Actions' OIDC trust and the roles of the deployed stages (${config.githubDeployStages.join(', ')})`,
+        });
+
   // Each construct and stack acknowledges its own findings; the app only turns the checks on.
   addComplianceChecks(app);
   addDeployRules(app);
-  return { config, storage, pipeline };
+  return { config, storage, pipeline, deployAccess };
 }

@@ -120,6 +120,23 @@ export const CONFIG_FIELDS = {
     'Days a change object stays in `cdc/` before a lifecycle rule expires it. The jobs keep their own state and let expired objects go; keep it longer than the longest time the refresh workflow may stay stopped, or changes expire unmerged.',
     'is not a retention (expected a whole number of days from 1 to 3650)',
   ),
+  githubRepository: field(
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/).optional(),
+    'The GitHub repository (`owner/name`) whose workflows deploy: set, the app adds the `<prefix>-deploy-access` stack, its OIDC trust and one role per `githubDeployStages` environment. Unset: no such stack.',
+    'is not a GitHub repository (expected owner/name)',
+  ),
+  githubDeployStages: field(
+    z
+      .preprocess((value) => (typeof value === 'string' ? value.split(',').map((stage) => stage.trim()) : value), z.array(z.string().regex(/^[a-z][a-z0-9-]{0,14}$/)).min(1))
+      .default(['dev', 'prod']),
+    'The stages deployed from GitHub, each a GitHub environment of that name with a deploy role of its own (`<prefix>-github-deploy-<stage>`).',
+    'is not a list of stage names (expected stage names such as ["dev","prod"] or "dev,prod")',
+  ),
+  githubOidcProviderArn: field(
+    z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/).optional(),
+    "The account's GitHub OIDC provider, when it already has one (an account has one per issuer). Unset: the deploy-access stack creates it.",
+    'is not the ARN of a GitHub OIDC provider (expected arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com)',
+  ),
   logRetentionDays: field(
     z.coerce
       .number()

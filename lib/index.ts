@@ -15,6 +15,8 @@ export * from './constructs/alert-topic';
 export * from './constructs/freshness-alarms';
 export * from './constructs/refresh-follow-up';
 export * from './stacks/pipeline-stack';
+export * from './stacks/deploy-access-stack';
+export * from './constructs/github-deploy-roles';
 export * from './constructs/bridge-function';
 export * from './constructs/stream-to-lake';
 export * from './constructs/upload-to-glue';

@@ -38,6 +38,7 @@ describe('parseConfig', () => {
       streamBatchSize: 1000,
       streamBatchingWindowSeconds: 30,
       cdcRetentionDays: 30,
+      githubDeployStages: ['dev', 'prod'],
       logRetentionDays: 30,
     });
   });
@@ -69,8 +70,11 @@ describe('parseConfig', () => {
       streamBatchSize: 500,
       streamBatchingWindowSeconds: 0,
       cdcRetentionDays: 90,
+      githubRepository: 'acme/shop-lake',
+      githubDeployStages: ['staging', 'prod'],
+      githubOidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com',
       logRetentionDays: 365,
-    } as const;
+    };
     expect(parseConfig(config)).toEqual(config);
   });
 
@@ -104,11 +108,19 @@ describe('parseConfig', () => {
     [{ dynamoWritePercent: 3 }, 'dynalake.dynamoWritePercent: 3 is not a write percent (expected a number from 0.1 to 1.5)'],
     [{ streamBatchSize: 20000 }, 'dynalake.streamBatchSize: 20000 is not a batch size (expected a whole number from 1 to 10000)'],
     [{ cdcRetentionDays: 0 }, 'dynalake.cdcRetentionDays: 0 is not a retention (expected a whole number of days from 1 to 3650)'],
+    [{ githubRepository: 'acme' }, 'dynalake.githubRepository: "acme" is not a GitHub repository (expected owner/name)'],
+    [{ githubRepository: 'acme/*' }, 'dynalake.githubRepository: "acme/*" is not a GitHub repository (expected owner/name)'],
+    [{ githubDeployStages: [] }, 'dynalake.githubDeployStages: [] is not a list of stage names (expected stage names such as ["dev","prod"] or "dev,prod")'],
+    [{ githubDeployStages: 'dev,Prod' }, 'dynalake.githubDeployStages: "dev,Prod" is not a list of stage names (expected stage names such as ["dev","prod"] or "dev,prod")'],
+    [
+      { githubOidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/accounts.google.com' },
+      'dynalake.githubOidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/accounts.google.com" is not the ARN of a GitHub OIDC provider (expected arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com)',
+    ],
     [{ logRetentionDays: 10 }, 'dynalake.logRetentionDays: 10 is not a CloudWatch retention (expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)'],
     [{ stage: 7 }, 'dynalake.stage: 7 is not a stage name (expected 1-15 lowercase letters, digits or hyphens, starting with a letter)'],
     [
       { stages: 'dev' },
-      'dynalake.stages: is not a configuration key (expected one of stage, prefix, removalPolicy, alertEmail, refreshSchedule, refreshTimeZone, freshnessObjectiveMinutes, catalogCrawlSchedule, encryption, glueWorkerType, glueWorkerCount, glueJobTimeoutMinutes, csvLoadMaxConcurrentRuns, dynamoWritePercent, streamBatchSize, streamBatchingWindowSeconds, cdcRetentionDays, logRetentionDays)',
+      'dynalake.stages: is not a configuration key (expected one of stage, prefix, removalPolicy, alertEmail, refreshSchedule, refreshTimeZone, freshnessObjectiveMinutes, catalogCrawlSchedule, encryption, glueWorkerType, glueWorkerCount, glueJobTimeoutMinutes, csvLoadMaxConcurrentRuns, dynamoWritePercent, streamBatchSize, streamBatchingWindowSeconds, cdcRetentionDays, githubRepository, githubDeployStages, githubOidcProviderArn, logRetentionDays)',
     ],
     [{ stage: 'prod', removalPolicy: 'destroy' }, 'dynalake.removalPolicy: "destroy" is not allowed when stage is "prod" (expected "retain")'],
     [['dev'], 'dynalake: ["dev"] is not a configuration object (expected a JSON object)'],
@@ -207,6 +219,9 @@ describe('configReference', () => {
       'streamBatchSize',
       'streamBatchingWindowSeconds',
       'cdcRetentionDays',
+      'githubRepository',
+      'githubDeployStages',
+      'githubOidcProviderArn',
       'logRetentionDays',
     ]);
     expect(rows.find((row) => row.key === 'refreshSchedule')?.default).toBe('"cron(0 * * * ? *)"');
