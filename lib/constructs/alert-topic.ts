@@ -1,9 +1,41 @@
 import { ArnFormat, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+
+/** What {@link countAlarm} watches. */
+export interface CountAlarmOptions {
+  /** The metric, with its statistic and period. */
+  readonly metric: IMetric;
+  /** What the alarm means, for the message it sends. */
+  readonly description: string;
+  /** @default 1 */
+  readonly threshold?: number;
+  /** @default - no action: the alarm shows in the CloudWatch console only */
+  readonly topic?: ITopic;
+}
+
+/**
+ * An alarm when `metric` reaches the threshold in one period (a failure, a message given up on,
+ * a lag), notifying `topic` when given. No data is no alarm: these metrics are only published
+ * when something happened.
+ */
+export function countAlarm(scope: Construct, id: string, options: CountAlarmOptions): Alarm {
+  const alarm = new Alarm(scope, id, {
+    metric: options.metric,
+    threshold: options.threshold ?? 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+    alarmDescription: options.description,
+  });
+  if (options.topic) alarm.addAlarmAction(new SnsAction(options.topic));
+  return alarm;
+}
 
 /** Options of {@link alertTopicIn}. */
 export interface AlertTopicOptions {

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Alarm, IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type Code, Function as LambdaFunction, LoggingFormat, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -10,6 +9,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { countAlarm } from './alert-topic';
 import { acknowledgeAtSynth, acknowledgeCheckov, acknowledgeWildcards, BRIDGE_WILDCARD_REASONS, FUNCTION_CHECKOV_REASONS, SSE_SQS_CHECKOV_REASON } from '../nag';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE } from '../../lambda/shared/metrics';
 
@@ -97,7 +97,7 @@ export class BridgeFunction extends Construct {
   readonly failureQueue: Queue;
   /** The alarms, each notifying the alert topic. */
   readonly alarms: Alarm[] = [];
-  private readonly alarmAction: SnsAction | undefined;
+  private readonly alarmTopic: ITopic | undefined;
 
   constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
     super(scope, id);
@@ -153,7 +153,7 @@ export class BridgeFunction extends Construct {
     acknowledgeCheckov(this.logGroup, 'CKV_AWS_158', 'CloudWatch Logs encrypts every log group at rest; the handlers log keys and counts, not item contents');
     acknowledgeAtSynth(this, () => { acknowledgeWildcards(this.role, BRIDGE_WILDCARD_REASONS); });
 
-    this.alarmAction = props.alarmTopic && new SnsAction(props.alarmTopic);
+    this.alarmTopic = props.alarmTopic;
     this.addAlarm('Errors', this.function.metricErrors({ period: Duration.minutes(5) }), 1, 'The function failed at least once in 5 minutes');
     this.addAlarm(
       'FailureQueueDepth',
@@ -177,15 +177,7 @@ export class BridgeFunction extends Construct {
 
   /** An alarm when `metric` reaches `threshold`, notifying the alert topic when there is one; no data is not an alarm. */
   addAlarm(id: string, metric: IMetric, threshold: number, description: string): Alarm {
-    const alarm = new Alarm(this, `${id}Alarm`, {
-      metric,
-      threshold,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: description,
-    });
-    if (this.alarmAction) alarm.addAlarmAction(this.alarmAction);
+    const alarm = countAlarm(this, `${id}Alarm`, { metric, threshold, description, topic: this.alarmTopic });
     this.alarms.push(alarm);
     return alarm;
   }

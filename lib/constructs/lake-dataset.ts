@@ -1,7 +1,5 @@
 import { join } from 'node:path';
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
@@ -16,6 +14,7 @@ import { curatedPrefix, type DatasetDescription, validDataset } from '../dataset
 import { EXPORT_WILDCARD_REASONS } from '../nag';
 import { packageRoot } from '../package-root';
 import { prefixPattern } from '../s3-grants';
+import { countAlarm } from './alert-topic';
 import { FreshnessAlarms } from './freshness-alarms';
 import type { LakeCatalog } from './lake-catalog';
 import { LakeJob } from './lake-job';
@@ -247,15 +246,11 @@ export class LakeDataset extends LakeJob {
         removalPolicy: props.removalPolicy,
       });
       // A scheduled start the scheduler gave up on is a merge that never ran.
-      const deadLetters = new Alarm(this, 'ScheduleDeadLettersAlarm', {
+      countAlarm(this, 'ScheduleDeadLettersAlarm', {
         metric: this.workflow.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: `A scheduled start of the ${dataset.name} workflow failed after its retries (see its schedule dead-letter queue)`,
+        description: `A scheduled start of the ${dataset.name} workflow failed after its retries (see its schedule dead-letter queue)`,
+        topic: props.alarmTopic,
       });
-      if (props.alarmTopic) deadLetters.addAlarmAction(new SnsAction(props.alarmTopic));
     }
 
     this.freshness = new FreshnessAlarms(this, 'Freshness', {

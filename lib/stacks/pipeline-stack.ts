@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnNamedQuery, CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IRule, Rule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
@@ -13,7 +12,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
-import { alertTopicIn } from '../constructs/alert-topic';
+import { alertTopicIn, countAlarm } from '../constructs/alert-topic';
 import { FreshnessAlarms } from '../constructs/freshness-alarms';
 import { LakeCatalog } from '../constructs/lake-catalog';
 import { datasetJobArguments, datasetJobKey, LakeDataset } from '../constructs/lake-dataset';
@@ -302,14 +301,11 @@ export class PipelineStack extends Stack {
 
     const jobFailures = this.addFailureRules();
     // A scheduled start the scheduler gave up on is a refresh that never ran.
-    new Alarm(this, 'RefreshScheduleDeadLettersAlarm', {
+    countAlarm(this, 'RefreshScheduleDeadLettersAlarm', {
       metric: this.refresh.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'A scheduled start of the refresh workflow failed after its retries (see the schedule dead-letter queue)',
-    }).addAlarmAction(new SnsAction(this.alerts));
+      description: 'A scheduled start of the refresh workflow failed after its retries (see the schedule dead-letter queue)',
+      topic: this.alerts,
+    });
 
     const streamed = { user_Campaign: tables.userCampaign, campaignInfo: tables.campaignInfo } as const;
     const campaignStreams = Object.entries(streamed).map(([cdcTable, table]) => ({
@@ -493,14 +489,11 @@ export class PipelineStack extends Stack {
       targets: [target],
     });
     // Each failure invokes the rule's target once: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
-    new Alarm(this, 'UploadRunsFailedAlarm', {
+    countAlarm(this, 'UploadRunsFailedAlarm', {
       metric: new Metric({ namespace: 'AWS/Events', metricName: 'Invocations', dimensionsMap: { RuleName: uploadFailed.ruleName }, statistic: 'Sum', period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'A csv_to_dynamodb run of an upload failed, timed out or errored (its event on this topic names the run and the error)',
-    }).addAlarmAction(new SnsAction(this.alerts));
+      description: 'A csv_to_dynamodb run of an upload failed, timed out or errored (its event on this topic names the run and the error)',
+      topic: this.alerts,
+    });
     new Rule(this, 'GlueCrawlerFailed', {
       description: 'A crawler of the pipeline failed',
       eventPattern: { source: ['aws.glue'], detailType: ['Glue Crawler State Change'], detail: { crawlerName: [this.crawlers.source.ref, this.crawlers.lake.ref], state: ['Failed'] } },
