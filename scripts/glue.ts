@@ -10,7 +10,7 @@ import { startLocalDynamoDB } from './local/dynamodb';
 import { LocalSpark, preparePython } from './local/glue/spark';
 import type { GlueTwinContext } from './local/glue/job';
 import { LOCAL_STATE_DIR, localBucketNames, localLayout } from './local/layout';
-import { localGlue, readConfig, runOnSpark, runTwin } from './local/pipeline';
+import { localGlue, readConfig, runOnSpark, runTwin } from './local/services';
 import { startLocalS3 } from './local/s3';
 
 const JOBS = ['orders_to_lake', 'campaign_progress', 'sales_star_schema', 'csv_to_dynamodb'] as const;

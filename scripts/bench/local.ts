@@ -30,7 +30,8 @@ import { isChangeObject } from '../local/glue/changes';
 import { sqlLiteral, withDuckDB } from '../local/glue/duckdb';
 import { runDatasetToLake } from '../local/glue/dataset-to-lake';
 import { downloadObjects, listObjects } from '../local/glue/s3-files';
-import { type GlueEngine, type LocalPipelineReport, runLocalPipeline } from '../local/pipeline';
+import { type LocalPipelineReport, runLocalPipeline } from '../local/pipeline';
+import type { GlueEngine } from '../local/services';
 import { startLocalS3 } from '../local/s3';
 import { textTable } from '../lib/text-table';
 

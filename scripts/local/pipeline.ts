@@ -9,41 +9,26 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { type AttributeValue, DeleteItemCommand, type DynamoDBClient, paginateScan, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { Context, DynamoDBRecord, S3Event } from 'aws-lambda';
-import { parseConfig, type PipelineConfig } from '../../lib/config';
-import { IDEMPOTENCY_KEY_ATTRIBUTE } from '../../lib/constructs/upload-to-glue';
-import { LAKE_LAYOUT, lakeJobArguments, REFRESH_MERGES } from '../../lib/stacks/pipeline-stack';
-import { followUpRunEnd, type RunEndResult } from '../../lambda/refresh-follow-up';
+import type { Context, S3Event } from 'aws-lambda';
+import { LAKE_LAYOUT } from '../../lib/stacks/pipeline-stack';
 import { DynalakeError } from '../../lambda/shared/errors';
 import { encodeEventKey } from '../../lambda/shared/s3-event';
-import { processStreamBatch, type StreamBatchResult } from '../../lambda/stream-to-lake';
 import { createUploadToGlueHandler } from '../../lambda/upload-to-glue';
 import { writeRetailSample } from '../lib/retail-sample';
 import { textTable } from '../lib/text-table';
-import { ensureTables, startLocalDynamoDB } from './dynamodb';
-import { runCampaignProgress } from './glue/campaign-progress';
-import { runCsvToDynamoDB } from './glue/csv-to-dynamodb';
-import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments } from './glue/job';
-import { LocalSpark, preparePython } from './glue/spark';
-import { runDatasetToLake } from './glue/dataset-to-lake';
-import { runSalesStarSchema } from './glue/sales-star-schema';
-import { type LocalGlueOptions, type LocalJob, type LocalJobRun, LocalGlueRunner, type LocalWorkflowRun, workflowRunEndEvent } from './glue-runner';
+import { count, counted, type GlueTwinResult } from './glue/job';
+import type { LocalJobRun, LocalWorkflowRun } from './glue-runner';
 import { queryLake } from './lake';
 import { localBucketNames, localLayout } from './layout';
 import { pipelineNamedQueries } from './named-queries';
-import { ensureBuckets, startLocalS3 } from './s3';
-import { TableStream } from './stream';
-import { storageTableDefinitions } from './table-definitions';
 import { loadCampaigns } from '../seed/load-campaigns';
 import { loadOrders } from '../seed/load-orders';
-import { type CapturedMetrics, localFollowUpMetrics, localStreamMetrics, localUploadMetrics } from './metrics';
+import { localUploadMetrics } from './metrics';
 import { metricsSummaryLines, type PipelineMetrics, summarizeMetrics } from './metrics-summary';
+import { type CdcTable, type GlueEngine, type LocalServices, LocalSetupError, readConfig, startLocalServices } from './services';
 
 /** The real 1,071-row sample of the e-commerce file (see data/sample/README.md). */
 export const SAMPLE_FILE = join(__dirname, '..', '..', 'data', 'sample', 'online-retail-sample.csv');
-
-/** The datasets of the built-in pipeline that stream into the landing bucket. */
-type CdcTable = 'orders' | 'user_Campaign' | 'campaignInfo';
 
 const CHANGE_KEYS = 5;
 
@@ -73,70 +58,6 @@ class StageError extends DynalakeError {
   constructor(stage: string, cause: unknown, nextStep: string) {
     super('LOAD_FAILED', `stage "${stage}" failed: ${cause instanceof Error ? cause.message : String(cause)}\n  next: ${nextStep}`);
   }
-}
-
-/** The pipeline configuration of cdk.json, as the app reads it. */
-export function readConfig(): PipelineConfig {
-  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context?: { dynalake?: unknown } };
-  return parseConfig(cdkJson.context?.dynalake);
-}
-
-/** Which implementation runs the Glue jobs: the DuckDB twins, or the real PySpark scripts on a local Spark. */
-export type GlueEngine = 'duckdb' | 'spark';
-
-/** Runs one job: its script's name (`orders_to_lake`), the Glue job's name, its arguments. */
-export type JobRunner = (script: string, jobName: string, args: JobArguments, twin: (args: JobArguments) => Promise<unknown>) => Promise<unknown>;
-
-/** Each job on its DuckDB twin. */
-export const runTwin: JobRunner = (_script, _jobName, args, twin) => twin(args);
-
-/** Each job as its PySpark script on `spark`. */
-export const runOnSpark =
-  (spark: LocalSpark): JobRunner =>
-  (script, jobName, args) =>
-    spark.run(script, jobName, args);
-
-/**
- * The pipeline's Glue jobs and refresh workflow, as the pipeline stack defines them, each run by
- * `runJob` (a twin, or the PySpark script with the same arguments).
- */
-export function localGlue(config: PipelineConfig, context: GlueTwinContext, buckets: ReturnType<typeof localBucketNames>, runJob: JobRunner = runTwin, options: LocalGlueOptions = {}) {
-  const name = `${config.prefix}-${config.stage}`;
-  const jobName = (script: string) => `${name}-${script.replace(/_/g, '-')}`;
-  const on = (script: string, twin: (args: JobArguments) => Promise<unknown>) => (args: JobArguments) => runJob(script, jobName(script), args, twin);
-  // The arguments the stack gives each job, with the local names. MODE=backfill of orders_to_lake
-  // exports the orders table named by the ARN: both engines do, through an emulation of DynamoDB's
-  // export over the local DynamoDB (scripts/local/dynamodb-export.ts and its Python twin).
-  const args = lakeJobArguments(
-    { landingBucket: buckets.landing, lakeBucket: buckets.lake, assetsBucket: buckets.assets, ordersTableArn: `arn:aws:dynamodb:us-east-1:000000000000:table/${name}-orders`, uploadsTableName: `${name}-uploads` },
-    config,
-  );
-  const jobs: Record<string, LocalJob> = {
-    [jobName('orders_to_lake')]: {
-      maxConcurrentRuns: 1,
-      defaultArguments: args.orders_to_lake,
-      run: on('orders_to_lake', (jobArgs) => runDatasetToLake(context, jobArgs)),
-    },
-    [jobName('campaign_progress')]: {
-      maxConcurrentRuns: 1,
-      defaultArguments: args.campaign_progress,
-      run: on('campaign_progress', (jobArgs) => runCampaignProgress(context, jobArgs)),
-    },
-    [jobName('sales_star_schema')]: {
-      maxConcurrentRuns: 1,
-      defaultArguments: args.sales_star_schema,
-      run: on('sales_star_schema', (jobArgs) => runSalesStarSchema(context, jobArgs)),
-    },
-    [jobName('csv_to_dynamodb')]: {
-      maxConcurrentRuns: config.csvLoadMaxConcurrentRuns,
-      defaultArguments: args.csv_to_dynamodb,
-      run: on('csv_to_dynamodb', (jobArgs) => runCsvToDynamoDB(context, jobArgs)),
-    },
-  };
-  const workflowName = `${name}-refresh`;
-  // As RefreshWorkflow builds it: an ON_DEMAND start trigger, then one conditional trigger per stage.
-  const workflows = { [workflowName]: { startTrigger: 'ON_DEMAND' as const, stages: [[jobName('orders_to_lake'), jobName('campaign_progress')], [jobName('sales_star_schema')]] } };
-  return { runner: new LocalGlueRunner(jobs, workflows, options), jobs, workflowName, csvJobName: jobName('csv_to_dynamodb') };
 }
 
 function describeWorkflowRun(run: LocalWorkflowRun, stage: Stage, startedBy?: string): void {
@@ -223,36 +144,14 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
   for (const dir of [layout.root, layout.scratchDir]) mkdirSync(dir, { recursive: true });
 
   const stage = new Stage(`setup: embedded DynamoDB and S3, tables and buckets from the synthesized stacks, local Glue (${engine === 'spark' ? 'PySpark jobs on a local Spark' : 'DuckDB twins'})`, print);
-  const tables = storageTableDefinitions(config);
-  const idempotencyTable = `${config.prefix}-${config.stage}-idempotency`;
-  let dynamodb: Awaited<ReturnType<typeof startLocalDynamoDB>>;
-  let s3: Awaited<ReturnType<typeof startLocalS3>>;
+  let services: LocalServices;
   try {
-    dynamodb = await startLocalDynamoDB({ path: layout.dynamodbDir });
-    s3 = await startLocalS3({ path: layout.s3Dir });
+    services = await startLocalServices({ stateDir: options.stateDir, engine, print: (line) => { stage.line(line); } });
   } catch (error) {
-    throw new StageError(stage.name, error, `delete ${layout.root} (or run npm start -- --fresh) if its data is damaged`);
+    if (error instanceof LocalSetupError) throw new StageError(stage.name, error.problem, error.nextStep);
+    throw error;
   }
-  const context: GlueTwinContext = { s3: s3.client, dynamodb: dynamodb.client, scratchDir: layout.scratchDir };
-  let spark: LocalSpark | undefined;
-  if (engine === 'spark') {
-    try {
-      const python = preparePython((line) => stage.line(line));
-      spark = await LocalSpark.start({ python, mirrorDir: join(layout.root, 'spark', 'mirror'), buckets: Object.values(buckets), s3Endpoint: s3.endpoint, dynamodbEndpoint: dynamodb.endpoint });
-    } catch (error) {
-      await s3.close();
-      await dynamodb.close();
-      throw new StageError(stage.name, error, 'npm run setup:python makes the Python environment (Python 3.11, Java 17); npm start without --engine spark needs neither');
-    }
-    stage.line(`local Spark up in ${seconds(spark.startupSeconds * 1000)} (one session for every job run; its log: ${join(layout.root, 'spark', 'spark.log')})`);
-  }
-  // The real refresh-follow-up at the end of each refresh run, as the stack's RefreshFollowUp rules call it.
-  const followUpMetrics = localFollowUpMetrics(`${config.prefix}-${config.stage}-refresh`);
-  const followUp = async (run: LocalWorkflowRun) => {
-    const dependencies = { glue: glue.runner.client(), s3: s3.client, logger: new Logger({ serviceName: 'dynalake-local', logLevel: 'SILENT' }), metrics: followUpMetrics };
-    followUps.set(run.id, await followUpRunEnd({ ...dependencies, workflowName: run.workflowName, landingBucket: buckets.landing, lakeBucket: buckets.lake, merges: REFRESH_MERGES }, workflowRunEndEvent(run)));
-  };
-  const followUps = new Map<string, RunEndResult>();
+  const { tables, idempotencyTable, dynamodb, s3, glue, glueClient, spark, followUps } = services;
   /** Which run's end started `runId`, and why, when refresh-follow-up started it. */
   const followUpOrigin = (runId: string): string | undefined => {
     for (const [endedRunId, result] of followUps) {
@@ -260,58 +159,21 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     }
     return undefined;
   };
-  const glue = localGlue(config, context, buckets, spark ? runOnSpark(spark) : runTwin, { onWorkflowRunEnded: followUp });
   try {
-    await ensureTables(dynamodb.client, [
-      ...Object.values(tables),
-      {
-        TableName: idempotencyTable,
-        KeySchema: [{ AttributeName: IDEMPOTENCY_KEY_ATTRIBUTE, KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: IDEMPOTENCY_KEY_ATTRIBUTE, AttributeType: 'S' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      },
-    ]);
-    await ensureBuckets(s3.client, Object.values(buckets));
-    const glueEndpoint = await glue.runner.start();
-    stage.line(`dynalite ${dynamodb.endpoint}, s3rver ${s3.endpoint}, local Glue ${glueEndpoint}; state in ${layout.root}`);
+    if (spark) stage.line(`local Spark up in ${seconds(spark.startupSeconds * 1000)} (one session for every job run; its log: ${join(layout.root, 'spark', 'spark.log')})`);
+    stage.line(`dynalite ${dynamodb.endpoint}, s3rver ${s3.endpoint}, local Glue ${services.glueEndpoint}; state in ${layout.root}`);
     stage.line(`tables ${Object.values(tables).map((table) => table.TableName).join(', ')}, ${idempotencyTable}; buckets ${Object.values(buckets).join(', ')}`);
     timings.push(['setup', stage.done()]);
 
-    const glueClient = glue.runner.client();
     const logger = new Logger({ serviceName: 'dynalake-local', logLevel: 'SILENT' });
-    const streams: Record<CdcTable, TableStream> = {
-      orders: new TableStream(dynamodb.client, tables.orders.TableName, ['InvoiceNo', 'LineNo'], join(layout.root, 'streams')),
-      user_Campaign: new TableStream(dynamodb.client, tables.userCampaign.TableName, ['userID', 'campaignID'], join(layout.root, 'streams')),
-      campaignInfo: new TableStream(dynamodb.client, tables.campaignInfo.TableName, ['campaignID'], join(layout.root, 'streams')),
-    };
-    // What the real handler publishes, kept for the run's summary instead of printed.
-    const streamMetrics: Record<CdcTable, CapturedMetrics> = { orders: localStreamMetrics('orders'), user_Campaign: localStreamMetrics('user_Campaign'), campaignInfo: localStreamMetrics('campaignInfo') };
     const uploadMetrics = localUploadMetrics('orders');
 
-    /** Every change since the last capture → stream-to-lake in batches; the capture is committed once all are handled. */
+    /** Every change since the last capture → stream-to-lake, one line per table. */
     const streamChanges = async (current: Stage, only?: readonly CdcTable[]) => {
-      for (const [table, stream] of Object.entries(streams) as [CdcTable, TableStream][]) {
-        if (only && !only.includes(table)) continue;
-        const { records, commit } = await stream.capture();
-        const kinds = { INSERT: 0, MODIFY: 0, REMOVE: 0 };
-        for (const record of records) kinds[record.eventName ?? 'INSERT']++;
-        let objects = 0;
-        let started = 0;
-        let alreadyRunning = 0;
-        for (let offset = 0; offset < records.length; offset += config.streamBatchSize) {
-          const batch: DynamoDBRecord[] = records.slice(offset, offset + config.streamBatchSize);
-          const result: StreamBatchResult = await processStreamBatch(
-            { s3: s3.client, glue: glueClient, logger, metrics: streamMetrics[table], landingBucket: buckets.landing, workflowName: glue.workflowName, dataset: table },
-            { Records: batch },
-          );
-          if (result.response.batchItemFailures.length > 0) throw new Error(`stream-to-lake reported failed records from ${result.response.batchItemFailures[0]?.itemIdentifier ?? '?'}`);
-          objects++;
-          if ('runId' in result.workflow) started++;
-          else if (result.workflow.skipped === 'already-running') alreadyRunning++;
-        }
-        await commit();
+      for (const pass of await services.streamChanges(only)) {
+        const { kinds } = pass;
         current.line(
-          `${table.padEnd(13)} ${count(records.length).padStart(9)} change records (${count(kinds.INSERT)} INSERT, ${count(kinds.MODIFY)} MODIFY, ${count(kinds.REMOVE)} REMOVE) → ${counted(objects, 'object')} in cdc/${table}/; workflow started ${count(started)}×, already running ${count(alreadyRunning)}×`,
+          `${pass.table.padEnd(13)} ${count(pass.records).padStart(9)} change records (${count(kinds.INSERT)} INSERT, ${count(kinds.MODIFY)} MODIFY, ${count(kinds.REMOVE)} REMOVE) → ${counted(pass.objects, 'object')} in cdc/${pass.table}/; workflow started ${count(pass.started)}×, already running ${count(pass.alreadyRunning)}×`,
         );
       }
     };
@@ -433,7 +295,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     }
 
     const metrics = summarizeMetrics(
-      { stream: Object.values(streamMetrics).flatMap((captured) => captured.documents), upload: uploadMetrics.documents, followUp: followUpMetrics.documents },
+      { stream: Object.values(services.streamMetrics).flatMap((captured) => captured.documents), upload: uploadMetrics.documents, followUp: services.followUpMetrics.documents },
       glue.runner.jobRuns.map((jobRun) => (jobRun.result as GlueTwinResult | undefined)?.metrics ?? []),
     );
     print('');
@@ -442,10 +304,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions): Promise<L
     print('  Ask the lake yourself: npm run query -- "SELECT country, count(*) AS lines FROM orders GROUP BY 1 ORDER BY 2 DESC LIMIT 5"');
     return { buckets, seeded, changed, timings, jobRuns: glue.runner.jobRuns, engine, sparkStartupSeconds: spark?.startupSeconds, metrics };
   } finally {
-    await glue.runner.close();
-    await spark?.close();
-    await s3.close();
-    await dynamodb.close();
+    await services.close();
   }
 }
 
