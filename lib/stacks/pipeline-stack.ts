@@ -73,6 +73,11 @@ export function pipelineMetricsNamespace(config: Pick<PipelineConfig, 'prefix' |
   return `${config.prefix}-${config.stage}`;
 }
 
+/** The Glue database of the lake's tables: `<prefix>_<stage>`, with `_` for `-` (Glue and Athena names). */
+export function lakeDatabaseName(config: Pick<PipelineConfig, 'prefix' | 'stage'>): string {
+  return `${config.prefix}_${config.stage}`.replace(/-/g, '_');
+}
+
 /**
  * Each Glue job's arguments (without the leading `--`), as its job definition holds them. One
  * function for the stack and for the local Glue, so a job runs here with what Glue would give it.
@@ -170,7 +175,7 @@ export class PipelineStack extends Stack {
     // Glue's own key (CloudWatch logs and job bookmarks) and the security configuration of every job and crawler.
     const { configuration: securityConfiguration, key: glueKey } = glueSecurity(this, name, { dataKey, removalPolicy });
 
-    this.catalog = new LakeCatalog(this, 'Catalog', { databaseName: `${config.prefix}_${config.stage}`.replace(/-/g, '_'), lake: buckets.lake, layout: LAKE_LAYOUT });
+    this.catalog = new LakeCatalog(this, 'Catalog', { databaseName: lakeDatabaseName(config), lake: buckets.lake, layout: LAKE_LAYOUT });
     this.alerts = alertTopicIn(this, { name, email: config.alertEmail, removalPolicy });
     this.refresh = new RefreshWorkflow(this, 'Refresh', {
       workflowName: `${name}-refresh`,
