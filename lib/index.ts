@@ -17,6 +17,7 @@ export * from './constructs/refresh-follow-up';
 export * from './stacks/pipeline-stack';
 export * from './stacks/deploy-access-stack';
 export * from './constructs/github-deploy-roles';
+export * from './constructs/github-smoke-role';
 export * from './constructs/bridge-function';
 export * from './constructs/stream-to-lake';
 export * from './constructs/upload-to-glue';

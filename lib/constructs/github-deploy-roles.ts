@@ -14,8 +14,10 @@ export const DEFAULT_BOOTSTRAP_QUALIFIER = 'hnb659fds';
  */
 export const BOOTSTRAP_ROLE_KINDS = ['deploy', 'file-publishing', 'image-publishing', 'lookup'] as const;
 
-const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
-const ENVIRONMENT = /^[A-Za-z0-9_.-]{1,255}$/;
+/** A GitHub repository, `owner/name`, without a wildcard. */
+export const GITHUB_REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+/** A GitHub environment name, without a wildcard. */
+export const GITHUB_ENVIRONMENT = /^[A-Za-z0-9_.-]{1,255}$/;
 const QUALIFIER = /^[A-Za-z0-9_-]{1,10}$/;
 
 /** Properties of {@link GitHubDeployRoles}. */
@@ -53,10 +55,10 @@ export class GitHubDeployRoles extends Construct {
 
   constructor(scope: Construct, id: string, props: GitHubDeployRolesProps) {
     super(scope, id);
-    if (!REPOSITORY.test(props.repository)) throw new Error(`${this.node.path}: repository ${JSON.stringify(props.repository)} is not a GitHub repository (expected owner/name)`);
+    if (!GITHUB_REPOSITORY.test(props.repository)) throw new Error(`${this.node.path}: repository ${JSON.stringify(props.repository)} is not a GitHub repository (expected owner/name)`);
     if (props.environments.length === 0) throw new Error(`${this.node.path}: environments must name at least one GitHub environment`);
     for (const environment of props.environments) {
-      if (!ENVIRONMENT.test(environment)) throw new Error(`${this.node.path}: environment ${JSON.stringify(environment)} is not a GitHub environment name`);
+      if (!GITHUB_ENVIRONMENT.test(environment)) throw new Error(`${this.node.path}: environment ${JSON.stringify(environment)} is not a GitHub environment name`);
     }
     const qualifier = props.bootstrapQualifier ?? DEFAULT_BOOTSTRAP_QUALIFIER;
     if (!QUALIFIER.test(qualifier)) throw new Error(`${this.node.path}: bootstrapQualifier ${JSON.stringify(qualifier)} is not a CDK bootstrap qualifier (1 to 10 letters, digits, - or _)`);

@@ -14,6 +14,7 @@ import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../config';
 import { alertTopicIn, countAlarm } from '../constructs/alert-topic';
 import { FreshnessAlarms } from '../constructs/freshness-alarms';
+import { GitHubSmokeRole } from '../constructs/github-smoke-role';
 import { LakeCatalog } from '../constructs/lake-catalog';
 import { datasetJobArguments, datasetJobKey, LakeDataset } from '../constructs/lake-dataset';
 import { glueSecurity, LakeJob } from '../constructs/lake-job';
@@ -25,7 +26,7 @@ import { acknowledgeAtSynth, acknowledgeWildcards, PIPELINE_WILDCARD_REASONS } f
 import { packageRoot } from '../package-root';
 import { grantPrefixRead, grantPrefixWrite, prefixPattern } from '../s3-grants';
 import { UploadToGlue } from '../constructs/upload-to-glue';
-import { curatedPrefix, ORDERS_DATASET } from '../dataset';
+import { curatedPrefix, curatedTableName, ORDERS_DATASET } from '../dataset';
 import { BUILT_IN_DATASETS, cdcPrefix, curatedTablePrefix, exportPrefix, glueTempPrefix, jobStatePrefix, PREFIXES, UPLOADS_DATASET } from '../../lambda/shared/layout';
 
 /** Where the PySpark scripts live (shipped in the package, `files`); deployed as assets. */
@@ -163,6 +164,11 @@ export class PipelineStack extends Stack {
    * run time and DPU-hours, the uploads and the Athena workgroup.
    */
   readonly dashboard: PipelineDashboard;
+  /**
+   * The role GitHub Actions runs this stage's smoke test with, when `githubRepository` is set and
+   * the stage is one of `githubDeployStages`.
+   */
+  readonly smokeRole?: GitHubSmokeRole;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -375,6 +381,33 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.database.databaseName, exportName: `${name}-glue-database-name` });
     new CfnOutput(this, 'AthenaWorkgroupName', { value: this.workgroup.ref, exportName: `${name}-athena-workgroup-name` });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topicArn, exportName: `${name}-alert-topic-arn` });
+
+    // The deploy workflow's smoke test of this stage, run after each deploy with a role of its own:
+    // the deploy role may only assume the CDK bootstrap roles.
+    const { githubRepository } = config;
+    if (githubRepository !== undefined && config.githubDeployStages.includes(config.stage)) {
+      this.smokeRole = new GitHubSmokeRole(this, 'GitHubSmokeRole', {
+        repository: githubRepository,
+        environment: config.stage,
+        roleName: `${name}-github-smoke`,
+        oidcProviderArn: config.githubOidcProviderArn,
+        // The smoke test reads the outputs of the storage stack (where the table is) and of this one.
+        stackNames: [Stack.of(tables.orders).stackName, this.stackName],
+        table: tables.orders,
+        changes: { bucket: buckets.landing, prefix: LAKE_LAYOUT.cdcPrefix('orders') },
+        workflowName: this.refresh.workflow.workflowName,
+        query: {
+          workgroupName: this.workgroup.name,
+          catalogArn: this.catalog.catalogArn,
+          databaseArn: this.catalog.database.databaseArn,
+          tableArn: this.catalog.tableArn(curatedTableName(ORDERS_DATASET)),
+          data: { bucket: buckets.lake, prefix: LAKE_LAYOUT.curatedOrdersPrefix },
+          results: { bucket: buckets.assets, prefix: LAKE_LAYOUT.athenaResultsPrefix },
+        },
+        dataKey,
+      });
+      new CfnOutput(this, 'SmokeRoleArn', { value: this.smokeRole.role.roleArn, exportName: `${name}-smoke-role-arn` });
+    }
   }
 
   private crawlerRole(id: string, description: string, glueKey: IKey, dataKey: IKey | undefined): Role {

@@ -58,7 +58,8 @@ function constructPaths(stacks: readonly Stack[]): Map<string, string> {
 const CONFIGS: readonly [string, PipelineConfigInput][] = [
   ['the default configuration', {}],
   ['KMS encryption with destroy and alerts', { stage: 'sandbox', encryption: 'kms', removalPolicy: 'destroy', alertEmail: 'data-team@example.com' }],
-  ['prod', { stage: 'prod' }],
+  // Deployed from GitHub: with the smoke role of the stage.
+  ['prod, deployed from GitHub', { stage: 'prod', githubRepository: 'acme/shop-lake' }],
 ];
 
 const SENSORS_APP = "a consumer's sensors table (LakeDataset)";

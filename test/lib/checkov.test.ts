@@ -44,7 +44,8 @@ function checkov(templates: readonly string[]): CheckovReport {
 const CONFIGS: readonly [string, PipelineConfigInput][] = [
   ['the default configuration', {}],
   ['KMS encryption with destroy and alerts', { stage: 'sandbox', encryption: 'kms', removalPolicy: 'destroy', alertEmail: 'data-team@example.com' }],
-  ['prod', { stage: 'prod' }],
+  // Deployed from GitHub: with the smoke role of the stage.
+  ['prod, deployed from GitHub', { stage: 'prod', githubRepository: 'acme/shop-lake' }],
 ];
 
 describeWithVenv('Checkov over the synthesized templates', () => {
