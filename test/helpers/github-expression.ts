@@ -1,14 +1,14 @@
 /**
  * The part of GitHub Actions' expression language that the workflows' `if:` conditions use, so a
  * test can ask whether a step or job would run in a given situation rather than match its text:
- * `${{ }}`, `!`, `&&`, `||`, `==`, `!=`, parentheses, 'strings', numbers, context paths
+ * `${{ }}`, `!`, `&&`, `||`, `==`, `!=`, parentheses, 'strings', numbers, true, false, null, context paths
  * (`steps.diff.outputs.exit-code`) and the status functions. Rules as GitHub documents them
  * (docs.github.com, "Evaluate expressions in workflows and actions"): a condition without a status
  * function is `success() && (condition)`; `==` on two strings ignores case; other mixed types
  * compare as numbers (null and '' are both 0); a missing property is null.
  */
 
-type ExpressionValue = string | number | boolean | null | object;
+export type ExpressionValue = string | number | boolean | null | object;
 
 /** Where a step or job stands when its condition is evaluated. */
 export interface RunState {
@@ -21,6 +21,7 @@ export interface RunState {
 }
 
 const TOKEN = /\s*(?:(\|\||&&|==|!=|!|\(|\))|'((?:[^']|'')*)'|(\d+(?:\.\d+)?)|([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*))/y;
+const LITERALS: Readonly<Record<string, boolean | null>> = { true: true, false: false, null: null };
 const STATUS_FUNCTIONS = /\b(success|failure|cancelled|always)\s*\(/;
 
 type Token = { readonly kind: 'operator'; readonly text: string } | { readonly kind: 'literal'; readonly value: string | number } | { readonly kind: 'name'; readonly text: string };
@@ -59,10 +60,23 @@ function looselyEqual(left: ExpressionValue, right: ExpressionValue): boolean {
   return asNumber(left) === asNumber(right);
 }
 
+const unwrap = (expression: string | undefined) => (expression ?? '').trim().replace(/^\$\{\{([\s\S]*)\}\}$/, '$1').trim();
+
 /** Evaluates a condition (with or without `${{ }}`) as GitHub decides whether to run: true or false. */
 export function conditionHolds(condition: string | undefined, state: RunState): boolean {
-  const inner = (condition ?? '').trim().replace(/^\$\{\{([\s\S]*)\}\}$/, '$1').trim();
-  const source = inner === '' ? 'success()' : STATUS_FUNCTIONS.test(inner) ? inner : `success() && (${inner})`;
+  const inner = unwrap(condition);
+  return truthy(evaluate(inner === '' ? 'success()' : STATUS_FUNCTIONS.test(inner) ? inner : `success() && (${inner})`, state));
+}
+
+/**
+ * The value of an expression (with or without `${{ }}`) where GitHub substitutes one, as in `env:`
+ * or `with:`: `a && 'x' || 'y'` is 'x' or 'y' (`&&` and `||` return an operand). No implied success().
+ */
+export function expressionValue(expression: string, state: RunState): ExpressionValue {
+  return evaluate(unwrap(expression), state);
+}
+
+function evaluate(source: string, state: RunState): ExpressionValue {
   const tokens = tokenize(source);
   let position = 0;
   const peek = (): Token | undefined => tokens[position];
@@ -111,6 +125,7 @@ export function conditionHolds(condition: string | undefined, state: RunState): 
       expect(')');
       return call(token.text);
     }
+    if (Object.hasOwn(LITERALS, token.text)) return LITERALS[token.text] ?? null;
     return lookup(token.text);
   };
   const unary = (): ExpressionValue => {
@@ -150,5 +165,5 @@ export function conditionHolds(condition: string | undefined, state: RunState): 
 
   const result = or();
   if (position !== tokens.length) throw new Error(`unexpected tokens after position ${String(position)} of ${source}`);
-  return truthy(result);
+  return result;
 }
