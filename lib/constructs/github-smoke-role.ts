@@ -144,11 +144,11 @@ export class GitHubSmokeRole extends Construct {
     const stackArns = props.stackNames.map((name) => stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${name}/*` }));
     allow(['cloudformation:DescribeStacks'], stackArns);
 
-    // 2. The smoke test's own items: PutItem, GetItem and DeleteItem take the table resource type and
+    // 2. The smoke test's own items: PutItem and DeleteItem take the table resource type and
     // the dynamodb:LeadingKeys condition key (the partition key values of the request).
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
     // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
-    allow(['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], [props.table.tableArn], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${keyPrefix}*`] } });
+    allow(['dynamodb:PutItem', 'dynamodb:DeleteItem'], [props.table.tableArn], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${keyPrefix}*`] } });
 
     // 3. The change objects of its items: listed under their folder and read. Not s3-grants'
     // grantPrefixRead: that is EMRFS's access (ListBucket on the whole bucket, the parent folders'
@@ -157,15 +157,15 @@ export class GitHubSmokeRole extends Construct {
     allow(['s3:ListBucket'], [props.changes.bucket.bucketArn], { StringLike: { 's3:prefix': [under(props.changes)] } });
     allow(['s3:GetObject'], [props.changes.bucket.arnForObjects(under(props.changes))]);
 
-    // 4. The refresh workflow: GetWorkflow, GetWorkflowRun and StartWorkflowRun take the workflow resource type.
+    // 4. The refresh workflow: GetWorkflow (its last run) and StartWorkflowRun take the workflow resource type.
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsglue.html
-    allow(['glue:GetWorkflow', 'glue:GetWorkflowRun', 'glue:StartWorkflowRun'], [stack.formatArn({ service: 'glue', resource: 'workflow', resourceName: props.workflowName })]);
+    allow(['glue:GetWorkflow', 'glue:StartWorkflowRun'], [stack.formatArn({ service: 'glue', resource: 'workflow', resourceName: props.workflowName })]);
 
-    // 5. The query. The four Athena actions take the workgroup resource type.
+    // 5. The query (started, followed, its result read). The three Athena actions take the workgroup resource type.
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonathena.html
     const { query } = props;
     allow(
-      ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
+      ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
       [stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: query.workgroupName })],
     );
     // Athena reads the catalog with the caller's permissions, each action on the table and its
@@ -174,12 +174,15 @@ export class GitHubSmokeRole extends Construct {
     // query working if projection is ever turned off.
     // https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html
     allow(['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'], [query.catalogArn, query.databaseArn, query.tableArn]);
+    // Athena also reads the `default` database of the Region's catalog (the same page: "Configure
+    // AWS Glue access to catalogs and databases per AWS Region"): its metadata only.
+    allow(['glue:GetDatabase'], [stack.formatArn({ service: 'glue', resource: 'database', resourceName: 'default' })]);
     // ... and S3 with them too: the table's objects, and the results it writes and the caller reads back.
     // https://docs.aws.amazon.com/athena/latest/ug/s3-permissions.html
     allow(['s3:ListBucket'], [query.data.bucket.bucketArn], { StringLike: { 's3:prefix': [under(query.data)] } });
     allow(['s3:GetObject'], [query.data.bucket.arnForObjects(under(query.data))]);
     allow(['s3:ListBucket'], [query.results.bucket.bucketArn], { StringLike: { 's3:prefix': [under(query.results)] } });
-    allow(['s3:GetBucketLocation'], [query.results.bucket.bucketArn]);
+    allow(['s3:GetBucketLocation'], [query.data.bucket.bucketArn, query.results.bucket.bucketArn]);
     allow(['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], [query.results.bucket.arnForObjects(under(query.results))]);
 
     const { dataKey } = props;

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetWorkflowCommand, type GlueClient, StartWorkflowRunCommand } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_SMOKE_KEY_PREFIX } from '../../lib/constructs/github-smoke-role';
 import { type ChangeEventName, decodeChangeObject } from '../../lambda/shared/cdc';
 import { DynalakeError } from '../../lambda/shared/errors';
 import { cdcPrefix } from '../../lambda/shared/layout';
@@ -18,8 +19,8 @@ import { getObjectBytes, listObjects } from '../local/glue/s3-files';
 /** The orders dataset's name in the landing bucket (`cdc/orders/`). */
 const ORDERS = 'orders';
 
-/** The test invoices' prefix: the smoke role may write no other partition key (`dynamodb:LeadingKeys`). */
-export const SMOKE_INVOICE_PREFIX = 'SMOKE-';
+/** The test invoices' prefix: the smoke role may write no other partition key (`dynamodb:LeadingKeys`, GitHubSmokeRole). */
+export const SMOKE_INVOICE_PREFIX = DEFAULT_SMOKE_KEY_PREFIX;
 
 /** What the check runs against: the orders table, the landing bucket, the refresh workflow and the lake. */
 export interface SmokeEnvironment {

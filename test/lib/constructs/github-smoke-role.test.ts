@@ -36,19 +36,20 @@ function smokeGrants(stage: string): string[] {
     // The outputs of the stage's two stacks.
     allow(['cloudformation:DescribeStacks'], [inRegion('cloudformation', `stack/dynalake-${stage}-storage/*`), inRegion('cloudformation', `stack/dynalake-${stage}-pipeline/*`)]),
     // Its own orders only: every partition key of the request starts with SMOKE-.
-    allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], [ORDERS_TABLE], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SMOKE-*'] } }),
+    allow(['dynamodb:DeleteItem', 'dynamodb:PutItem'], [ORDERS_TABLE], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SMOKE-*'] } }),
     // The orders' change objects.
     allow(['s3:ListBucket'], [LANDING], { StringLike: { 's3:prefix': ['cdc/orders/*'] } }),
     allow(['s3:GetObject'], [`${LANDING}/cdc/orders/*`]),
     // The refresh workflow.
-    allow(['glue:GetWorkflow', 'glue:GetWorkflowRun', 'glue:StartWorkflowRun'], [inRegion('glue', 'workflow/${Refresh/Workflow}')]),
+    allow(['glue:GetWorkflow', 'glue:StartWorkflowRun'], [inRegion('glue', 'workflow/${Refresh/Workflow}')]),
     // The query: the workgroup, the catalog table and its ancestors, the curated orders, the results.
-    allow(['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StartQueryExecution', 'athena:StopQueryExecution'], [inRegion('athena', `workgroup/dynalake-${stage}`)]),
+    allow(['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StartQueryExecution'], [inRegion('athena', `workgroup/dynalake-${stage}`)]),
     allow(['glue:GetDatabase', 'glue:GetPartitions', 'glue:GetTable'], [inRegion('glue', 'catalog'), inRegion('glue', 'database/${Catalog/Database}'), inRegion('glue', 'table/${Catalog/Database}/curated_orders')]),
+    allow(['glue:GetDatabase'], [inRegion('glue', 'database/default')]),
     allow(['s3:ListBucket'], [LAKE], { StringLike: { 's3:prefix': ['curated/orders/*'] } }),
     allow(['s3:GetObject'], [`${LAKE}/curated/orders/*`]),
     allow(['s3:ListBucket'], [ASSETS], { StringLike: { 's3:prefix': ['athena-results/*'] } }),
-    allow(['s3:GetBucketLocation'], [ASSETS]),
+    allow(['s3:GetBucketLocation'], [LAKE, ASSETS]),
     allow(['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], [`${ASSETS}/athena-results/*`]),
   );
 }
@@ -185,7 +186,7 @@ describe('GitHubSmokeRole', () => {
     const construct = smokeRole({ testKeyPrefix: 'CANARY#' });
     const { allows } = accessControls(templateValues(Stack.of(construct))).roles['Role/Role'] ?? { allows: [] };
     expect(allows.filter((line) => line.includes('dynamodb:'))).toEqual(
-      allow(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/orders'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CANARY#*'] } }),
+      allow(['dynamodb:DeleteItem', 'dynamodb:PutItem'], ['arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/orders'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CANARY#*'] } }),
     );
   });
 
