@@ -14,7 +14,7 @@
  *   4. Glue start calls per 10,000 records, counted at the Glue client (target: one per batch).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,8 +24,8 @@ import { GlueClient, StartWorkflowRunCommand } from '@aws-sdk/client-glue';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { build } from 'esbuild';
 import { HANDLER_BUNDLING, lambdaEntry } from '../../lib/constructs/bridge-function';
+import { bundleHandler } from '../../lib/handler-bundle';
 import { processStreamBatch } from '../../lambda/stream-to-lake';
 import { localStreamMetrics } from '../local/metrics';
 import { ensureBuckets, startLocalS3 } from '../local/s3';
@@ -38,25 +38,11 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
-/** The handler bundled as the construct bundles it; returns the bundle's path and size. */
-async function bundle(entry: string, outfile: string): Promise<{ bytes: number; gzipBytes: number }> {
-  const result = await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: HANDLER_BUNDLING.target,
-    format: 'cjs',
-    minify: HANDLER_BUNDLING.minify,
-    keepNames: HANDLER_BUNDLING.keepNames,
-    sourcemap: HANDLER_BUNDLING.sourceMap,
-    write: false,
-    logLevel: 'silent',
-  });
-  const [output] = result.outputFiles;
-  if (!output) throw new Error(`esbuild produced nothing for ${entry}`);
-  writeFileSync(outfile, output.contents);
-  return { bytes: output.contents.byteLength, gzipBytes: gzipSync(output.contents).byteLength };
+/** The handler bundled as the construct bundles it (bundleHandler, cached in `cacheDir`); returns the bundle's file and sizes. */
+function bundle(entry: string, cacheDir: string): { file: string; bytes: number; gzipBytes: number } {
+  const file = join(bundleHandler(entry, HANDLER_BUNDLING, cacheDir).dir, 'index.js');
+  const contents = readFileSync(file);
+  return { file, bytes: contents.byteLength, gzipBytes: gzipSync(contents).byteLength };
 }
 
 /** Milliseconds to require `file` in a fresh node process, median over `runs` processes. */
@@ -129,13 +115,11 @@ async function main(): Promise<number> {
     console.log('1–2. bundles (minified, AWS SDK inside) and cold import, median of', imports, 'fresh node processes');
     const emptyEntry = join(work, 'empty.ts');
     writeFileSync(emptyEntry, 'export const handler = async () => undefined;\n');
-    const emptyBundle = join(work, 'empty.js');
-    await bundle(emptyEntry, emptyBundle);
-    const baselineMs = coldImportMs(emptyBundle, imports);
+    const bundles = join(work, 'bundles');
+    const baselineMs = coldImportMs(bundle(emptyEntry, bundles).file, imports);
     for (const name of ['stream-to-lake', 'upload-to-glue']) {
-      const file = join(work, `${name}.js`);
-      const size = await bundle(lambdaEntry(name), file);
-      const importMs = coldImportMs(file, imports);
+      const size = bundle(lambdaEntry(name), bundles);
+      const importMs = coldImportMs(size.file, imports);
       console.log(
         `   ${name.padEnd(15)} ${fmt(size.bytes / 1024)} KiB (${fmt(size.gzipBytes / 1024)} KiB gzipped); cold import ${fmt(importMs, 1)} ms (empty handler ${fmt(baselineMs, 1)} ms, ×${fmt(importMs / baselineMs, 1)})`,
       );
