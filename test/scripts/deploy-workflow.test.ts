@@ -4,45 +4,16 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { parse } from 'yaml';
 import cdkJson from '../../cdk.json';
 import { buildDynalakeApp } from '../../lib/app';
 import { parseConfig } from '../../lib/config';
 import { conditionHolds, expressionValue, type RunState } from '../helpers/github-expression';
+import { type Job, readWorkflow, type Step } from '../helpers/workflow-file';
 
 const ROOT = join(__dirname, '..', '..');
-const WORKFLOWS = join(ROOT, '.github', 'workflows');
-const SOURCE = readFileSync(join(WORKFLOWS, 'deploy.yml'), 'utf8');
-const PULL_REQUEST_SOURCE = readFileSync(join(WORKFLOWS, 'pull-request.yml'), 'utf8');
+const { source: SOURCE, workflow } = readWorkflow('deploy.yml');
+const PULL_REQUEST_SOURCE = readWorkflow('pull-request.yml').source;
 
-interface Step {
-  readonly name?: string;
-  readonly id?: string;
-  readonly if?: string;
-  readonly uses?: string;
-  readonly run?: string;
-  readonly with?: Record<string, unknown>;
-  readonly env?: Record<string, string>;
-}
-interface Job {
-  readonly needs?: string | readonly string[];
-  readonly if?: string;
-  readonly environment?: string;
-  readonly concurrency?: { readonly group?: string; readonly 'cancel-in-progress'?: boolean };
-  readonly permissions?: Record<string, string>;
-  readonly 'timeout-minutes'?: number;
-  readonly env?: Record<string, string>;
-  readonly outputs?: Record<string, string>;
-  readonly steps: readonly Step[];
-}
-interface Workflow {
-  readonly on: Record<string, unknown>;
-  readonly permissions?: Record<string, string>;
-  readonly concurrency?: unknown;
-  readonly jobs: Record<string, Job>;
-}
-
-const workflow = parse(SOURCE) as Workflow;
 const jobs = Object.entries(workflow.jobs);
 const job = (name: string): Job => {
   const found = workflow.jobs[name];

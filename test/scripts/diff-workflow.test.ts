@@ -2,35 +2,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
-import { parse } from 'yaml';
 import { conditionHolds, type RunState } from '../helpers/github-expression';
+import { type Job, readWorkflow, type Step } from '../helpers/workflow-file';
 
 const ROOT = join(__dirname, '..', '..');
-const SOURCE = readFileSync(join(ROOT, '.github', 'workflows', 'pull-request.yml'), 'utf8');
+const { source: SOURCE, workflow } = readWorkflow('pull-request.yml');
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 
-interface Step {
-  readonly name?: string;
-  readonly id?: string;
-  readonly if?: string;
-  readonly uses?: string;
-  readonly run?: string;
-  readonly with?: Record<string, unknown>;
-  readonly env?: Record<string, string>;
-}
-interface Job {
-  readonly if?: string;
-  readonly permissions?: Record<string, string>;
-  readonly steps: readonly Step[];
-}
-interface Workflow {
-  readonly on: Record<string, unknown>;
-  readonly permissions?: Record<string, string>;
-  readonly concurrency?: { readonly group?: string; readonly 'cancel-in-progress'?: boolean };
-  readonly jobs: Record<string, Job>;
-}
-
-const workflow = parse(SOURCE) as Workflow;
 const jobs = Object.entries(workflow.jobs);
 const check = workflow.jobs.check as Job;
 const deployed = workflow.jobs.deployed as Job;

@@ -6,22 +6,12 @@ import { GitHubSmokeRole, type GitHubSmokeRoleProps } from '../../../lib/constru
 import type { PipelineConfigInput } from '../../../lib/config';
 import { acknowledgedRules, buildStacks } from '../../helpers/cdk-app';
 import { thrownBy } from '../../helpers/errors';
+import { allow, closed, inRegion, STORAGE } from '../../helpers/policy-lines';
 import { accessControls, templateValues } from '../../helpers/template-values';
 
 // Every trust and permission below is written out: a broadened condition, action or resource fails a test.
 
-/** Policy lines allowing each action on each resource, under `condition` when given. */
-function allow(actions: readonly string[], resources: readonly string[], condition?: unknown): string[] {
-  return actions.flatMap((action) => resources.map((resource) => `Allow ${action} ${resource}${condition === undefined ? '' : ` if ${JSON.stringify(condition)}`}`));
-}
-const closed = (...groups: string[][]) => [...new Set(groups.flat())].sort();
-
-const LANDING = '${storage:Buckets/Landing.Arn}';
-const LAKE = '${storage:Buckets/Lake.Arn}';
-const ASSETS = '${storage:Buckets/Assets.Arn}';
-const ORDERS_TABLE = '${storage:Orders/Table.Arn}';
-const DATA_KEY = '${storage:DataKey.Arn}';
-const inRegion = (service: string, resource: string) => `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`;
+const { landing: LANDING, lake: LAKE, assets: ASSETS, ordersTable: ORDERS_TABLE, dataKey: DATA_KEY } = STORAGE;
 /** The deploy-access stack's provider: IAM names it after the issuer. */
 const ACCOUNT_PROVIDER = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/token.actions.githubusercontent.com';
 const viaService = (service: string) => ({ StringEquals: { 'kms:ViaService': `${service}.\${AWS::Region}.amazonaws.com` } });

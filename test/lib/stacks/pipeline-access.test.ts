@@ -1,25 +1,14 @@
 import type { PipelineConfigInput } from '../../../lib/config';
 import { buildStacks } from '../../helpers/cdk-app';
+import { allow, closed, inRegion, STORAGE } from '../../helpers/policy-lines';
 import { accessControls, templateValues } from '../../helpers/template-values';
 
 // Every expected value below is written out: a changed action, principal, condition, resource or
 // target fails a test. References read as construct paths (test/helpers/template-values.ts).
 
-/** Policy lines allowing each action on each resource, under `condition` when given. */
-function allow(actions: readonly string[], resources: readonly string[], condition?: unknown): string[] {
-  return actions.flatMap((action) => resources.map((resource) => `Allow ${action} ${resource}${condition === undefined ? '' : ` if ${JSON.stringify(condition)}`}`));
-}
 
-/** The closed set: duplicates are the same grant, order does not matter. */
-const closed = (...groups: string[][]) => [...new Set(groups.flat())].sort();
-
-const LANDING = '${storage:Buckets/Landing.Arn}';
-const LAKE = '${storage:Buckets/Lake.Arn}';
-const ASSETS = '${storage:Buckets/Assets.Arn}';
-const ORDERS_TABLE = '${storage:Orders/Table.Arn}';
-const UPLOADS_TABLE = '${storage:Uploads/Table.Arn}';
+const { landing: LANDING, lake: LAKE, assets: ASSETS, ordersTable: ORDERS_TABLE, uploadsTable: UPLOADS_TABLE } = STORAGE;
 const CDK_ASSETS = 'arn:${AWS::Partition}:s3:::cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}';
-const inRegion = (service: string, resource: string) => `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`;
 const CATALOG = inRegion('glue', 'catalog');
 const DATABASE = inRegion('glue', 'database/${Catalog/Database}');
 const LOG_WRITES = ['logs:AssociateKmsKey', 'logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'];
