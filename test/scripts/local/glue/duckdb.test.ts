@@ -1,4 +1,169 @@
-import { exactDecimalSql, readRows, readScalar, withDuckDB } from '../../../../scripts/local/glue/duckdb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import {
+  copyPartitioned,
+  createTableFromRows,
+  exactDecimalSql,
+  openDuckDB,
+  readRows,
+  readScalar,
+  selectColumns,
+  selectDeclaredColumns,
+  sqlIdentifier,
+  sqlLiteral,
+  textOf,
+  withDuckDB,
+} from '../../../../scripts/local/glue/duckdb';
+import { listFiles } from '../../../../scripts/local/glue/s3-files';
+
+const setting = (connection: DuckDBConnection, name: string) => readScalar(connection, `SELECT current_setting(${sqlLiteral(name)})`);
+
+describe('one DuckDB per run (openDuckDB, withDuckDB)', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('opens in UTC, spilling to a dynalake-duckdb folder in the OS temporary folder unless told where', async () => {
+    await withDuckDB(async (connection) => {
+      expect(await setting(connection, 'TimeZone')).toBe('UTC');
+      expect(await setting(connection, 'temp_directory')).toBe(join(tmpdir(), 'dynalake-duckdb'));
+    });
+    await withDuckDB(
+      async (connection) => {
+        expect(await setting(connection, 'temp_directory')).toBe("/scratch/it's here");
+        expect(await setting(connection, 'threads')).toBe(3);
+      },
+      { threads: 3, tempDirectory: "/scratch/it's here" },
+    );
+  });
+
+  it('closes the connection and the instance: a closed DuckDB runs nothing more', async () => {
+    const duckdb = await openDuckDB();
+    expect(await readScalar(duckdb.connection, 'SELECT 1')).toBe(1);
+    duckdb.close();
+    await expect(duckdb.connection.run('SELECT 1')).rejects.toThrow(/disconnected/);
+  });
+
+  it('withDuckDB closes its DuckDB once the work is done, whether it returns or throws', async () => {
+    let used: DuckDBConnection | undefined;
+    const work = (outcome: () => Promise<string>) => (connection: DuckDBConnection) => {
+      used = connection;
+      return outcome();
+    };
+    expect(await withDuckDB(work(() => Promise.resolve('done')))).toBe('done');
+    await expect(used?.run('SELECT 1')).rejects.toThrow(/disconnected/);
+    await expect(withDuckDB(work(() => Promise.reject(new Error('the work failed'))))).rejects.toThrow('the work failed');
+    await expect(used?.run('SELECT 1')).rejects.toThrow(/disconnected/);
+  });
+
+  it('rejects with the cause when it cannot connect, and closes the instance it created', async () => {
+    jest.spyOn(DuckDBInstance.prototype, 'connect').mockRejectedValueOnce(new Error('no connection for you'));
+    const closed = jest.spyOn(DuckDBInstance.prototype, 'closeSync');
+    await expect(openDuckDB()).rejects.toThrow('no connection for you');
+    expect(closed).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('SQL text and JSON values', () => {
+  it('sqlLiteral and sqlIdentifier quote text with quotes in it, so it reaches DuckDB as written', async () => {
+    await withDuckDB(async (connection) => {
+      expect(await readRows(connection, `SELECT ${sqlLiteral("it's 'quoted'")} AS ${sqlIdentifier('say "hi"')}`)).toEqual([{ 'say "hi"': "it's 'quoted'" }]);
+    });
+  });
+
+  it('textOf keeps a string as it is and writes anything else as JSON, a missing value as null', () => {
+    expect([textOf('2.550'), textOf(''), textOf(42), textOf(true), textOf(null), textOf(undefined), textOf([1, 'a']), textOf({ a: 1 })]).toEqual([
+      '2.550',
+      '',
+      '42',
+      'true',
+      'null',
+      'null',
+      '[1,"a"]',
+      '{"a":1}',
+    ]);
+  });
+
+  it('readScalar refuses a query that returns no row, naming it', async () => {
+    await withDuckDB(async (connection) => {
+      await expect(readScalar(connection, 'SELECT 1 WHERE false')).rejects.toThrow('expected one row from: SELECT 1 WHERE false');
+    });
+  });
+});
+
+describe('tables from rows and files', () => {
+  const columns = [
+    { name: 'invoice_no', type: 'VARCHAR' },
+    { name: 'quantity', type: 'INTEGER' },
+    { name: 'unit_price', type: 'DECIMAL(12,3)' },
+  ];
+
+  it('createTableFromRows casts each value from its text, takes a null or absent value as NULL, and leaves no staging table', async () => {
+    await withDuckDB(async (connection) => {
+      await createTableFromRows(connection, 'orders', columns, [
+        { invoice_no: '536365', quantity: 6, unit_price: '2.55' },
+        { invoice_no: '536366', quantity: null },
+      ]);
+      expect(await readRows(connection, 'SELECT * FROM orders ORDER BY invoice_no')).toEqual([
+        { invoice_no: '536365', quantity: 6, unit_price: '2.550' },
+        { invoice_no: '536366', quantity: null, unit_price: null },
+      ]);
+      expect(await readRows(connection, 'SELECT table_name FROM duckdb_tables() ORDER BY table_name')).toEqual([{ table_name: 'orders' }]);
+    });
+  });
+
+  it('selectColumns casts the columns of the named source, in order', async () => {
+    await withDuckDB(async (connection) => {
+      await connection.run("CREATE TABLE a AS SELECT 'A' AS invoice_no, '1' AS quantity, '1.5' AS unit_price");
+      await connection.run("CREATE TABLE b AS SELECT 'B' AS invoice_no, '2' AS quantity, '2.5' AS unit_price");
+      expect(await readRows(connection, `SELECT ${selectColumns(columns, 'b')} FROM a, b`)).toEqual([{ invoice_no: 'B', quantity: 2, unit_price: '2.500' }]);
+      expect(await readRows(connection, `SELECT ${selectColumns(columns)} FROM a`)).toEqual([{ invoice_no: 'A', quantity: 1, unit_price: '1.500' }]);
+    });
+  });
+
+  it('selectDeclaredColumns reads a column the source lacks as NULL of its type, and leaves out the undeclared ones', async () => {
+    await withDuckDB(async (connection) => {
+      const select = await selectDeclaredColumns(connection, "(SELECT '536365' AS invoice_no, 'x' AS extra)", columns);
+      expect(await readRows(connection, `DESCRIBE ${select}`)).toMatchObject([
+        { column_name: 'invoice_no', column_type: 'VARCHAR' },
+        { column_name: 'quantity', column_type: 'INTEGER' },
+        { column_name: 'unit_price', column_type: 'DECIMAL(12,3)' },
+      ]);
+      expect(await readRows(connection, select)).toEqual([{ invoice_no: '536365', quantity: null, unit_price: null }]);
+    });
+  });
+
+  it('copyPartitioned writes one file per partition value, on one thread whatever the DuckDB was opened with', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dynalake-duckdb-test-'));
+    try {
+      await withDuckDB(
+        async (connection) => {
+          // current_setting is read as the COPY runs, so each row records the threads it was written with.
+          await copyPartitioned(connection, "SELECT current_setting('threads') AS threads, day FROM (VALUES ('2010-12-01'), ('2010-12-02'), ('2010-12-01')) AS v(day)", out, 'day');
+          expect(await listFiles(out)).toEqual(['day=2010-12-01/part-0.parquet', 'day=2010-12-02/part-0.parquet']);
+          expect(await readRows(connection, `SELECT threads, count(*) AS n FROM read_parquet(${sqlLiteral(join(out, '*', '*.parquet'))}) GROUP BY threads`)).toEqual([{ threads: 1, n: 3 }]);
+        },
+        { threads: 4 },
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('copyPartitioned sets threads back to DuckDB’s default after the write', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dynalake-duckdb-test-'));
+    try {
+      await withDuckDB(async (connection) => {
+        const before = await setting(connection, 'threads');
+        await copyPartitioned(connection, "SELECT 1 AS n, 'a' AS part", out, 'part');
+        expect(await setting(connection, 'threads')).toBe(before);
+      });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
 
 describe('the twins’ SQL rules', () => {
   it('js_trim strips what JavaScript’s trim strips, and keeps what it keeps (dynalake_glue.js_trim)', async () => {
