@@ -290,13 +290,15 @@ export async function asSparkWritesIt(connection: DuckDBConnection, select: stri
  * Writes a query's rows as hive-partitioned Parquet below `out` (`<partition>=<value>/part-0.parquet`),
  * one file per partition value, as the jobs' repartition(<partition>) writes them; the partition
  * value is in the path only. One thread for the write: with more, DuckDB may split a partition
- * over several files.
+ * over several files. The connection's own setting is put back after it (RESET would give DuckDB's
+ * default, not what the connection was opened with).
  */
 export async function copyPartitioned(connection: DuckDBConnection, select: string, out: string, partition: string): Promise<void> {
+  const threads = Number(await readScalar(connection, "SELECT current_setting('threads')"));
   await connection.run('SET threads = 1');
   try {
     await connection.run(`COPY (${await asSparkWritesIt(connection, select)}) TO ${sqlLiteral(out)} (FORMAT parquet, PARTITION_BY (${sqlIdentifier(partition)}), FILENAME_PATTERN 'part-{i}')`);
   } finally {
-    await connection.run('RESET threads');
+    await connection.run(`SET threads = ${String(threads)}`);
   }
 }

@@ -150,14 +150,18 @@ describe('tables from rows and files', () => {
     }
   });
 
-  it('copyPartitioned sets threads back to DuckDB’s default after the write', async () => {
+  it.each([[undefined], [3]])('copyPartitioned sets threads back to what the connection had before the write (opened with threads %s)', async (threads) => {
     const out = mkdtempSync(join(tmpdir(), 'dynalake-duckdb-test-'));
     try {
-      await withDuckDB(async (connection) => {
-        const before = await setting(connection, 'threads');
-        await copyPartitioned(connection, "SELECT 1 AS n, 'a' AS part", out, 'part');
-        expect(await setting(connection, 'threads')).toBe(before);
-      });
+      await withDuckDB(
+        async (connection) => {
+          const before = await setting(connection, 'threads');
+          if (threads !== undefined) expect(before).toBe(threads);
+          await copyPartitioned(connection, "SELECT 1 AS n, 'a' AS part", out, 'part');
+          expect(await setting(connection, 'threads')).toBe(before);
+        },
+        threads === undefined ? {} : { threads },
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
