@@ -38,6 +38,14 @@ function modify(sequenceNumber: string, quantity: number): ChangeRecord {
   return { ...insert, eventName: 'MODIFY', newImage: { ...insert.newImage, Quantity: quantity }, oldImage: insert.newImage };
 }
 
+/** The code and message of the error `work` fails with ('no error' when it succeeds). */
+async function failureOf(work: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  return work.then(
+    () => ({ message: 'no error' }),
+    (error: unknown) => ({ code: error instanceof DynalakeError ? error.code : undefined, message: (error as Error).message }),
+  );
+}
+
 describe('mergeChanges of the orders dataset (the orders_to_lake golden)', () => {
   it('rewrites the expected partitions and leaves the expected ones empty', async () => {
     const merge = await mergeChanges(ORDERS_DATASET, input.current, input.changes);
@@ -92,7 +100,27 @@ describe('mergeChanges of the orders dataset (the orders_to_lake golden)', () =>
 
   it('refuses a MODIFY without its old image, which cannot be placed in a partition', async () => {
     const change = { ...modify('7', 8), oldImage: null };
-    await expect(mergeChanges(ORDERS_DATASET, [], [change])).rejects.toThrow(/no old image: the stream must send NEW_AND_OLD_IMAGES/);
+    expect(await failureOf(mergeChanges(ORDERS_DATASET, [], [change]))).toEqual({
+      code: 'BAD_INPUT',
+      message: "1 MODIFY/REMOVE change records have no old image: the stream must send NEW_AND_OLD_IMAGES to locate the rows' partitions",
+    });
+  });
+
+  it('keeps an empty Description as an empty string: only a column marked emptyIsNull (CustomerID) reads it as null', async () => {
+    const record = insertOf(expected.rows[0] as CuratedRow, '1');
+    const { rows } = await mergeChanges(ORDERS_DATASET, [], [{ ...record, newImage: { ...record.newImage, Description: '', CustomerID: '' } }]);
+    expect(rows.map((row) => [row.description, row.customer_id])).toEqual([['', null]]);
+  });
+
+  it('refuses to merge into a table that holds a key twice, whose counts cannot add up', async () => {
+    const [row] = input.current;
+    if (!row) throw new Error('the golden has current rows');
+    const failure = await failureOf(mergeChanges(ORDERS_DATASET, [row, row], [modify('7', 8)]));
+    expect(failure.code).toBe('LOAD_FAILED');
+    // Two rows replaced for one key changed.
+    expect(failure.message).toBe(
+      'orders_to_lake: the merge\'s counts do not add up: {"changeRecords":1,"keysChanged":1,"upserts":1,"removes":0,"rowsRead":2,"rowsReplaced":2,"rowsKept":0,"rowsWritten":1}',
+    );
   });
 
   // The same cases fail the PySpark job (glue-scripts/tests/test_jobs_spark.py).
@@ -183,6 +211,8 @@ describe('mergeChanges of a dataset of another shape (sensors: a string and a ti
     ['a flag written as text', { ok: 'yes' }, 'ok yes is not a boolean'],
     // Days are checked first, where the batch's partitions are found.
     ['a day in another form', { Day: '2026-3-1' }, 'a change record\'s Day "2026-3-1" is not a day in the form YYYY-MM-DD'],
+    ['a day after other text', { Day: 'on 2026-03-01' }, 'a change record\'s Day "on 2026-03-01" is not a day in the form YYYY-MM-DD'],
+    ['a day followed by other text', { Day: '2026-03-01 UTC' }, 'a change record\'s Day "2026-03-01 UTC" is not a day in the form YYYY-MM-DD'],
   ])('refuses %s with the attribute, the value and the record named', async (_case, fields, error) => {
     const image = { ...first, ...fields };
     const message = await refusal({ ...sensorChange('INSERT', '1', image, null), keys: { deviceId: 'd-1', ts: first.ts } });
@@ -190,9 +220,33 @@ describe('mergeChanges of a dataset of another shape (sensors: a string and a ti
     if (!('Day' in fields)) expect(message).toContain(`sensors change d-1/2026-03-01 10:00:00.25 in changes: ${error}`);
   });
 
+  it('refuses a day of the right form that is no calendar day, and an image without a day, naming the record', async () => {
+    expect(await refusal(sensorChange('INSERT', '1', { ...first, Day: '2026-02-30' }, null))).toContain('sensors change d-1/2026-03-01 10:00:00.25 in changes: Day 2026-02-30 is not a day in the form YYYY-MM-DD');
+    const { Day: _day, ...dayless } = first;
+    expect(await refusal(sensorChange('INSERT', '1', dayless, null))).toContain('sensors change d-1/2026-03-01 10:00:00.25 in changes: Day null is not a day in the form YYYY-MM-DD');
+  });
+
+  it('refuses days that are not YYYY-MM-DD as bad input', async () => {
+    expect(await failureOf(mergeChanges(SENSORS, [], [sensorChange('INSERT', '1', { ...first, Day: '2026-3-1' }, null)]))).toEqual({
+      code: 'BAD_INPUT',
+      message: 'a change record\'s Day "2026-3-1" is not a day in the form YYYY-MM-DD',
+    });
+  });
+
   it('refuses a key it cannot convert, and a record without its whole key', async () => {
     expect(await refusal({ ...sensorChange('INSERT', '1', first, null), keys: { deviceId: 'd-1', ts: 'noon' } })).toContain('change record in changes: keys.ts noon is not a time in the form YYYY-MM-DD HH:MM:SS.SSS');
-    expect(await refusal({ ...sensorChange('INSERT', '1', first, null), keys: { deviceId: 'd-1' } })).toBe('changes: a change record has no keys.deviceId or keys.ts');
+    expect(await failureOf(mergeChanges(SENSORS, [], [{ ...sensorChange('INSERT', '1', first, null), keys: { deviceId: 'd-1' } }]))).toEqual({
+      code: 'BAD_INPUT',
+      message: 'changes: a change record has no keys.deviceId or keys.ts',
+    });
+  });
+
+  it('matches quoted text of a timestamp format literally, a percent sign included', async () => {
+    const percent: DatasetDescription = { ...SENSORS, columns: SENSORS.columns.map((column) => (column.name === 'ts' ? { ...column, format: "dd/MM/yyyy HH:mm' (100%)'" } : column)) };
+    const { rows } = await mergeChanges(percent, [], [sensorChange('INSERT', '1', { ...first, ts: '01/03/2026 10:00 (100%)', Day: '2026-03-01' }, null)]);
+    expect(rows.map((row) => row.ts)).toEqual(['2026-03-01T10:00:00']);
+    const withoutPercent = await failureOf(mergeChanges(percent, [], [sensorChange('INSERT', '1', { ...first, ts: '01/03/2026 10:00 (100)', Day: '2026-03-01' }, null)]));
+    expect(withoutPercent.message).toContain('ts 01/03/2026 10:00 (100) is not a time in the form DD/MM/YYYY HH:MM (100%)');
   });
 
   it('refuses a fractional integer key rather than truncate it (the orders line number)', async () => {
@@ -206,13 +260,37 @@ describe('datasetArgument (the job argument DATASET)', () => {
     expect(datasetArgument({ DATASET: JSON.stringify(SENSORS) })).toEqual(SENSORS);
   });
 
+  it('takes a key of one attribute (a table without a sort key)', () => {
+    const byDevice = { ...SENSORS, key: ['deviceId'] };
+    expect(datasetArgument({ DATASET: JSON.stringify(byDevice) })).toEqual(byDevice);
+  });
+
+  it('lists every problem of a description, one a line', () => {
+    const error = thrownBy(() => datasetArgument({ DATASET: JSON.stringify({ ...SENSORS, name: 'my-sensors', partition: { ...SENSORS.partition, firstDay: 'soon' } }) }));
+    expect((error as DynalakeError).message).toBe(
+      [
+        'job argument --DATASET: dataset name "my-sensors" is not letters, digits and underscores starting with a letter',
+        'job argument --DATASET: dataset partition.firstDay "soon" is not a day in the form YYYY-MM-DD',
+      ].join('\n'),
+    );
+  });
+
   it.each<[string, string | undefined, string]>([
     ['no argument', undefined, 'missing job argument --DATASET: the JSON of the dataset description the job merges'],
     ['an empty argument', '', 'missing job argument --DATASET: the JSON of the dataset description the job merges'],
     ['text that is no JSON', '{name', 'job argument --DATASET is not JSON: '],
     ['JSON that is no description', '{"name":"x"}', 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['JSON null', 'null', 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a name that is no string', JSON.stringify({ ...SENSORS, name: 5 }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['an empty key', JSON.stringify({ ...SENSORS, key: [] }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
     ['a key of three attributes', JSON.stringify({ ...SENSORS, key: ['a', 'b', 'c'] }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a key attribute that is no string', JSON.stringify({ ...SENSORS, key: ['deviceId', 5] }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
     ['a column without type', JSON.stringify({ ...SENSORS, columns: [{ name: 'a', attribute: 'a' }] }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a column without type after a sound one', JSON.stringify({ ...SENSORS, columns: [...SENSORS.columns, { name: 'extra', attribute: 'extra' }] }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a null column', JSON.stringify({ ...SENSORS, columns: [...SENSORS.columns, null] }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a null partition', JSON.stringify({ ...SENSORS, partition: null }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a partition without its first day', JSON.stringify({ ...SENSORS, partition: { column: 'reading_day', attribute: 'Day' } }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
+    ['a partition without any field', JSON.stringify({ ...SENSORS, partition: {} }), 'job argument --DATASET: not a dataset description (name, key, columns, partition)'],
     ['a description with a problem', JSON.stringify({ ...SENSORS, name: 'my-sensors' }), 'job argument --DATASET: dataset name "my-sensors" is not letters, digits and underscores starting with a letter'],
   ])('refuses %s, saying what it needs', (_case, text, message) => {
     const error = thrownBy(() => datasetArgument(text === undefined ? {} : { DATASET: text }));
@@ -252,7 +330,13 @@ describe('runDatasetToLake (through a real s3rver)', () => {
     // Run 2: only the new object (the golden batch) is merged.
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-02/local-999999999999999999999-1000000000000000000080.jsonl.gz', input.changes);
     const second = await runDatasetToLake(context, args(landing, lake));
-    expect(second).toMatchObject({ noop: false, changeObjects: 1, changeRecords: 10, keysChanged: 8, rowsRead: 4, rowsKept: 1, rowsWritten: 7, partitionsRewritten: 6, partitionsDeleted: 1, objectsDeleted: 1 });
+    expect(second).toMatchObject({ mode: 'incremental', noop: false, changeObjects: 1, changeRecords: 10, keysChanged: 8, rowsRead: 4, rowsKept: 1, rowsWritten: 7, partitionsRewritten: 6, partitionsDeleted: 1, objectsDeleted: 1 });
+    // The summary npm start prints: every count with its noun.
+    expect(second.summary).toBe(
+      '1 change object, 10 records, 8 keys (6 upserts, 2 removes); 6 partitions rewritten (1 left empty, deleted): read 4 rows, 3 replaced or removed, wrote 7 = 1 kept + 6 upserted, 5 Parquet files',
+    );
+    expect(context.lines).toContain(`orders_to_lake: 1 new change objects in s3://${landing}/cdc/orders/`);
+    expect(context.lines).toContain(`orders_to_lake: ${second.summary}`);
     // What the job would publish, in the namespace it is told (the default without one).
     const figures = Object.fromEntries((second.metrics ?? []).map(({ name, unit, value, namespace, service, dataset }) => [name, { unit, value, namespace, service, dataset }]));
     const newest = Math.max(...input.changes.map((change) => change.approximateCreationTime));
@@ -288,7 +372,7 @@ describe('runDatasetToLake (through a real s3rver)', () => {
 
     // Run 3: nothing new is a no-op that says so.
     const third = await runDatasetToLake(context, { ...args(landing, lake), METRICS_NAMESPACE: 'shop-prod' });
-    expect(third).toMatchObject({ noop: true, changeObjects: 0, rowsWritten: 0 });
+    expect(third).toMatchObject({ mode: 'incremental', noop: true, changeObjects: 0, rowsWritten: 0 });
     // Nothing waiting: every count 0, the lake as fresh as it gets.
     expect((third.metrics ?? []).filter((metric) => metric.name !== 'RunDurationSeconds')).toEqual(
       ['ChangeObjectsMerged', 'RowsRead', 'RowsUpserted', 'RowsRemoved', 'RowsWritten', 'PartitionsRewritten', 'LakeFreshnessSeconds'].map((name) => ({
@@ -300,7 +384,7 @@ describe('runDatasetToLake (through a real s3rver)', () => {
         dataset: 'orders',
       })),
     );
-    expect(third.summary).toMatch(/no new change objects .* \(2 merged before\): nothing to do/);
+    expect(third.summary).toBe(`no new change objects in s3://${landing}/cdc/orders/ since the last run (2 merged before): nothing to do`);
     expect(await listKeys(local, lake)).toEqual(keys);
     const state = await readStateObject(local, lake);
     expect(state).toMatchObject({ format: 1, job: 'orders_to_lake' });
@@ -335,7 +419,56 @@ describe('runDatasetToLake (through a real s3rver)', () => {
     await expect(runDatasetToLake(context, { DATASET, LAKE_BUCKET: 'x', MODE: 'backfill' })).rejects.toThrow(
       new DynalakeError('BAD_INVOCATION', 'orders_to_lake: missing job arguments --CURATED_PREFIX, --SOURCE_TABLE_ARN, --EXPORT_BUCKET, --EXPORT_PREFIX'),
     );
-    await expect(runDatasetToLake(context, { ...args('a', 'b'), MODE: 'full' })).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'orders_to_lake: MODE must be incremental or backfill, not "full"'));
+    expect(await failureOf(runDatasetToLake(context, { ...args('a', 'b'), MODE: 'full' }))).toEqual({ code: 'BAD_INVOCATION', message: 'orders_to_lake: MODE must be incremental or backfill, not "full"' });
+  });
+
+  it('deletes every partition a batch empties and writes no Parquet file', async () => {
+    const local = s3();
+    const landing = await createBucket(local, 'landing');
+    const lake = await createBucket(local, 'lake');
+    const context = twinContext(local, tempDir);
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/a.jsonl.gz', input.current.map((row, index) => insertOf(row, String(index + 1))));
+    await runDatasetToLake(context, args(landing, lake));
+    // Remove the only rows of 2010-12-02 and 2010-12-06.
+    const removed = input.current.filter((row) => row.invoice_day !== '2010-12-01');
+    const removes = removed.map((row, index): ChangeRecord => {
+      const insert = insertOf(row, String(100 + index));
+      return { ...insert, eventName: 'REMOVE', newImage: null, oldImage: insert.newImage };
+    });
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-02/b.jsonl.gz', removes);
+    const result = await runDatasetToLake(context, args(landing, lake));
+    expect(result).toMatchObject({ keysChanged: 2, upserts: 0, removes: 2, rowsRead: 2, rowsReplaced: 2, rowsKept: 0, rowsWritten: 0, partitionsRewritten: 2, partitionsDeleted: 2, parquetFiles: 0, objectsDeleted: 2 });
+    expect(result.summary).toBe('1 change object, 2 records, 2 keys (0 upserts, 2 removes); 2 partitions rewritten (2 left empty, deleted): read 2 rows, 2 replaced or removed, wrote 0 = 0 kept + 0 upserted, 0 Parquet files');
+    expect(await listKeys(local, lake, 'curated/')).toEqual(['curated/orders/invoice_day=2010-12-01/part-0.parquet']);
+    expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(input.current.filter((row) => row.invoice_day === '2010-12-01')));
+  });
+
+  it('rewrites only partition folders: other objects under the table stay, leftovers in a rewritten partition go unread', async () => {
+    const local = s3();
+    const landing = await createBucket(local, 'landing');
+    const lake = await createBucket(local, 'lake');
+    const context = twinContext(local, tempDir);
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/a.jsonl.gz', input.current.map((row, index) => insertOf(row, String(index + 1))));
+    await runDatasetToLake(context, args(landing, lake));
+    const outside = [
+      'curated/orders/_SUCCESS', // Spark's marker
+      'curated/orders/invoice_day=2010-12-06', // named like the partition folder, not in it
+      'curated/orders/invoice_day_2010-12-06/notes.txt', // a folder that is no partition folder
+    ];
+    const leftover = 'curated/orders/invoice_day=2010-12-06/_SUCCESS'; // no Parquet: not read, but the partition's all the same
+    for (const key of [...outside, leftover]) await local.client.send(new PutObjectCommand({ Bucket: lake, Key: key, Body: 'not Parquet' }));
+
+    const [row] = input.current.filter((candidate) => candidate.invoice_day === '2010-12-06');
+    if (!row) throw new Error('the golden has a row of 2010-12-06');
+    const insert = insertOf(row, '100');
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-02/b.jsonl.gz', [{ ...insert, eventName: 'MODIFY', newImage: { ...insert.newImage, Quantity: 48 }, oldImage: insert.newImage }]);
+    const result = await runDatasetToLake(context, args(landing, lake));
+    expect(result).toMatchObject({ rowsRead: 1, rowsWritten: 1, partitionsRewritten: 1, parquetFiles: 1, objectsDeleted: 1 });
+    expect(await listKeys(local, lake, 'curated/')).toEqual(
+      [...outside, ...['2010-12-01', '2010-12-02', '2010-12-06'].map((day) => `curated/orders/invoice_day=${day}/part-0.parquet`)].sort(),
+    );
+    const { rows } = await readLakeTable(local, lake, CURATED_ORDERS);
+    expect(rows.filter((candidate) => candidate.invoice_day === '2010-12-06').map((candidate) => candidate.quantity)).toEqual([48]);
   });
 });
 
@@ -367,6 +500,7 @@ describe('runDatasetToLake MODE=backfill (an export of a real dynalite table, th
 
     const result = await runDatasetToLake(context, backfill);
     expect(result).toMatchObject({ mode: 'backfill', itemsRead: 8, rowsWritten: 8, partitions: 6, parquetFiles: 6 });
+    expect(context.lines).toContain(`orders_to_lake: exported 8 items of ${tableArn}: s3://${assets}/${result.exportManifest}`);
     // A rebuild: every item read and written; no change merged, so no word on freshness.
     expect(publishedFigures(result.metrics, { namespace: 'dynalake', service: 'orders_to_lake', dataset: 'orders' })).toEqual({ RowsRead: 8, RowsWritten: 8, PartitionsRewritten: 6 });
     expect(result.summary).toMatch(/^backfill from s3:\/\/assets-\S+\/dynamodb-exports\/orders\/AWSDynamoDB\/\d{14}-[0-9a-f]{8}\/manifest-summary\.json: read 8 items, wrote 8 rows \(= items read\) in 6 partitions, 6 Parquet files; 2 other objects of the old table deleted$/);
@@ -401,11 +535,27 @@ describe('runDatasetToLake MODE=backfill (an export of a real dynalite table, th
     expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(input.current));
   });
 
+  // A description may key items by attributes other than the table's key, which some items lack,
+  // hold as NULL or as no string: a refused item is still named, a missing or NULL attribute as ?.
+  it.each<[string, Record<string, AttributeValue>]>([
+    ['missing', {}],
+    ['NULL', { Description: { NULL: true } }],
+  ])('names a refused item whose key attribute is %s as ?, and one that is a boolean as its JSON', async (_case, description) => {
+    const [row] = expected.rows;
+    if (!row) throw new Error('the golden has rows');
+    const { Description: _description, ...item } = orderItem(row);
+    const { backfill, context } = await setUp([{ ...item, ...description, UnitPrice: { N: '0.0015' } }]);
+    const keyed: DatasetDescription = { ...ORDERS_DATASET, key: ['Description', 'IsCancellation'] };
+    const failure = await failureOf(runDatasetToLake(context, { ...backfill, DATASET: JSON.stringify(keyed) }));
+    expect(failure.message).toMatch(/orders change \?\/false in s3:\/\/\S+\/data\/\w+\.json\.gz: UnitPrice 0\.0015 does not fit DECIMAL\(12,3\) exactly/);
+  });
+
   it('needs a DynamoDB client, and a table the local DynamoDB has', async () => {
     const { backfill, context, tableArn } = await setUp([]);
-    await expect(runDatasetToLake(twinContext(s3(), tempDir), backfill)).rejects.toThrow(
-      new DynalakeError('BAD_INVOCATION', 'orders_to_lake: MODE=backfill exports the orders table, and the twin was given no DynamoDB client (GlueTwinContext.dynamodb)'),
-    );
+    expect(await failureOf(runDatasetToLake(twinContext(s3(), tempDir), backfill))).toEqual({
+      code: 'BAD_INVOCATION',
+      message: 'orders_to_lake: MODE=backfill exports the orders table, and the twin was given no DynamoDB client (GlueTwinContext.dynamodb)',
+    });
     await expect(runDatasetToLake(context, { ...backfill, SOURCE_TABLE_ARN: `${tableArn}-gone` })).rejects.toThrow(`cannot export ${tableArn}-gone: the local DynamoDB has no table`);
   });
 });
