@@ -160,8 +160,9 @@ async function progressRows(connection: DuckDBConnection): Promise<CampaignProgr
       FROM current_rows k
       LEFT JOIN campaigns c ON c.image ->> 'campaignID' = k.campaign_id
       LEFT JOIN listed_tasks l ON l.campaign_id = k.campaign_id AND l.task_id = k.task_id
+      -- Parenthesised: ->> binds more loosely than AND (a ->> 'x' = y AND b ->> 'z' = w casts b to BOOLEAN).
       WHERE k.${PARTITION} IN (SELECT day FROM touched)
-        AND NOT EXISTS (SELECT 1 FROM user_campaign_changes u WHERE u.keys ->> 'userID' = k.user_id AND u.keys ->> 'campaignID' = k.campaign_id))
+        AND NOT EXISTS (SELECT 1 FROM user_campaign_changes u WHERE (u.keys ->> 'userID') = k.user_id AND (u.keys ->> 'campaignID') = k.campaign_id))
     ORDER BY user_id, campaign_id, task_id NULLS FIRST`);
   // The day names a partition folder: a user-campaign without createdAt has no place in the table.
   const [dayless] = await readRows(connection, `SELECT user_id, campaign_id FROM progress_rows WHERE ${PARTITION} IS NULL LIMIT 1`);
