@@ -8,7 +8,7 @@ import cdkJson from '../../cdk.json';
 import { buildDynalakeApp } from '../../lib/app';
 import { parseConfig } from '../../lib/config';
 import { conditionHolds, expressionValue, type RunState } from '../helpers/github-expression';
-import { type Job, readWorkflow, type Step } from '../helpers/workflow-file';
+import { glueRuntimeVersions, type Job, readWorkflow, type Step, toolchainBeforeTests } from '../helpers/workflow-file';
 
 const ROOT = join(__dirname, '..', '..');
 const { source: SOURCE, workflow } = readWorkflow('deploy.yml');
@@ -90,6 +90,11 @@ describe('the expression evaluator, for what these tests add to it', () => {
 });
 
 describe('the deploy workflow', () => {
+  it('sets up the Python and Java of the Glue runtime before npm test, which refuses others', () => {
+    expect(toolchainBeforeTests(workflow.jobs.check as Job)).toEqual(glueRuntimeVersions());
+    expect(glueRuntimeVersions()).toEqual({ python: '3.11', java: '17' });
+  });
+
   it('runs on pushes to main, and on dispatch with an approve-broadening input that is off by default', () => {
     expect(Object.keys(workflow.on)).toEqual(['push', 'workflow_dispatch']);
     expect(workflow.on.push).toEqual({ branches: ['main'] });
@@ -159,7 +164,7 @@ describe('the deploy workflow', () => {
     const pinned = (lines: readonly string[]) => new Map(lines.map((line) => /uses: ([^@]+)@(.+)$/.exec(line)?.slice(1, 3) as [string, string]));
     const here = pinned(uses);
     const pullRequest = pinned(pins(PULL_REQUEST_SOURCE));
-    expect([...here.keys()].sort()).toEqual(['actions/checkout', 'actions/setup-node', 'aws-actions/configure-aws-credentials']);
+    expect([...here.keys()].sort()).toEqual(['actions/checkout', 'actions/setup-java', 'actions/setup-node', 'actions/setup-python', 'aws-actions/configure-aws-credentials']);
     for (const [action, pin] of here) expect([action, pin]).toEqual([action, pullRequest.get(action)]);
   });
 

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { conditionHolds, type RunState } from '../helpers/github-expression';
-import { type Job, readWorkflow, type Step } from '../helpers/workflow-file';
+import { glueRuntimeVersions, type Job, readWorkflow, type Step, toolchainBeforeTests } from '../helpers/workflow-file';
 
 const ROOT = join(__dirname, '..', '..');
 const { source: SOURCE, workflow } = readWorkflow('pull-request.yml');
@@ -74,6 +74,10 @@ describe('the condition evaluator these tests use', () => {
 });
 
 describe('the pull-request workflow', () => {
+  it('sets up the Python and Java of the Glue runtime before npm test, which refuses others', () => {
+    expect(toolchainBeforeTests(check)).toEqual(glueRuntimeVersions());
+  });
+
   it('runs on pull requests', () => {
     expect(Object.keys(workflow.on)).toEqual(['pull_request']);
   });
