@@ -2,8 +2,10 @@
 import { App } from 'aws-cdk-lib';
 import { ConfigError } from '../lib/config';
 import { buildDynalakeApp } from '../lib/app';
+import { useCachedValidation } from '../lib/validation-cache';
 
 const app = new App();
+useCachedValidation(app);
 try {
   buildDynalakeApp(app);
 } catch (error) {

@@ -23,3 +23,4 @@ export * from './constructs/stream-to-lake';
 export * from './constructs/upload-to-glue';
 export * from './constructs/pipeline-dashboard';
 export * from './dataset';
+export * from './validation-cache';

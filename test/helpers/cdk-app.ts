@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import cdkJson from '../../cdk.json';
 import { buildDynalakeApp, type DynalakeStacks } from '../../lib/app';
 import type { PipelineConfigInput } from '../../lib/config';
+import { useCachedValidation } from '../../lib/validation-cache';
 
 const outdirs: string[] = [];
 afterAll(() => {
@@ -15,14 +16,16 @@ afterAll(() => {
 
 /**
  * An App with the same context the CDK CLI gives bin/app.ts (cdk.json: feature flags, strict
- * CloudFormation validation), with `config` over the cdk.json `dynalake` object. Synthesizes
- * into a fresh temporary folder, removed after the test file.
+ * CloudFormation validation, through the same cache of passed templates), with `config` over the
+ * cdk.json `dynalake` object. Synthesizes into a fresh temporary folder, removed after the test file.
  */
 export function testApp(config: PipelineConfigInput = {}): App {
   const { dynalake, ...flags } = cdkJson.context;
   const outdir = mkdtempSync(join(tmpdir(), 'dynalake-cdk-'));
   outdirs.push(outdir);
-  return new App({ outdir, context: { ...flags, dynalake: { ...dynalake, ...config } } });
+  const app = new App({ outdir, context: { ...flags, dynalake: { ...dynalake, ...config } } });
+  useCachedValidation(app);
+  return app;
 }
 
 /** The dynalake stacks built by the real app builder (config, stacks, cdk-nag) on a test App. */
