@@ -340,6 +340,50 @@ def test_campaign_progress_merges_both_change_streams_and_keeps_the_campaigns(ru
     assert published(again, "campaign_progress", "campaign_progress") == {"ChangeObjectsMerged": 0, "RowsRead": 0, "RowsWritten": 0, "PartitionsRewritten": 0, "LakeFreshnessSeconds": 0}
 
 
+def test_campaign_progress_rewrites_only_the_days_a_later_batch_touches_and_deletes_those_it_empties(runner: Runner, aws: tuple[Any, Any], spark: Any, tmp_path: Path) -> None:
+    """A second batch through main(): the dynamic partition overwrite leaves the untouched days as
+    they were, and the day the batch empties is deleted (a first run has neither to do)."""
+    import campaign_progress
+
+    s3, _dynamodb = aws
+    given, expected = load_golden("campaign_progress")
+    put_change_object(s3, "later/cdc/user_Campaign/", "shard-000-batch", given["user_campaign_changes"])
+    put_change_object(s3, "later/cdc/campaignInfo/", "shard-000-batch", given["campaign_info_changes"])
+    arguments = {
+        "LANDING_BUCKET": LANDING,
+        "LAKE_BUCKET": LAKE,
+        "USER_CAMPAIGN_CDC_PREFIX": "later/cdc/user_Campaign/",
+        "CAMPAIGN_INFO_CDC_PREFIX": "later/cdc/campaignInfo/",
+        "CURATED_PREFIX": "later/curated/campaign_progress/",
+        "STATE_PREFIX": "later/state/campaign_progress/",
+        "METRICS_NAMESPACE": NAMESPACE,
+    }
+    first = runner.run("campaign_progress", arguments)
+    assert first["ok"], first
+
+    # USR-000001 leaves (REMOVE): its day, 2024-01-10, holds no one else.
+    gone = "USR-000001"
+    [day] = {row["created_day"] for row in expected["rows"] if row["user_id"] == gone}
+    assert day == "2024-01-10" and {row["user_id"] for row in expected["rows"] if row["created_day"] == day} == {gone}
+    old_image = next(record["newImage"] for record in reversed(given["user_campaign_changes"]) if record["keys"]["userID"] == gone and record["newImage"])
+    removal = {"eventName": "REMOVE", "keys": {"userID": gone, "campaignID": old_image["campaignID"]}, "sequenceNumber": "99999", "approximateCreationTime": time.time() - 60, "newImage": None, "oldImage": old_image}
+    put_change_object(s3, "later/cdc/user_Campaign/", "shard-000-later", [removal])
+    before = {key for key in keys_under(s3, LAKE, "later/curated/campaign_progress/") if f"created_day={day}/" not in key}
+
+    later = runner.run("campaign_progress", arguments)
+    assert later["ok"], later
+    figures = published(later, "campaign_progress", "campaign_progress")
+    figures.pop("LakeFreshnessSeconds")
+    assert figures == {"ChangeObjectsMerged": 1, "RowsRead": 2, "RowsWritten": 0, "PartitionsRewritten": 1}
+    assert "merged 1 new change object: 1 partitions rewritten (1 left empty, deleted)" in later["output"]
+    keys = keys_under(s3, LAKE, "later/curated/campaign_progress/")
+    # The emptied day is gone; the other days' files are the very ones the first run wrote.
+    assert sorted({key.split("created_day=")[1].split("/")[0] for key in keys if "created_day=" in key}) == ["2024-01-31", "2024-02-03", "2024-02-10"]
+    assert {key for key in keys if "created_day=" in key} == {key for key in before if "created_day=" in key}
+    table = read_parquet(spark, s3, "later/curated/campaign_progress/", tmp_path / "after", campaign_progress.CAMPAIGN_PROGRESS_DDL)
+    assert canonical(rows_as_json(table)) == canonical([row for row in expected["rows"] if row["user_id"] != gone])
+
+
 def test_csv_to_dynamodb_loads_an_iso_8859_1_upload_into_dynamodb(runner: Runner, aws: tuple[Any, Any]) -> None:
     s3, dynamodb = aws
     given, expected = load_golden("csv_to_dynamodb")
