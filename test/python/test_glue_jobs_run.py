@@ -300,6 +300,63 @@ def test_orders_to_lake_backfill_rewrites_the_table_from_a_dynamodb_export(runne
     assert any(key.endswith("/manifest-summary.json") for key in keys_under(s3, EXPORTS, "dynamodb-exports/AWSDynamoDB/"))
 
 
+def test_orders_to_lake_backfill_refuses_an_item_whose_attribute_differs_in_kind_naming_it_and_keeps_the_table(runner: Runner, aws: tuple[Any, Any], spark: Any, tmp_path: Path) -> None:
+    """An attribute of two DynamoDB types across the exported items (IsCancellation a BOOL in most,
+    the text "true" in one, as a writer other than the CSV loader could leave it) is a Glue choice
+    after unnestDDBJson: resolveChoice(make_struct) makes it a struct of a boolean and a string
+    member, which curated_rows converts member by member. The string is no boolean, so the run fails
+    naming the item, the attribute and the value (not the DynamicFrame's unresolved choice), and the
+    old table is left as it was."""
+    from dynalake_glue import CURATED_ORDERS_DDL
+
+    s3, dynamodb = aws
+    given, _expected = load_golden("orders_to_lake")
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    for record in sorted(given["changes"], key=lambda record: int(record["sequenceNumber"])):
+        latest[(record["keys"]["InvoiceNo"], record["keys"]["LineNo"])] = record
+    items = [record["newImage"] for record in latest.values() if record["eventName"] != "REMOVE"]
+    assert all(isinstance(image["IsCancellation"], bool) for image in items)
+    # The cancellation, with its flag as text: S "true" where the other items hold BOOL.
+    [cancellation] = [image for image in items if image["InvoiceNo"] == "C536379"]
+    mixed = [{**image, "IsCancellation": "true"} if image is cancellation else image for image in items]
+    table = dynamodb.create_table(
+        TableName=f"orders-mixed-{RUN}",
+        KeySchema=[{"AttributeName": "InvoiceNo", "KeyType": "HASH"}, {"AttributeName": "LineNo", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "InvoiceNo", "AttributeType": "S"}, {"AttributeName": "LineNo", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with table.batch_writer() as batch:
+        for image in mixed:
+            batch.put_item(Item=json.loads(json.dumps({name: value for name, value in image.items() if value is not None}), parse_float=Decimal))
+    put_parquet(spark, s3, spark.createDataFrame([curated_input(row) for row in given["current"]], CURATED_ORDERS_DDL), "backfill-mixed/curated/orders/", tmp_path / "old", "invoice_day")
+    before = {key: s3.get_object(Bucket=LAKE, Key=key)["Body"].read() for key in keys_under(s3, LAKE, "backfill-mixed/curated/orders/")}
+
+    answer = runner.run(
+        "orders_to_lake",
+        {
+            "LANDING_BUCKET": LANDING,
+            "LAKE_BUCKET": LAKE,
+            "CDC_PREFIX": "backfill-mixed/cdc/orders/",
+            "CURATED_PREFIX": "backfill-mixed/curated/orders/",
+            "STATE_PREFIX": "state/orders_to_lake-backfill-mixed/",
+            "MODE": "backfill",
+            "SOURCE_TABLE_ARN": f"arn:aws:dynamodb:us-east-1:000000000000:table/orders-mixed-{RUN}",
+            "EXPORT_BUCKET": EXPORTS,
+            "EXPORT_PREFIX": "dynamodb-exports-mixed/",
+            "DATASET": orders_dataset_argument(),
+            "METRICS_NAMESPACE": NAMESPACE,
+        },
+    )
+    assert not answer["ok"]
+    # raise_error fails a task: on Spark 3.5 the runner's answer is the driver's first line,
+    # "org.apache.spark.SparkException: Job aborted due to stage failure: ... java.lang.RuntimeException: <message>".
+    assert answer["error"].rsplit("java.lang.RuntimeException: ", 1)[-1] == "orders change C536379/1: IsCancellation true is not a boolean", answer["error"]
+    assert not any(line.startswith("backfill: ") for line in answer["output"])
+    assert answer["metrics"] == []
+    # Refused before the static overwrite: the old table, file for file, byte for byte.
+    assert {key: s3.get_object(Bucket=LAKE, Key=key)["Body"].read() for key in keys_under(s3, LAKE, "backfill-mixed/curated/orders/")} == before
+
+
 def test_campaign_progress_merges_both_change_streams_and_keeps_the_campaigns(runner: Runner, aws: tuple[Any, Any], spark: Any, tmp_path: Path) -> None:
     import campaign_progress
 
