@@ -84,6 +84,9 @@ def error_message(error: BaseException) -> str:
             for prefix in ("org.apache.spark.SparkRuntimeException: ", "[USER_RAISED_EXCEPTION] "):
                 if line.startswith(prefix):
                     line = line[len(prefix) :]
+            # PySpark 3.5 (Glue 5.0's): raise_error in a task ends the stage failure's one line,
+            # "...Job aborted due to stage failure: ... (executor driver): java.lang.RuntimeException: <message>".
+            line = line.rsplit("java.lang.RuntimeException: ", 1)[-1]
             return line.removesuffix(" SQLSTATE: P0001").strip()
     return type(error).__name__
 
