@@ -159,6 +159,16 @@ export async function readLakeTable(local: LocalS3, bucket: string, table: LakeT
 }
 
 /**
+ * A run's RunDurationSeconds, in seconds: over 0, and no longer than this process has been
+ * running (`performance.now()` counts from its start, as the twins' own clock does), so a
+ * duration left in milliseconds, or counted from the process start, fails.
+ */
+export function expectRunDuration(seconds: number | undefined): void {
+  expect(seconds).toBeGreaterThan(0);
+  expect(seconds).toBeLessThan(performance.now() / 1000);
+}
+
+/**
  * A twin run's figures by name, as its job would publish them: each checked to carry `where`'s
  * namespace and dimensions and its metric's unit, the run's duration checked to be there (and left
  * out: it is the run's own).
@@ -170,7 +180,7 @@ export function publishedFigures(metrics: readonly JobMetric[] | undefined, wher
     expect(figures).not.toHaveProperty(metric.name);
     figures[metric.name] = metric.value;
   }
-  expect(figures.RunDurationSeconds).toBeGreaterThan(0);
+  expectRunDuration(figures.RunDurationSeconds);
   delete figures.RunDurationSeconds;
   return figures;
 }

@@ -233,12 +233,17 @@ describe('runCampaignProgress (through a real s3rver)', () => {
     const cmp1 = input.campaign_info_changes.filter((record) => record.keys.campaignID === 'CMP-0001' && record.newImage).at(-1);
     if (!cmp1?.newImage) throw new Error('the golden has CMP-0001');
     const latestCmp1 = input.campaign_info_changes.filter((record) => record.keys.campaignID === 'CMP-0001').reduce((a, b) => (BigInt(a.sequenceNumber) > BigInt(b.sequenceNumber) ? a : b));
+    // Renamed twice, an hour apart: the later name stays, and the freshness is the later change's age.
+    const renamedAt = 1714694400;
     await putChangeObject(local, landing, 'cdc/campaignInfo/dt=2024-05-03/c.jsonl.gz', [
-      { ...latestCmp1, eventName: 'MODIFY', sequenceNumber: '5000', oldImage: latestCmp1.newImage, newImage: { ...latestCmp1.newImage, title: 'Renamed' } },
+      { ...latestCmp1, eventName: 'MODIFY', sequenceNumber: '4999', approximateCreationTime: renamedAt - 3600, oldImage: latestCmp1.newImage, newImage: { ...latestCmp1.newImage, title: 'Renamed once' } },
+      { ...latestCmp1, eventName: 'MODIFY', sequenceNumber: '5000', approximateCreationTime: renamedAt, oldImage: latestCmp1.newImage, newImage: { ...latestCmp1.newImage, title: 'Renamed' } },
     ]);
     const cmp1Days = [...new Set(expected.rows.filter((row) => row.campaign_id === 'CMP-0001').map((row) => textOf(row.created_day)))].sort();
     const renamed = await runCampaignProgress(context, args);
-    expect(renamed).toMatchObject({ changeObjects: 1, changeRecords: 1, userCampaigns: 0, partitionsRewritten: cmp1Days.length, partitionsDeleted: 0 });
+    expect(renamed).toMatchObject({ changeObjects: 1, changeRecords: 2, userCampaigns: 0, partitionsRewritten: cmp1Days.length, partitionsDeleted: 0 });
+    // No user change in this run: the campaigns' own times make the freshness.
+    expect(publishedFigures(renamed.metrics, { namespace: 'dynalake', service: 'campaign_progress', dataset: 'campaign_progress' }).LakeFreshnessSeconds).toBeCloseTo(Date.now() / 1000 - renamedAt, -2);
     // The rewritten days' rows, read and written again with the new title.
     const cmp1DayRows = expected.rows.filter((row) => cmp1Days.includes(textOf(row.created_day))).length;
     expect(publishedFigures(renamed.metrics, { namespace: 'dynalake', service: 'campaign_progress', dataset: 'campaign_progress' })).toMatchObject({ RowsRead: cmp1DayRows, RowsWritten: cmp1DayRows, PartitionsRewritten: cmp1Days.length });
@@ -413,6 +418,20 @@ describe('runCampaignProgress (through a real s3rver)', () => {
       '1 change object, 1 record → 0 user campaigns changed, 0 campaigns; 1 partition rewritten (1 left empty, deleted): wrote 0 rows (0 on tasks their campaign does not list), 0 Parquet files; 1 old object deleted',
     );
     expect(await listKeys(local, lake)).toEqual(['state/campaign_progress/merged.json']);
+  });
+
+  it('on a campaign none of whose users has arrived yet, reads and rewrites no partition, and keeps the campaign in its state', async () => {
+    const local = s3();
+    const landing = await createBucket(local, 'landing');
+    const lake = await createBucket(local, 'lake');
+    const context = twinContext(local, tempDir);
+    await putChangeObject(local, landing, 'cdc/campaignInfo/dt=2024-05-01/a.jsonl.gz', [spring]);
+    const result = await runCampaignProgress(context, argsOf(landing, lake));
+    expect(result).toMatchObject({ noop: false, changeObjects: 1, changeRecords: 1, userCampaigns: 0, campaigns: 1, rowsWritten: 0, partitionsRewritten: 0, parquetFiles: 0 });
+    const { LakeFreshnessSeconds: freshness, ...counts } = publishedFigures(result.metrics, { namespace: 'dynalake', service: 'campaign_progress', dataset: 'campaign_progress' });
+    expect(counts).toEqual({ ChangeObjectsMerged: 1, RowsRead: 0, RowsWritten: 0, PartitionsRewritten: 0 });
+    expect(freshness).toBeCloseTo(Date.now() / 1000 - spring.approximateCreationTime, -2);
+    expect(await listKeys(local, lake)).toEqual(['state/campaign_progress/campaign_info.jsonl.gz', 'state/campaign_progress/merged.json']);
   });
 
   it('takes the campaigns state from its exact key only, and names it when it is damaged', async () => {
