@@ -31,7 +31,11 @@ fi
 # chosen Jest tests measures neither.
 pytest_coverage=()
 if [[ $# -eq 0 ]]; then
-  set -- --coverage --coverageDirectory=coverage
+  # Jest's default is a worker per core but one, leaving the main process a core: on a 2-core
+  # machine that is one worker and an idle core (973 s against 681 s with two, 2026-12-06).
+  cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+  workers=$((cores > 2 ? cores - 1 : 2))
+  set -- --coverage --coverageDirectory=coverage --maxWorkers="$workers"
   [[ $setup_status -eq 0 ]] && pytest_coverage=(--cov --cov-report=term-missing:skip-covered)
 fi
 npx --no-install jest "$@"

@@ -50,9 +50,16 @@ function synth(cache: string, { good = {}, bad, region }: Buckets) {
 const cachedKeys = (cache: string) => readdirSync(cache).filter((name) => !name.startsWith('.'));
 
 describe('CachedCloudFormationValidation', () => {
+  // One cache for the file (one plugin, whose engine starts once); each test synthesizes templates
+  // of its own, with bucket names no other test uses. The folder does not exist yet.
+  let cache: string;
+  beforeAll(() => {
+    cache = join(tempDir('dynalake-validation-cache-'), 'nested', 'cache');
+  });
+
   it('validates a template once, then takes it from the cache while it stays the same', () => {
-    const cache = tempDir('dynalake-validation-cache-');
     expect(synth(cache, { good: { BucketName: 'one' } })).toEqual({ cached: 0, validated: 1, refusal: undefined });
+    // The folder, with its parents, holds one entry named by its key.
     expect(cachedKeys(cache)).toHaveLength(1);
     expect(cachedKeys(cache)[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(synth(cache, { good: { BucketName: 'one' } })).toEqual({ cached: 1, validated: 0, refusal: undefined });
@@ -62,36 +69,29 @@ describe('CachedCloudFormationValidation', () => {
   });
 
   it('never caches a template with a finding: it is refused on every synth, its passing sibling only once validated', () => {
-    const cache = tempDir('dynalake-validation-cache-');
-    const first = synth(cache, { bad: { Foo: 1 } });
+    const finding = "ERROR Foo: Additional properties are not allowed ('Foo' was unexpected) (CloudFormation Validate)\n   Bad/Bucket";
+    const before = cachedKeys(cache).length;
+    const first = synth(cache, { good: { BucketName: 'three' }, bad: { Foo: 1 } });
     expect(first).toMatchObject({ cached: 0, validated: 2 });
-    expect(first.refusal).toContain("ERROR Foo: Additional properties are not allowed ('Foo' was unexpected) (CloudFormation Validate)\n   Bad/Bucket");
-    expect(cachedKeys(cache)).toHaveLength(1);
-    const second = synth(cache, { bad: { Foo: 1 } });
+    expect(first.refusal).toContain(finding);
+    expect(cachedKeys(cache)).toHaveLength(before + 1);
+    const second = synth(cache, { good: { BucketName: 'three' }, bad: { Foo: 1 } });
     expect(second).toMatchObject({ cached: 1, validated: 1 });
-    expect(second.refusal).toContain("ERROR Foo: Additional properties are not allowed ('Foo' was unexpected) (CloudFormation Validate)\n   Bad/Bucket");
-    // The same template alone: the good stack passes from the cache.
-    expect(synth(cache, {})).toEqual({ cached: 1, validated: 0, refusal: undefined });
+    expect(second.refusal).toContain(finding);
+    // The passing template alone comes from the cache.
+    expect(synth(cache, { good: { BucketName: 'three' } })).toEqual({ cached: 1, validated: 0, refusal: undefined });
   });
 
   it('keys a template by the account and region it is validated for', () => {
-    const cache = tempDir('dynalake-validation-cache-');
-    expect(synth(cache, { region: 'eu-west-1' })).toMatchObject({ cached: 0, validated: 1 });
-    expect(synth(cache, { region: 'us-east-1' })).toMatchObject({ cached: 0, validated: 1 });
-    expect(synth(cache, { region: 'eu-west-1' })).toMatchObject({ cached: 1, validated: 0 });
+    expect(synth(cache, { good: { BucketName: 'four' }, region: 'eu-west-1' })).toMatchObject({ cached: 0, validated: 1 });
+    expect(synth(cache, { good: { BucketName: 'four' }, region: 'us-east-1' })).toMatchObject({ cached: 0, validated: 1 });
+    expect(synth(cache, { good: { BucketName: 'four' }, region: 'eu-west-1' })).toMatchObject({ cached: 1, validated: 0 });
   });
 
   it('gives the apps of a process that use one folder one plugin, whose engine serves them all', () => {
-    const cache = tempDir('dynalake-validation-cache-');
     const plugin = useCachedValidation(new App(), cache);
     expect(useCachedValidation(new App(), cache)).toBe(plugin);
     expect(useCachedValidation(new App(), tempDir('dynalake-validation-cache-'))).not.toBe(plugin);
-  });
-
-  it('makes the cache folder it is given, with its parents', () => {
-    const cache = join(tempDir('dynalake-validation-cache-'), 'nested', 'cache');
-    expect(synth(cache, {})).toMatchObject({ cached: 0, validated: 1 });
-    expect(cachedKeys(cache)).toHaveLength(1);
   });
 });
 
