@@ -1,30 +1,34 @@
 /**
  * npm run bench:seed -- [--rows N] [--naive-rows N] [--concurrency N]
  *
- * Loads the synthetic full-size e-commerce file into one embedded DynamoDB (dynalite, in a child
- * process so that it never shares a thread with the loaders) three ways, each into a fresh table
- * that is dropped afterwards, and prints rows/s and ratios:
- *   (a) this loader, as users run it (`npm run seed`, in its own process: streaming parse,
- *       validation, rejects, checkpoints), which reports its own peak RSS;
+ * Loads the synthetic full-size e-commerce file into the embedded DynamoDB (dynalite) three ways
+ * and prints rows/s and ratios:
+ *   (a) `npm run seed -- --local DIR` as users run it (its node command, without npm's process
+ *       around it), into a fresh folder: streaming parse,
+ *       validation, rejects, checkpoints, with its embedded DynamoDB in a child process of its
+ *       own (scripts/local/dynamodb-server.mjs);
  *   (b) a naive loader: one PutItem per row, one at a time, as many loaders do (on the first
- *       --naive-rows rows: at its speed the full file would take most of an hour);
+ *       --naive-rows rows: at its speed the full file would take most of an hour), into an
+ *       embedded DynamoDB in a child process as (a)'s;
  *   (c) the ceiling: the same items as pre-built BatchWriteItem requests fired from memory at the
- *       same concurrency, no parsing, no bookkeeping.
+ *       same concurrency into dynalite in this process (as an embedded DynamoDB runs unless
+ *       given a process of its own), on a fresh folder too, no parsing, no bookkeeping.
+ * (a) and (c) both start cold (a fresh dynalite, its JIT not warmed). (a)'s peak RSS is its whole
+ * process tree's, the loader and its DynamoDB, sampled from /proc every 100 ms (Linux).
  * Targets: (a) ≥ 0.85 × (c) and ≥ 10 × (b); (a)'s peak RSS under 300 MB.
  */
-import { fork, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BatchWriteItemCommand, CreateTableCommand, DeleteTableCommand, PutItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, CreateTableCommand, PutItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { orderKey, toAttributeValues } from '../../lambda/shared/orders-csv';
-import { localClient } from '../local/dynamodb';
+import { startLocalDynamoDB } from '../local/dynamodb';
 import { storageTableDefinitions } from '../local/table-definitions';
 import { integerOption, parseCommandLine, runCli } from '../lib/cli';
 import { REAL_RETAIL_ROWS, writeRetailSample } from '../lib/retail-sample';
 import { MAX_BATCH_ITEMS } from '../seed/batch-writer';
-import { loadOrders } from '../seed/load-orders';
 import { readOrderRows } from '../seed/orders-source';
 
 interface Run {
@@ -32,17 +36,56 @@ interface Run {
   readonly ms: number;
 }
 
+/** The node options of package.json's seed script, which the bench runs as that script does. */
+const SEED_NODE_OPTIONS = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.seed?.match(/--max-[a-z-]+=\d+/g) ?? [];
+
 const rate = (run: Run) => (run.rows * 1000) / run.ms;
 const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
 
-/** dynalite in a child process, in memory; resolves to its endpoint. */
-async function startDynaliteProcess() {
-  const child = fork(join(__dirname, 'dynalite-server.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (message) => resolve(Number(message)));
-    child.once('exit', (code) => reject(new Error(`dynalite exited with ${String(code)}`)));
+/** The resident memory of `pid` and its descendants, in MB, from /proc; undefined where there is no /proc. */
+function treeRssMb(pid: number): number | undefined {
+  if (!existsSync('/proc/self/stat')) return undefined;
+  const parents = new Map<number, number>();
+  const rss = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      // Fields after the command name (which may hold spaces): state, ppid, ... rss is the 24th field.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+      rss.set(Number(entry), (Number(fields[21]) * 4096) / 1024 / 1024);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [child, parent] of parents) if (tree.has(parent) && !tree.has(child)) grew = tree.add(child).size > 0;
+  }
+  return [...tree].reduce((sum, member) => sum + (rss.get(member) ?? 0), 0);
+}
+
+/** Runs `command` to its end, sampling its process tree's memory; resolves to its stdout and the peak. */
+function runSampled(command: string, args: readonly string[]): Promise<{ stdout: string; peakTreeRssMb: number | undefined }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    let peak: number | undefined;
+    const sample = () => {
+      const now = child.pid === undefined ? undefined : treeRssMb(child.pid);
+      if (now !== undefined) peak = Math.max(peak ?? 0, now);
+    };
+    const timer = setInterval(sample, 100);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearInterval(timer);
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited with ${String(code)}`));
+      else resolve({ stdout, peakTreeRssMb: peak });
+    });
   });
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
 async function main(): Promise<number> {
@@ -61,68 +104,32 @@ async function main(): Promise<number> {
     await writeRetailSample({ rows, seed: 1, out: file });
   }
 
-  const server = await startDynaliteProcess();
-  const client = localClient(server.endpoint);
-  const definition = storageTableDefinitions().orders;
   const scratch = mkdtempSync(join(tmpdir(), 'dynalake-bench-'));
-  let tableNumber = 0;
-  const withTable = async <T>(work: (tableName: string) => Promise<T>): Promise<T> => {
-    const tableName = `bench-${++tableNumber}`;
-    await client.send(new CreateTableCommand({ ...definition, TableName: tableName }));
-    try {
-      return await work(tableName);
-    } finally {
-      await client.send(new DeleteTableCommand({ TableName: tableName }));
+  const definition = storageTableDefinitions().orders;
+  // The ceiling's batches, built before any clock starts.
+  const batches: WriteRequest[][] = [];
+  let current: WriteRequest[] = [];
+  const keys = new Set<string>();
+  for await (const row of readOrderRows(file, { encoding: 'latin1', loadedAt: new Date().toISOString() })) {
+    if (!row.result.ok) continue;
+    const key = orderKey(row.result.item);
+    if (keys.has(key) || current.length === MAX_BATCH_ITEMS) {
+      batches.push(current);
+      current = [];
+      keys.clear();
     }
-  };
+    keys.add(key);
+    current.push({ PutRequest: { Item: toAttributeValues(row.result.item) } });
+  }
+  if (current.length > 0) batches.push(current);
 
+  // (c): dynalite in this process, on a folder of its own.
+  const server = await startLocalDynamoDB({ path: join(scratch, 'in-process') });
+  const client = server.client;
   try {
-    // Warm-up: the first thousands of requests of a fresh dynalite run slower (JIT); no method
-    // should pay that alone.
-    console.error('bench: warming up dynalite…');
-    await withTable((tableName) => loadOrders({ file, tableName, client, concurrency, limit: Math.min(rows, 10_000), rejectsPath: join(scratch, 'warm.rejects.csv') }));
-
-    // (a) is the real command, in its own process, so that its peak RSS is its own.
-    console.error(`bench: (a) npm run seed, ${fmt(rows)} rows, concurrency ${concurrency}…`);
-    const a = await withTable((tableName) => {
-      const result = spawnSync('npm', ['run', '--silent', 'seed', '--', '--file', file, '--table', tableName, '--endpoint', server.endpoint, '--concurrency', String(concurrency), '--rejects', join(scratch, 'a.rejects.csv'), '--json'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      if (result.status !== 0) throw new Error(`(a) npm run seed exited with ${String(result.status)}`);
-      const summary = JSON.parse(result.stdout) as { read: number; written: number; rejected: number; elapsedMs: number; peakRssMb: number };
-      if (summary.read !== summary.written + summary.rejected) throw new Error(`(a) lost rows: ${result.stdout}`);
-      return Promise.resolve({ rows: summary.read, ms: summary.elapsedMs, rejected: summary.rejected, peakRssMb: summary.peakRssMb });
-    });
-
-    console.error(`bench: (b) one PutItem per row, ${fmt(naiveRows)} rows…`);
-    const b = await withTable(async (tableName) => {
-      const started = performance.now();
-      let count = 0;
-      for await (const row of readOrderRows(file, { encoding: 'latin1', loadedAt: new Date().toISOString(), limit: naiveRows })) {
-        if (row.result.ok) await client.send(new PutItemCommand({ TableName: tableName, Item: toAttributeValues(row.result.item) }));
-        count += 1;
-      }
-      return { rows: count, ms: performance.now() - started };
-    });
-
-    console.error('bench: (c) pre-built BatchWriteItem requests from memory…');
-    const batches: WriteRequest[][] = [];
-    let current: WriteRequest[] = [];
-    const keys = new Set<string>();
-    for await (const row of readOrderRows(file, { encoding: 'latin1', loadedAt: new Date().toISOString() })) {
-      if (!row.result.ok) continue;
-      const key = orderKey(row.result.item);
-      if (keys.has(key) || current.length === MAX_BATCH_ITEMS) {
-        batches.push(current);
-        current = [];
-        keys.clear();
-      }
-      keys.add(key);
-      current.push({ PutRequest: { Item: toAttributeValues(row.result.item) } });
-    }
-    if (current.length > 0) batches.push(current);
-    const c = await withTable(async (tableName) => {
+    console.error(`bench: (c) pre-built BatchWriteItem requests into dynalite in this process, concurrency ${concurrency}…`);
+    await client.send(new CreateTableCommand({ ...definition, TableName: 'bench-ceiling' }));
+    const c = await (async () => {
       const started = performance.now();
       let next = 0;
       let items = 0;
@@ -130,31 +137,58 @@ async function main(): Promise<number> {
         while (next < batches.length) {
           let requests = batches[next++] ?? [];
           while (requests.length > 0) {
-            const output = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }));
+            const output = await client.send(new BatchWriteItemCommand({ RequestItems: { 'bench-ceiling': requests } }));
             items += requests.length;
-            requests = output.UnprocessedItems?.[tableName] ?? [];
+            requests = output.UnprocessedItems?.['bench-ceiling'] ?? [];
             items -= requests.length;
           }
         }
       };
       await Promise.all(Array.from({ length: concurrency }, worker));
       return { rows: items, ms: performance.now() - started };
-    });
+    })();
+
+    await server.close();
+
+    // (b) against the kind of DynamoDB (a) writes to: one in a child process.
+    console.error(`bench: (b) one PutItem per row, ${fmt(naiveRows)} rows…`);
+    const naive = await startLocalDynamoDB({ path: join(scratch, 'naive'), inChildProcess: true });
+    const b = await (async () => {
+      try {
+        await naive.client.send(new CreateTableCommand({ ...definition, TableName: 'bench-naive' }));
+        const started = performance.now();
+        let count = 0;
+        for await (const row of readOrderRows(file, { encoding: 'latin1', loadedAt: new Date().toISOString(), limit: naiveRows })) {
+          if (row.result.ok) await naive.client.send(new PutItemCommand({ TableName: 'bench-naive', Item: toAttributeValues(row.result.item) }));
+          count += 1;
+        }
+        return { rows: count, ms: performance.now() - started };
+      } finally {
+        await naive.close();
+      }
+    })();
+
+    // (a) is the real command, in its own process, with its own embedded DynamoDB.
+    console.error(`bench: (a) npm run seed -- --local, ${fmt(rows)} rows, concurrency ${concurrency}…`);
+    // The command of `npm run seed`, without npm's own process around it (its memory is not the load's).
+    const run = await runSampled(process.execPath, [...SEED_NODE_OPTIONS, '-r', 'ts-node/register', 'scripts/seed.ts', '--local', join(scratch, 'seed-local'), '--file', file, '--concurrency', String(concurrency), '--rejects', join(scratch, 'a.rejects.csv'), '--json']);
+    const summary = JSON.parse(run.stdout) as { read: number; written: number; rejected: number; elapsedMs: number; peakRssMb: number };
+    if (summary.read !== summary.written + summary.rejected) throw new Error(`(a) lost rows: ${run.stdout}`);
+    const a = { rows: summary.read, ms: summary.elapsedMs, rejected: summary.rejected, peakRssMb: summary.peakRssMb, peakTreeRssMb: run.peakTreeRssMb };
 
     const lines = [
-      `file: ${file} (${fmt(rows)} rows, ${fmt(a.rejected)} rejected by validation), dynalite in a child process, concurrency ${concurrency}`,
-      `(a) npm run seed                       ${fmt(rate(a)).padStart(8)} rows/s  (${fmt(a.rows)} rows in ${(a.ms / 1000).toFixed(1)} s)`,
-      `(b) naive, one PutItem per row         ${fmt(rate(b)).padStart(8)} rows/s  (${fmt(b.rows)} rows in ${(b.ms / 1000).toFixed(1)} s)`,
-      `(c) ceiling, pre-built batches         ${fmt(rate(c)).padStart(8)} rows/s  (${fmt(c.rows)} rows in ${(c.ms / 1000).toFixed(1)} s)`,
+      `file: ${file} (${fmt(rows)} rows, ${fmt(a.rejected)} rejected by validation), concurrency ${concurrency}`,
+      `(a) npm run seed -- --local             ${fmt(rate(a)).padStart(8)} rows/s  (${fmt(a.rows)} rows in ${(a.ms / 1000).toFixed(1)} s; DynamoDB in a child process)`,
+      `(b) naive, one PutItem per row         ${fmt(rate(b)).padStart(8)} rows/s  (${fmt(b.rows)} rows in ${(b.ms / 1000).toFixed(1)} s; DynamoDB in a child process)`,
+      `(c) ceiling, pre-built batches         ${fmt(rate(c)).padStart(8)} rows/s  (${fmt(c.rows)} rows in ${(c.ms / 1000).toFixed(1)} s; DynamoDB in this process)`,
       `(a)/(c) = ${(rate(a) / rate(c)).toFixed(2)}  (target ≥ 0.85)`,
       `(a)/(b) = ${(rate(a) / rate(b)).toFixed(1)}  (target ≥ 10)`,
-      `(a) peak RSS: ${fmt(a.peakRssMb)} MB (target < 300)`,
+      `(a) peak RSS: ${a.peakTreeRssMb === undefined ? 'n/a (no /proc)' : `${fmt(a.peakTreeRssMb)} MB`} for the loader and its DynamoDB together, ${fmt(a.peakRssMb)} MB the loader alone (target < 300)`,
     ];
     console.log(lines.join('\n'));
     return 0;
   } finally {
-    client.destroy();
-    server.stop();
+    await server.close().catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -35,6 +35,8 @@ export interface SeedTarget {
   readonly tables: Partial<Record<SeedTable, string>>;
   /** How the user can tell where the data went. */
   readonly description: string;
+  /** The process of the embedded DynamoDB started for it (`local`), a child of this one. */
+  readonly localPid?: number;
   close(): Promise<void>;
 }
 
@@ -45,12 +47,14 @@ export async function resolveTarget(options: TargetOptions): Promise<SeedTarget>
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { storageTableDefinitions } = require('../local/table-definitions') as typeof TableDefinitions;
     const definitions = storageTableDefinitions();
-    const local = await startLocalDynamoDB({ path: options.local });
+    // In a process of its own: the load parses and validates on one core while DynamoDB writes on the other.
+    const local = await startLocalDynamoDB({ path: options.local, inChildProcess: true });
     await ensureTables(local.client, Object.values(definitions));
     return {
       client: local.client,
       tables: Object.fromEntries(Object.entries(definitions).map(([id, definition]) => [id, definition.TableName])),
       description: `embedded DynamoDB in ${options.local} (${local.endpoint})`,
+      localPid: local.pid,
       close: () => local.close(),
     };
   }

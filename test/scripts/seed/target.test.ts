@@ -253,6 +253,23 @@ describe('resolveTarget', () => {
     }
   });
 
+  it('starts an embedded DynamoDB in a child process, which ends with the target', async () => {
+    const target = await resolveTarget({ local: join(workdir, 'child') });
+    const pid = target.localPid ?? process.pid;
+    expect(pid).not.toBe(process.pid);
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    await target.close();
+    const gone = (() => {
+      try {
+        process.kill(pid, 0);
+        return 'running';
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code;
+      }
+    })();
+    expect(gone).toBe('ESRCH');
+  });
+
   it('starts an embedded DynamoDB with the storage stack tables, keys and index as synthesized', async () => {
     const target = await resolveTarget({ local: join(workdir, 'db') });
     try {
