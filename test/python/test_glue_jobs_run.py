@@ -356,22 +356,29 @@ def test_orders_to_lake_backfill_refuses_an_item_whose_attribute_differs_in_kind
     assert {key: s3.get_object(Bucket=LAKE, Key=key)["Body"].read() for key in keys_under(s3, LAKE, "backfill-mixed/curated/orders/")} == before
 
 
+def land_campaign_progress_golden(s3: Any, root: str, state_prefix: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """The campaign_progress golden's two change streams, landed under `root`/cdc/, with the
+    golden's input and expected rows and the job's arguments for them (its table under `root`/curated/)."""
+    given, expected = load_golden("campaign_progress")
+    put_change_object(s3, f"{root}/cdc/user_Campaign/", "shard-000-batch", given["user_campaign_changes"])
+    put_change_object(s3, f"{root}/cdc/campaignInfo/", "shard-000-batch", given["campaign_info_changes"])
+    arguments = {
+        "LANDING_BUCKET": LANDING,
+        "LAKE_BUCKET": LAKE,
+        "USER_CAMPAIGN_CDC_PREFIX": f"{root}/cdc/user_Campaign/",
+        "CAMPAIGN_INFO_CDC_PREFIX": f"{root}/cdc/campaignInfo/",
+        "CURATED_PREFIX": f"{root}/curated/campaign_progress/",
+        "STATE_PREFIX": state_prefix,
+        "METRICS_NAMESPACE": NAMESPACE,
+    }
+    return given, expected, arguments
+
+
 def test_campaign_progress_merges_both_change_streams_and_keeps_the_campaigns(runner: Runner, aws: tuple[Any, Any], spark: Any, tmp_path: Path) -> None:
     import campaign_progress
 
     s3, _dynamodb = aws
-    given, expected = load_golden("campaign_progress")
-    put_change_object(s3, "campaigns/cdc/user_Campaign/", "shard-000-batch", given["user_campaign_changes"])
-    put_change_object(s3, "campaigns/cdc/campaignInfo/", "shard-000-batch", given["campaign_info_changes"])
-    arguments = {
-        "LANDING_BUCKET": LANDING,
-        "LAKE_BUCKET": LAKE,
-        "USER_CAMPAIGN_CDC_PREFIX": "campaigns/cdc/user_Campaign/",
-        "CAMPAIGN_INFO_CDC_PREFIX": "campaigns/cdc/campaignInfo/",
-        "CURATED_PREFIX": "campaigns/curated/campaign_progress/",
-        "STATE_PREFIX": "state/campaign_progress/",
-        "METRICS_NAMESPACE": NAMESPACE,
-    }
+    given, expected, arguments = land_campaign_progress_golden(s3, "campaigns", "state/campaign_progress/")
 
     answer = runner.run("campaign_progress", arguments)
     assert answer["ok"], answer
@@ -402,18 +409,7 @@ def test_campaign_progress_rewrites_only_the_days_a_later_batch_touches_and_dele
     import campaign_progress
 
     s3, _dynamodb = aws
-    given, expected = load_golden("campaign_progress")
-    put_change_object(s3, "later/cdc/user_Campaign/", "shard-000-batch", given["user_campaign_changes"])
-    put_change_object(s3, "later/cdc/campaignInfo/", "shard-000-batch", given["campaign_info_changes"])
-    arguments = {
-        "LANDING_BUCKET": LANDING,
-        "LAKE_BUCKET": LAKE,
-        "USER_CAMPAIGN_CDC_PREFIX": "later/cdc/user_Campaign/",
-        "CAMPAIGN_INFO_CDC_PREFIX": "later/cdc/campaignInfo/",
-        "CURATED_PREFIX": "later/curated/campaign_progress/",
-        "STATE_PREFIX": "later/state/campaign_progress/",
-        "METRICS_NAMESPACE": NAMESPACE,
-    }
+    given, expected, arguments = land_campaign_progress_golden(s3, "later", "later/state/campaign_progress/")
     first = runner.run("campaign_progress", arguments)
     assert first["ok"], first
 
