@@ -248,43 +248,58 @@ def test_orders_to_lake_merges_new_change_objects_and_deletes_emptied_partitions
     assert undescribed["error"].startswith("DATASET argument: not JSON ("), undescribed["error"]
 
 
-def test_orders_to_lake_backfill_rewrites_the_table_from_a_dynamodb_export(runner: Runner, aws: tuple[Any, Any], spark: Any, tmp_path: Path) -> None:
-    from dynalake_glue import CURATED_ORDERS_DDL
-
-    s3, dynamodb = aws
-    given, expected = load_golden("orders_to_lake")
-    # The table as the changes leave it: each key's latest image, by sequence number as an integer.
+def latest_changes(changes: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The table as the changes leave it: each key's latest change record, by sequence number as an integer."""
     latest: dict[tuple[str, int], dict[str, Any]] = {}
-    for record in sorted(given["changes"], key=lambda record: int(record["sequenceNumber"])):
+    for record in sorted(changes, key=lambda record: int(record["sequenceNumber"])):
         latest[(record["keys"]["InvoiceNo"], record["keys"]["LineNo"])] = record
-    items = [record["newImage"] for record in latest.values() if record["eventName"] != "REMOVE"]
+    return latest
+
+
+def put_orders_table(dynamodb: Any, name: str, images: list[dict[str, Any]]) -> None:
+    """An orders table (InvoiceNo, LineNo) named `name` in the local DynamoDB, holding `images` (null attributes left out)."""
     table = dynamodb.create_table(
-        TableName=f"orders-{RUN}",
+        TableName=name,
         KeySchema=[{"AttributeName": "InvoiceNo", "KeyType": "HASH"}, {"AttributeName": "LineNo", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "InvoiceNo", "AttributeType": "S"}, {"AttributeName": "LineNo", "AttributeType": "N"}],
         BillingMode="PAY_PER_REQUEST",
     )
     with table.batch_writer() as batch:
-        for image in items:
+        for image in images:
             batch.put_item(Item=json.loads(json.dumps({name: value for name, value in image.items() if value is not None}), parse_float=Decimal))
+
+
+def backfill_arguments(root: str, table: str, export_prefix: str) -> dict[str, str]:
+    """orders_to_lake's arguments for a backfill of `table` into `root`/curated/orders/, exporting under `export_prefix`."""
+    return {
+        "LANDING_BUCKET": LANDING,
+        "LAKE_BUCKET": LAKE,
+        "CDC_PREFIX": f"{root}/cdc/orders/",
+        "CURATED_PREFIX": f"{root}/curated/orders/",
+        "STATE_PREFIX": f"state/orders_to_lake-{root}/",
+        "MODE": "backfill",
+        "SOURCE_TABLE_ARN": f"arn:aws:dynamodb:us-east-1:000000000000:table/{table}",
+        "EXPORT_BUCKET": EXPORTS,
+        "EXPORT_PREFIX": export_prefix,
+        "DATASET": orders_dataset_argument(),
+        "METRICS_NAMESPACE": NAMESPACE,
+    }
+
+
+def test_orders_to_lake_backfill_rewrites_the_table_from_a_dynamodb_export(runner: Runner, aws: tuple[Any, Any], spark: Any, tmp_path: Path) -> None:
+    from dynalake_glue import CURATED_ORDERS_DDL
+
+    s3, dynamodb = aws
+    given, expected = load_golden("orders_to_lake")
+    latest = latest_changes(given["changes"])
+    items = [record["newImage"] for record in latest.values() if record["eventName"] != "REMOVE"]
+    put_orders_table(dynamodb, f"orders-{RUN}", items)
     # A partition the table no longer has: the backfill's static overwrite must not keep it.
     put_parquet(spark, s3, spark.createDataFrame([curated_input(row) for row in given["current"]], CURATED_ORDERS_DDL), "backfill/curated/orders/", tmp_path / "stale", "invoice_day")
 
     answer = runner.run(
         "orders_to_lake",
-        {
-            "LANDING_BUCKET": LANDING,
-            "LAKE_BUCKET": LAKE,
-            "CDC_PREFIX": "backfill/cdc/orders/",
-            "CURATED_PREFIX": "backfill/curated/orders/",
-            "STATE_PREFIX": "state/orders_to_lake-backfill/",
-            "MODE": "backfill",
-            "SOURCE_TABLE_ARN": f"arn:aws:dynamodb:us-east-1:000000000000:table/orders-{RUN}",
-            "EXPORT_BUCKET": EXPORTS,
-            "EXPORT_PREFIX": "dynamodb-exports/",
-            "DATASET": orders_dataset_argument(),
-            "METRICS_NAMESPACE": NAMESPACE,
-        },
+        backfill_arguments("backfill", f"orders-{RUN}", "dynamodb-exports/"),
     )
     assert answer["ok"], answer
     assert f"backfill: read {len(items)} items from the DynamoDB export" in "\n".join(answer["output"])
@@ -311,41 +326,19 @@ def test_orders_to_lake_backfill_refuses_an_item_whose_attribute_differs_in_kind
 
     s3, dynamodb = aws
     given, _expected = load_golden("orders_to_lake")
-    latest: dict[tuple[str, int], dict[str, Any]] = {}
-    for record in sorted(given["changes"], key=lambda record: int(record["sequenceNumber"])):
-        latest[(record["keys"]["InvoiceNo"], record["keys"]["LineNo"])] = record
+    latest = latest_changes(given["changes"])
     items = [record["newImage"] for record in latest.values() if record["eventName"] != "REMOVE"]
     assert all(isinstance(image["IsCancellation"], bool) for image in items)
     # The cancellation, with its flag as text: S "true" where the other items hold BOOL.
     [cancellation] = [image for image in items if image["InvoiceNo"] == "C536379"]
     mixed = [{**image, "IsCancellation": "true"} if image is cancellation else image for image in items]
-    table = dynamodb.create_table(
-        TableName=f"orders-mixed-{RUN}",
-        KeySchema=[{"AttributeName": "InvoiceNo", "KeyType": "HASH"}, {"AttributeName": "LineNo", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "InvoiceNo", "AttributeType": "S"}, {"AttributeName": "LineNo", "AttributeType": "N"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    with table.batch_writer() as batch:
-        for image in mixed:
-            batch.put_item(Item=json.loads(json.dumps({name: value for name, value in image.items() if value is not None}), parse_float=Decimal))
+    put_orders_table(dynamodb, f"orders-mixed-{RUN}", mixed)
     put_parquet(spark, s3, spark.createDataFrame([curated_input(row) for row in given["current"]], CURATED_ORDERS_DDL), "backfill-mixed/curated/orders/", tmp_path / "old", "invoice_day")
     before = {key: s3.get_object(Bucket=LAKE, Key=key)["Body"].read() for key in keys_under(s3, LAKE, "backfill-mixed/curated/orders/")}
 
     answer = runner.run(
         "orders_to_lake",
-        {
-            "LANDING_BUCKET": LANDING,
-            "LAKE_BUCKET": LAKE,
-            "CDC_PREFIX": "backfill-mixed/cdc/orders/",
-            "CURATED_PREFIX": "backfill-mixed/curated/orders/",
-            "STATE_PREFIX": "state/orders_to_lake-backfill-mixed/",
-            "MODE": "backfill",
-            "SOURCE_TABLE_ARN": f"arn:aws:dynamodb:us-east-1:000000000000:table/orders-mixed-{RUN}",
-            "EXPORT_BUCKET": EXPORTS,
-            "EXPORT_PREFIX": "dynamodb-exports-mixed/",
-            "DATASET": orders_dataset_argument(),
-            "METRICS_NAMESPACE": NAMESPACE,
-        },
+        backfill_arguments("backfill-mixed", f"orders-mixed-{RUN}", "dynamodb-exports-mixed/"),
     )
     assert not answer["ok"]
     # raise_error fails a task: the runner answers with the job's own message, not Spark's stage-failure line around it.
