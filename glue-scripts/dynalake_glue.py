@@ -303,6 +303,55 @@ def render_state(job: str, sources: Mapping[str, Iterable[str]], updated_at: str
     return json.dumps(state, indent=2, sort_keys=True) + "\n"
 
 
+# The star schema's build state (scripts/local/glue/sales-star-schema.ts is the twins' side): which
+# curated orders it was last built from, as a fingerprint of their listing, so that a run whose
+# orders did not change reads and writes nothing.
+BUILD_STATE_FORMAT = 1
+BUILD_STATE_OBJECT = "built.json"
+BUILD_STATE_JOB = "sales_star_schema"
+
+
+def build_state_key(state_prefix: str) -> str:
+    """The key of the build state under a STATE_PREFIX (`state/sales_star_schema/`)."""
+    folder = state_prefix.strip("/")
+    return f"{folder}/{BUILD_STATE_OBJECT}" if folder else BUILD_STATE_OBJECT
+
+
+def listing_fingerprint(entries: Iterable[Iterable[str]]) -> str:
+    """sha256 over one line per listed object, its fields joined by tabs, in the order given."""
+    digest = hashlib.sha256()
+    for entry in entries:
+        digest.update(("\t".join(entry) + "\n").encode("utf-8"))
+    return digest.hexdigest()
+
+
+def parse_build_state(text: str, where: str) -> dict[str, Any]:
+    """The curated orders of the last build ({source, objects, fingerprint}) from a build state's
+    text; another job's or format's state is an error naming `where`."""
+    try:
+        state = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{where}: the build state is not JSON ({error}); delete it to rebuild the star schema") from error
+    built_from = state.get("curatedOrders") if isinstance(state, dict) else None
+    if (
+        not isinstance(state, dict)
+        or state.get("format") != BUILD_STATE_FORMAT
+        or state.get("job") != BUILD_STATE_JOB
+        or not isinstance(built_from, dict)
+        or not isinstance(built_from.get("source"), str)
+        or type(built_from.get("objects")) is not int
+        or not isinstance(built_from.get("fingerprint"), str)
+    ):
+        raise ValueError(f"{where}: not a format-{BUILD_STATE_FORMAT} build state of {BUILD_STATE_JOB}; delete it to rebuild the star schema")
+    return {"source": built_from["source"], "objects": built_from["objects"], "fingerprint": built_from["fingerprint"]}
+
+
+def render_build_state(source: str, objects: int, fingerprint: str, built_at: str) -> str:
+    """A build state's text, as the twin renders it."""
+    state = {"builtAt": built_at, "curatedOrders": {"fingerprint": fingerprint, "objects": objects, "source": source}, "format": BUILD_STATE_FORMAT, "job": BUILD_STATE_JOB}
+    return json.dumps(state, indent=2, sort_keys=True) + "\n"
+
+
 # Dataset descriptions (lib/dataset.ts DatasetDescription): one DynamoDB table as one lake table,
 # passed to the CDC-merge job as JSON in its DATASET argument. Parsed here, with the standard
 # library only, so the parsing is tested without Spark.
@@ -521,23 +570,30 @@ def delete_partitions(spark: Any, table: str, column: str, values: Iterable[str]
         fs.delete(path, True)
 
 
-def list_keys(spark: Any, bucket: str, prefix: str, suffix: str = "") -> list[str]:
-    """The keys of the objects under `prefix` (all depths) that end with `suffix`, sorted."""
+def list_objects(spark: Any, bucket: str, prefix: str, suffix: str = "") -> list[tuple[str, int, int]]:
+    """(key, size, modification time in ms) of the objects under `prefix` (all depths) that end
+    with `suffix`, sorted by key."""
     root = s3_path(bucket, prefix)
     if not path_exists(spark, root):
         return []
     path, fs = _hadoop_path(spark, root)
-    keys = []
+    objects = []
     files = fs.listFiles(path, True)
     bucket_root = f"s3://{bucket}/"
     while files.hasNext():
-        url = files.next().getPath().toString()
+        status = files.next()
+        url = status.getPath().toString()
         if not url.startswith(bucket_root):
             raise ValueError(f"listing {root} gave {url}, which is not in s3://{bucket}/")
         key = url[len(bucket_root) :]
         if key.endswith(suffix):
-            keys.append(key)
-    return sorted(keys)
+            objects.append((key, int(status.getLen()), int(status.getModificationTime())))
+    return sorted(objects)
+
+
+def list_keys(spark: Any, bucket: str, prefix: str, suffix: str = "") -> list[str]:
+    """The keys of the objects under `prefix` (all depths) that end with `suffix`, sorted."""
+    return [key for key, _size, _modified in list_objects(spark, bucket, prefix, suffix)]
 
 
 def read_text_object(spark: Any, bucket: str, key: str) -> str | None:
@@ -555,6 +611,12 @@ def write_bytes_object(spark: Any, bucket: str, key: str, body: bytes) -> None:
         stream.write(bytearray(body))
     finally:
         stream.close()
+
+
+def delete_object(spark: Any, bucket: str, key: str) -> None:
+    """Deletes an object (nothing to do when there is none)."""
+    path, fs = _hadoop_path(spark, f"s3://{bucket}/{key}")
+    fs.delete(path, False)
 
 
 def write_text_object(spark: Any, bucket: str, key: str, text: str) -> None:

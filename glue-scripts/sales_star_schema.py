@@ -1,6 +1,10 @@
 """sales_star_schema: the sales star schema (fact_sales and the date, product, customer and country
 dimensions) rebuilt from the curated orders table, each table under
-s3://LAKE_BUCKET/WAREHOUSE_PREFIX<table>/, overwritten every run.
+s3://LAKE_BUCKET/WAREHOUSE_PREFIX<table>/, overwritten by every run whose curated orders changed
+since the last build. The build state (STATE_PREFIX built.json, dynalake_glue
+render_build_state) fingerprints the curated Parquet files by key, size and modification time:
+Spark names every file it writes anew, so a rewritten partition is a new key. When the
+fingerprint is the last build's and every table is in place, the run reads and writes nothing.
 
 Surrogate keys come from the dynalake_glue key functions (hashes of the natural keys), so a
 rebuild gives every product, customer and country the key it had before, with no key table.
@@ -10,15 +14,37 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, IntegerType, LongType
 
-from dynalake_glue import AMOUNT_PRECISION, CURATED_ORDERS_DDL, UNKNOWN_KEY, country_key, customer_key, date_key, path_exists, product_key, publish_job_metrics, s3_path, start_glue_job
+from dynalake_glue import (
+    AMOUNT_PRECISION,
+    CURATED_ORDERS_DDL,
+    UNKNOWN_KEY,
+    build_state_key,
+    country_key,
+    customer_key,
+    date_key,
+    delete_object,
+    list_objects,
+    listing_fingerprint,
+    parse_build_state,
+    path_exists,
+    product_key,
+    publish_job_metrics,
+    read_text_object,
+    render_build_state,
+    s3_path,
+    start_glue_job,
+    write_text_object,
+)
 
 JOB = "sales_star_schema"
-ARGUMENTS = ["JOB_NAME", "LAKE_BUCKET", "CURATED_PREFIX", "WAREHOUSE_PREFIX", "METRICS_NAMESPACE"]
+ARGUMENTS = ["JOB_NAME", "LAKE_BUCKET", "CURATED_PREFIX", "WAREHOUSE_PREFIX", "STATE_PREFIX", "METRICS_NAMESPACE"]
+STAR_TABLES = ("fact_sales", "dim_date", "dim_product", "dim_customer", "dim_country")
 
 _date_key = F.udf(date_key, IntegerType())
 _product_key = F.udf(product_key, LongType())
@@ -114,7 +140,23 @@ def build_star(orders: DataFrame) -> dict[str, DataFrame]:
 def main() -> None:
     started = time.monotonic()
     args, glue_context, spark, job = start_glue_job(sys.argv, ARGUMENTS)
-    curated = s3_path(args["LAKE_BUCKET"], args["CURATED_PREFIX"])
+    lake = args["LAKE_BUCKET"]
+    curated = s3_path(lake, args["CURATED_PREFIX"])
+    warehouse = s3_path(lake, args["WAREHOUSE_PREFIX"])
+    listed = list_objects(spark, lake, args["CURATED_PREFIX"], ".parquet")
+    fingerprint = listing_fingerprint((key, str(size), str(modified)) for key, size, modified in listed)
+    state = build_state_key(args["STATE_PREFIX"])
+    last_text = read_text_object(spark, lake, state)
+    last_build = None if last_text is None else parse_build_state(last_text, f"s3://{lake}/{state}")
+    if last_build is not None and (last_build["source"], last_build["fingerprint"]) == (curated, fingerprint):
+        if all(path_exists(spark, f"{warehouse}{name}/") for name in STAR_TABLES):
+            print(f"curated orders unchanged since the last build ({len(listed)} file{'' if len(listed) == 1 else 's'}): nothing to do")
+            job.commit()
+            publish_job_metrics(args["METRICS_NAMESPACE"], JOB, JOB, {"RowsRead": 0, "RowsWritten": 0, "RunDurationSeconds": round(time.monotonic() - started, 3)})
+            return
+    # Gone while the tables are rewritten: a run that fails half-way leaves no state, and the next one rebuilds.
+    if last_build is not None:
+        delete_object(spark, lake, state)
     # A fresh stage has no curated order yet: the star is then empty (the unknown customer and
     # country aside) rather than a failed run that alerts every hour and never reaches the crawler.
     if path_exists(spark, curated):
@@ -122,7 +164,6 @@ def main() -> None:
     else:
         print(f"no curated orders under {curated}: the star schema is empty")
         orders = spark.createDataFrame([], CURATED_ORDERS_DDL)
-    warehouse = s3_path(args["LAKE_BUCKET"], args["WAREHOUSE_PREFIX"])
     written = 0
     for name, table in build_star(orders).items():
         # Dimensions are small: one file each. The fact keeps Spark's partitioning.
@@ -130,6 +171,8 @@ def main() -> None:
         rows.write.mode("overwrite").parquet(f"{warehouse}{name}/")
         written += rows.count()
         rows.unpersist()
+    # Last, once every table is in place.
+    write_text_object(spark, lake, state, render_build_state(curated, len(listed), fingerprint, datetime.now(timezone.utc).isoformat(timespec="milliseconds")))
     job.commit()
     # After the commit. A rebuild of the whole star: every curated order read, every table's rows written.
     publish_job_metrics(args["METRICS_NAMESPACE"], JOB, JOB, {"RowsRead": orders.count(), "RowsWritten": written, "RunDurationSeconds": round(time.monotonic() - started, 3)})

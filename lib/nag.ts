@@ -148,6 +148,7 @@ const ROLE_PREFIXES: Readonly<Record<string, readonly (readonly [bucket: LakeBuc
   'SalesStarSchema/Role': [
     ['Lake', keys(curatedTablePrefix(orders)), 'read'],
     ['Lake', keys(PREFIXES.warehouse), 'write'],
+    ['Lake', keys(jobStatePrefix('sales_star_schema')), 'write'],
     ['Assets', keys(glueTempPrefix('sales_star_schema')), 'write'],
   ],
   LakeCrawlerRole: [

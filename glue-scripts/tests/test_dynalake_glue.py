@@ -203,6 +203,49 @@ class JobStateTest(unittest.TestCase):
             self.assertEqual(dynalake_glue.state_key(prefix), "state/orders_to_lake/merged.json")
 
 
+class BuildStateTest(unittest.TestCase):
+    """sales_star_schema's build state: the curated orders of its last build."""
+
+    WHERE = "s3://lake/state/sales_star_schema/built.json"
+
+    def test_renders_what_the_twin_renders_for_the_same_build(self) -> None:
+        fixture = load_fixture("etl/sales_star_schema/build-state.json")
+        fingerprint = dynalake_glue.listing_fingerprint(fixture["listing"])
+        self.assertEqual(dynalake_glue.render_build_state("s3://lake/curated/orders/", 2, fingerprint, fixture["builtAt"]), fixture["text"])
+        self.assertEqual(dynalake_glue.parse_build_state(fixture["text"], self.WHERE), {"source": "s3://lake/curated/orders/", "objects": 2, "fingerprint": fingerprint})
+
+    def test_fingerprint_is_the_sha256_of_one_tab_separated_line_per_object(self) -> None:
+        entries = [("curated/orders/a.parquet", "10", "1700000000000"), ("curated/orders/b.parquet", "20", "1700000000001")]
+        lines = b"curated/orders/a.parquet\t10\t1700000000000\ncurated/orders/b.parquet\t20\t1700000000001\n"
+        self.assertEqual(dynalake_glue.listing_fingerprint(entries), hashlib.sha256(lines).hexdigest())
+        # Any field of any object, or their order, is another fingerprint; no object is the hash of nothing.
+        self.assertNotEqual(dynalake_glue.listing_fingerprint(entries), dynalake_glue.listing_fingerprint([entries[0], ("curated/orders/b.parquet", "20", "1700000000002")]))
+        self.assertNotEqual(dynalake_glue.listing_fingerprint(entries), dynalake_glue.listing_fingerprint(entries[::-1]))
+        self.assertEqual(dynalake_glue.listing_fingerprint([]), hashlib.sha256(b"").hexdigest())
+
+    def test_refuses_another_jobs_state_or_a_broken_one_naming_the_object(self) -> None:
+        good = json.loads(load_fixture("etl/sales_star_schema/build-state.json")["text"])
+        broken = [
+            "{",
+            "[]",
+            json.dumps({**good, "format": 2}),
+            json.dumps({**good, "job": "orders_to_lake"}),
+            json.dumps({**good, "curatedOrders": None}),
+            json.dumps({**good, "curatedOrders": {**good["curatedOrders"], "source": 1}}),
+            json.dumps({**good, "curatedOrders": {**good["curatedOrders"], "objects": "2"}}),
+            json.dumps({**good, "curatedOrders": {**good["curatedOrders"], "objects": True}}),
+            json.dumps({**good, "curatedOrders": {**good["curatedOrders"], "fingerprint": None}}),
+        ]
+        for text in broken:
+            with self.subTest(text=text), self.assertRaisesRegex(ValueError, r"^s3://lake/state/sales_star_schema/built\.json: .*; delete it to rebuild the star schema$"):
+                dynalake_glue.parse_build_state(text, self.WHERE)
+
+    def test_build_state_key_sits_under_the_prefix_however_it_is_written(self) -> None:
+        for prefix in ("state/sales_star_schema/", "state/sales_star_schema", "/state/sales_star_schema/"):
+            self.assertEqual(dynalake_glue.build_state_key(prefix), "state/sales_star_schema/built.json")
+        self.assertEqual(dynalake_glue.build_state_key(""), "built.json")
+
+
 class DatasetDescriptionTest(unittest.TestCase):
     """The DATASET argument of the CDC-merge job: lib/dataset.ts DatasetDescription as JSON."""
 

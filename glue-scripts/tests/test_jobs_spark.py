@@ -687,6 +687,8 @@ class SparkJobsTest(unittest.TestCase):
         given, expected = load_golden("sales_star_schema")
         tables = sales_star_schema.build_star(self.curated(given["orders"]))
         self.assertEqual(sorted(tables), sorted(name for name in expected if name != "description"))
+        # The tables a run checks are in place before it skips an unchanged build.
+        self.assertEqual(tuple(tables), sales_star_schema.STAR_TABLES)
         for name, table in tables.items():
             with self.subTest(table=name):
                 self.assertEqual(table.columns, list(expected[name][0]))

@@ -42,8 +42,8 @@ export const LAKE_LAYOUT = {
   exportPrefix: exportPrefix(BUILT_IN_DATASETS.orders),
   glueTempPrefix: PREFIXES.glueTemp,
   athenaResultsPrefix: PREFIXES.athenaResults,
-  /** A job's own incremental state in the lake bucket: which change objects it has merged. */
-  statePrefix: (job: 'orders_to_lake' | 'campaign_progress') => jobStatePrefix(job),
+  /** A job's own incremental state in the lake bucket: which change objects it has merged, or which curated orders the star was built from. */
+  statePrefix: (job: 'orders_to_lake' | 'campaign_progress' | 'sales_star_schema') => jobStatePrefix(job),
 } as const;
 
 /** The refresh workflow's merge jobs, for its follow-up: their state prefixes and the CDC prefixes each reads (the jobs' own arguments). */
@@ -105,7 +105,12 @@ export function lakeJobArguments(resources: LakeJobResources, config: Pick<Pipel
     // TARGET_DATASET: the loaded table's dataset, the `dataset` dimension of the job's figures (as the upload bridge's). Not
     // DATASET: that argument marks a LakeDataset's CDC-merge job, which the local runtime looks for.
     csv_to_dynamodb: withNamespace({ S3_BUCKET: resources.landingBucket, DYNAMODB_TABLE: resources.uploadsTableName, WRITE_PERCENT: String(config.dynamoWritePercent), TARGET_DATASET: UPLOADS_DATASET }),
-    sales_star_schema: withNamespace({ LAKE_BUCKET: resources.lakeBucket, CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix, WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix }),
+    sales_star_schema: withNamespace({
+      LAKE_BUCKET: resources.lakeBucket,
+      CURATED_PREFIX: LAKE_LAYOUT.curatedOrdersPrefix,
+      WAREHOUSE_PREFIX: LAKE_LAYOUT.warehousePrefix,
+      STATE_PREFIX: LAKE_LAYOUT.statePrefix('sales_star_schema'),
+    }),
   };
 }
 
@@ -242,7 +247,7 @@ export class PipelineStack extends Stack {
         maxConcurrentRuns: config.csvLoadMaxConcurrentRuns,
         description: 'Loads one uploaded raw/*.csv into the uploads table',
       }),
-      // The star schema is rebuilt from all curated orders.
+      // The star schema is rebuilt from all curated orders when they changed since its last build.
       sales_star_schema: job('sales_star_schema', args.sales_star_schema, { description: 'Builds warehouse/fact_sales and the dimensions from curated orders' }),
     };
 
@@ -275,6 +280,7 @@ export class PipelineStack extends Stack {
 
     grantPrefixRead(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.curatedOrdersPrefix);
     grantPrefixWrite(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.warehousePrefix);
+    grantPrefixWrite(sales_star_schema.role, buckets.lake, LAKE_LAYOUT.statePrefix('sales_star_schema'));
     dataKeyActions(sales_star_schema.role, ['kms:Decrypt', 'kms:GenerateDataKey']);
 
     this.crawlers = {

@@ -456,14 +456,21 @@ def test_csv_to_dynamodb_loads_an_iso_8859_1_upload_into_dynamodb(runner: Runner
     assert summary.endswith(f"written {len(expected['items'])} + duplicates {summary.split('duplicates ')[1].split(' ')[0]} + rejected 0")
 
 
+def warehouse_listing(s3: Any, prefix: str) -> dict[str, tuple[str, Any]]:
+    """Each object under `prefix` with its ETag and last-modified time: what a run that writes nothing leaves as it was."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=LAKE, Prefix=prefix)
+    return {item["Key"]: (item["ETag"], item["LastModified"]) for page in pages for item in page.get("Contents", [])}
+
+
 def test_sales_star_schema_builds_the_star_from_the_curated_orders(runner: Runner, aws: tuple[Any, Any], spark: Any, tmp_path: Path) -> None:
     from dynalake_glue import CURATED_ORDERS_DDL
 
     s3, _dynamodb = aws
     given, expected = load_golden("sales_star_schema")
     put_parquet(spark, s3, spark.createDataFrame([curated_input(row) for row in given["orders"]], CURATED_ORDERS_DDL), "star/curated/orders/", tmp_path / "orders", "invoice_day")
+    star = {"LAKE_BUCKET": LAKE, "CURATED_PREFIX": "star/curated/orders/", "WAREHOUSE_PREFIX": "star/warehouse/", "STATE_PREFIX": "star/state/sales_star_schema/", "METRICS_NAMESPACE": NAMESPACE}
 
-    answer = runner.run("sales_star_schema", {"LAKE_BUCKET": LAKE, "CURATED_PREFIX": "star/curated/orders/", "WAREHOUSE_PREFIX": "star/warehouse/", "METRICS_NAMESPACE": NAMESPACE})
+    answer = runner.run("sales_star_schema", star)
     assert answer["ok"], answer
     tables = sorted(name for name in expected if name != "description")
     # A rebuild: every curated order read, every row of the five tables written.
@@ -472,9 +479,46 @@ def test_sales_star_schema_builds_the_star_from_the_curated_orders(runner: Runne
     for name in tables:
         rows = rows_as_json(read_parquet(spark, s3, f"star/warehouse/{name}/", tmp_path / name))
         assert canonical(rows) == canonical(expected[name]), name
+    curated_files = [key for key in keys_under(s3, LAKE, "star/curated/orders/") if key.endswith(".parquet")]
+    state = json.loads(s3.get_object(Bucket=LAKE, Key="star/state/sales_star_schema/built.json")["Body"].read())
+    assert state["format"] == 1 and state["job"] == "sales_star_schema"
+    assert {name: value for name, value in state["curatedOrders"].items() if name != "fingerprint"} == {"source": f"s3://{LAKE}/star/curated/orders/", "objects": len(curated_files)}
+
+    # The same curated orders again: nothing read, nothing written.
+    before = warehouse_listing(s3, "star/warehouse/")
+    again = runner.run("sales_star_schema", star)
+    assert again["ok"], again
+    assert f"curated orders unchanged since the last build ({len(curated_files)} files): nothing to do" in again["output"]
+    assert published(again, "sales_star_schema", "sales_star_schema") == {"RowsRead": 0, "RowsWritten": 0}
+    assert warehouse_listing(s3, "star/warehouse/") == before
+
+    # A table gone: rebuilt, though the orders are the same.
+    s3.delete_objects(Bucket=LAKE, Delete={"Objects": [{"Key": key} for key in keys_under(s3, LAKE, "star/warehouse/dim_country/")]})
+    restored = runner.run("sales_star_schema", star)
+    assert restored["ok"], restored
+    assert published(restored, "sales_star_schema", "sales_star_schema")["RowsRead"] == len(given["orders"])
+    assert canonical(rows_as_json(read_parquet(spark, s3, "star/warehouse/dim_country/", tmp_path / "dim_country-again"))) == canonical(expected["dim_country"])
+
+    # One partition of the orders rewritten (Spark names the new file anew): rebuilt from the orders as they are now.
+    rewritten = curated_files[0]
+    body = s3.get_object(Bucket=LAKE, Key=rewritten)["Body"].read()
+    s3.delete_object(Bucket=LAKE, Key=rewritten)
+    s3.put_object(Bucket=LAKE, Key=rewritten.rsplit("/", 1)[0] + "/part-00000-rewritten.snappy.parquet", Body=body)
+    changed = runner.run("sales_star_schema", star)
+    assert changed["ok"], changed
+    assert published(changed, "sales_star_schema", "sales_star_schema")["RowsRead"] == len(given["orders"])
+    assert warehouse_listing(s3, "star/warehouse/fact_sales/") != {key: value for key, value in before.items() if key.startswith("star/warehouse/fact_sales/")}
+    assert json.loads(s3.get_object(Bucket=LAKE, Key="star/state/sales_star_schema/built.json")["Body"].read())["curatedOrders"]["fingerprint"] != state["curatedOrders"]["fingerprint"]
+
+    # A rebuild that fails (a day that is none) leaves no build state: the next run builds again.
+    bad_day = spark.createDataFrame([{**curated_input(given["orders"][0]), "invoice_day": "2010-13-45"}], CURATED_ORDERS_DDL)
+    put_parquet(spark, s3, bad_day, "star/curated/orders/", tmp_path / "bad-day", "invoice_day")
+    failed = runner.run("sales_star_schema", star)
+    assert not failed["ok"], failed
+    assert keys_under(s3, LAKE, "star/state/") == []
 
     # A stage with no curated order yet: an empty star, not a failed run.
-    empty = runner.run("sales_star_schema", {"LAKE_BUCKET": LAKE, "CURATED_PREFIX": "nothing/curated/orders/", "WAREHOUSE_PREFIX": "nothing/warehouse/", "METRICS_NAMESPACE": NAMESPACE})
+    empty = runner.run("sales_star_schema", {**star, "CURATED_PREFIX": "nothing/curated/orders/", "WAREHOUSE_PREFIX": "nothing/warehouse/", "STATE_PREFIX": "nothing/state/sales_star_schema/"})
     assert empty["ok"], empty
     assert f"no curated orders under s3://{LAKE}/nothing/curated/orders/: the star schema is empty" in empty["output"]
     assert rows_as_json(read_parquet(spark, s3, "nothing/warehouse/fact_sales/", tmp_path / "empty-fact")) == []

@@ -1,16 +1,20 @@
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { DynalakeError } from '../../../lambda/shared/errors';
 import { CURATED_ORDERS, type LakeTable, queryColumns, STAR_TABLES, storedColumns } from '../lake-tables';
 import { asSparkWritesIt, createTableFromParquet, createTableFromRows, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, metricsNamespaceArgument, requireArguments, withScratch } from './job';
-import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFile } from './s3-files';
+import { deleteKeys, downloadObjects, folderPrefix, getObjectBytes, listObjects, type S3ObjectInfo, uploadFile } from './s3-files';
 
 /**
  * The local twin of glue-scripts/sales_star_schema.py: fact_sales and the date, product, customer
- * and country dimensions, rebuilt from all curated orders on every run. Surrogate keys are the
- * dynalake_glue hashes (the `surrogate_key` macro), so a rebuild gives every product, customer
- * and country the key it had before, in the cloud and here alike.
+ * and country dimensions, rebuilt from all curated orders when they changed since the last build,
+ * and left alone when they did not. Surrogate keys are the dynalake_glue hashes (the
+ * `surrogate_key` macro), so a rebuild gives every product, customer and country the key it had
+ * before, in the cloud and here alike.
  */
 
 export const JOB = 'sales_star_schema';
@@ -96,15 +100,78 @@ export async function buildStarSchema(orders: readonly JsonRow[]): Promise<Recor
   });
 }
 
+/**
+ * The build state, `<STATE_PREFIX>built.json` in the lake bucket (dynalake_glue
+ * render_build_state): which curated orders the star was last built from, as a fingerprint of
+ * their listing. The twin fingerprints each object by key and ETag (its content: a partition the
+ * twin rewrites keeps its key); the Spark job by key, size and modification time (Spark names
+ * every file it writes anew). A lake moved between engines is rebuilt once.
+ */
+export const BUILD_STATE_FORMAT = 1;
+const BUILD_STATE_OBJECT = 'built.json';
+
+/** The curated orders a build read: where, how many objects, and their fingerprint. */
+export interface BuiltFrom {
+  readonly source: string;
+  readonly objects: number;
+  readonly fingerprint: string;
+}
+
+/** The fingerprint of the listed curated objects (key and ETag of each, in key order). */
+export function curatedFingerprint(objects: readonly S3ObjectInfo[]): string {
+  const hash = createHash('sha256');
+  for (const object of objects) hash.update(`${object.key}\t${object.etag}\n`);
+  return hash.digest('hex');
+}
+
+/** The key of the build state under a STATE_PREFIX. */
+export function buildStateKey(statePrefix: string): string {
+  return `${folderPrefix(statePrefix)}${BUILD_STATE_OBJECT}`;
+}
+
+/** Parses a build state's text; another job's or format's state is an error naming `where`. */
+export function parseBuildState(text: string, where: string): BuiltFrom {
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch (error) {
+    throw new DynalakeError('BAD_INPUT', `${where}: the build state is not JSON (${(error as Error).message}); delete it to rebuild the star schema`);
+  }
+  const { format, job, curatedOrders } = (state ?? {}) as { format?: unknown; job?: unknown; curatedOrders?: Partial<Record<keyof BuiltFrom, unknown>> };
+  if (
+    format !== BUILD_STATE_FORMAT ||
+    job !== JOB ||
+    typeof curatedOrders?.source !== 'string' ||
+    !Number.isSafeInteger(curatedOrders.objects) ||
+    typeof curatedOrders.fingerprint !== 'string'
+  ) {
+    throw new DynalakeError('BAD_INPUT', `${where}: not a format-${String(BUILD_STATE_FORMAT)} build state of ${JOB}; delete it to rebuild the star schema`);
+  }
+  return { source: curatedOrders.source, objects: curatedOrders.objects as number, fingerprint: curatedOrders.fingerprint };
+}
+
+/** A build state's text, as render_build_state writes it. */
+export function renderBuildState(builtFrom: BuiltFrom, builtAt: string): string {
+  return `${JSON.stringify({ builtAt, curatedOrders: { fingerprint: builtFrom.fingerprint, objects: builtFrom.objects, source: builtFrom.source }, format: BUILD_STATE_FORMAT, job: JOB }, null, 2)}\n`;
+}
+
+/** The build state in S3, if there is one. */
+async function readBuildState(s3: S3Client, bucket: string, key: string): Promise<BuiltFrom | undefined> {
+  if (!(await listObjects(s3, bucket, key)).some((object) => object.key === key)) return undefined;
+  return parseBuildState(Buffer.from(await getObjectBytes(s3, bucket, key)).toString('utf8'), `s3://${bucket}/${key}`);
+}
+
 /** What one run did. */
 export interface SalesStarSchemaResult extends GlueTwinResult {
+  /** Whether the run left the star alone: the curated orders had not changed since the last build. */
+  readonly unchanged: boolean;
   /** Curated orders rows read. */
   readonly ordersRead: number;
   /** Curated Parquet files read. */
   readonly filesRead: number;
   /** Rows written per table. */
   readonly tables: Readonly<Record<StarTableName, number>>;
-  /** Parquet files written (one per table). */
+  /** Parquet files written (one per table; none when unchanged). */
   readonly parquetFiles: number;
   /** Objects of the previous tables that are gone. */
   readonly objectsDeleted: number;
@@ -112,18 +179,42 @@ export interface SalesStarSchemaResult extends GlueTwinResult {
 
 /**
  * Runs sales_star_schema locally. Arguments as the Glue job's: LAKE_BUCKET, CURATED_PREFIX,
- * WAREHOUSE_PREFIX. Each table is overwritten whole under `<WAREHOUSE_PREFIX><table>/`, as one
- * Parquet file (the job writes the fact with Spark's partitioning; the rows are the same).
+ * WAREHOUSE_PREFIX, STATE_PREFIX. Each table is overwritten whole under
+ * `<WAREHOUSE_PREFIX><table>/`, as one Parquet file (the job writes the fact with Spark's
+ * partitioning; the rows are the same). When the curated orders are the objects of the last build
+ * and every table is in place, nothing is read or written: a refresh that changed no order costs
+ * a listing.
  */
 export async function runSalesStarSchema(context: GlueTwinContext, args: JobArguments): Promise<SalesStarSchemaResult> {
   const started = performance.now();
   const log = jobLogger(context, JOB);
-  const { LAKE_BUCKET, CURATED_PREFIX, WAREHOUSE_PREFIX } = requireArguments(JOB, args, ['LAKE_BUCKET', 'CURATED_PREFIX', 'WAREHOUSE_PREFIX']);
+  const { LAKE_BUCKET, CURATED_PREFIX, WAREHOUSE_PREFIX, STATE_PREFIX } = requireArguments(JOB, args, ['LAKE_BUCKET', 'CURATED_PREFIX', 'WAREHOUSE_PREFIX', 'STATE_PREFIX']);
   const curated = folderPrefix(CURATED_PREFIX);
   const warehouse = folderPrefix(WAREHOUSE_PREFIX);
+  const stateKey = buildStateKey(STATE_PREFIX);
+  const figures = (result: { ordersRead: number; tables: Readonly<Record<StarTableName, number>> }) =>
+    jobMetrics(metricsNamespaceArgument(args), JOB, JOB, {
+      RowsRead: result.ordersRead,
+      RowsWritten: Object.values(result.tables).reduce((total, rows) => total + rows, 0),
+      RunDurationSeconds: Math.round(performance.now() - started) / 1000,
+    });
 
+  const sources = (await listObjects(context.s3, LAKE_BUCKET, curated)).filter((object) => object.key.endsWith('.parquet'));
+  const builtFrom: BuiltFrom = { source: `s3://${LAKE_BUCKET}/${curated}`, objects: sources.length, fingerprint: curatedFingerprint(sources) };
+  const lastBuild = await readBuildState(context.s3, LAKE_BUCKET, stateKey);
+  if (lastBuild?.source === builtFrom.source && lastBuild.fingerprint === builtFrom.fingerprint) {
+    const inPlace = new Set((await listObjects(context.s3, LAKE_BUCKET, warehouse)).map((object) => object.key.slice(warehouse.length).split('/')[0]));
+    if (STAR_TABLES.every((table) => inPlace.has(table.name))) {
+      const tables = Object.fromEntries(STAR_TABLES.map((table) => [table.name, 0])) as Record<StarTableName, number>;
+      const summary = `curated orders unchanged since the last build (${counted(sources.length, 'file')}): nothing to do`;
+      log(summary);
+      return { summary, unchanged: true, ordersRead: 0, filesRead: 0, tables, parquetFiles: 0, objectsDeleted: 0, metrics: figures({ ordersRead: 0, tables }) };
+    }
+  }
+
+  // Gone while the tables are rewritten: a run that fails half-way leaves no state, and the next one rebuilds.
+  if (lastBuild !== undefined) await deleteKeys(context.s3, LAKE_BUCKET, [stateKey]);
   const result = await withScratch(context, JOB, async (scratch) => {
-    const sources = (await listObjects(context.s3, LAKE_BUCKET, curated)).filter((object) => object.key.endsWith('.parquet'));
     if (sources.length === 0) log(`no curated orders under s3://${LAKE_BUCKET}/${curated}: the star schema is empty (only the unknown customer and country)`);
     const files = await downloadObjects(context.s3, LAKE_BUCKET, sources, curated, join(scratch, 'curated'));
     const out = join(scratch, 'out');
@@ -148,16 +239,13 @@ export async function runSalesStarSchema(context: GlueTwinContext, args: JobArgu
     }
     return { ordersRead, filesRead: files.length, tables, objectsDeleted };
   });
+  // Last, once every table is in place.
+  await context.s3.send(new PutObjectCommand({ Bucket: LAKE_BUCKET, Key: stateKey, Body: renderBuildState(builtFrom, new Date().toISOString()), ContentType: 'application/json' }));
   const summary =
     `read ${counted(result.ordersRead, 'curated order')} from ${counted(result.filesRead, 'file')}; wrote ` +
     STAR_TABLES.map((table) => `${table.name} ${count(result.tables[table.name])}`).join(', ') +
     ` rows; ${counted(result.objectsDeleted, 'old object')} deleted`;
   log(summary);
   // A rebuild of the whole star, as the job publishes it: every curated order read, every table's rows written.
-  const metrics = jobMetrics(metricsNamespaceArgument(args), JOB, JOB, {
-    RowsRead: result.ordersRead,
-    RowsWritten: Object.values(result.tables).reduce((total, rows) => total + rows, 0),
-    RunDurationSeconds: Math.round(performance.now() - started) / 1000,
-  });
-  return { summary, ...result, parquetFiles: STAR_TABLES.length, metrics };
+  return { summary, unchanged: false, ...result, parquetFiles: STAR_TABLES.length, metrics: figures(result) };
 }

@@ -73,8 +73,13 @@ const GLUE_JOB_GRANTS = {
     readUnder(LANDING, 'raw*', []),
     allow(['dynamodb:BatchWriteItem', 'dynamodb:DescribeTable', 'dynamodb:PutItem'], [UPLOADS_TABLE]),
   ),
-  // Reads the curated orders, writes the warehouse: never writes or deletes under curated/.
-  'SalesStarSchema/Role': closed(glueJobBase('sales_star_schema'), readUnder(LAKE, 'curated/orders*', CURATED_MARKERS), writeUnder(LAKE, 'warehouse*', [])),
+  // Reads the curated orders, writes the warehouse and its build state: never writes or deletes under curated/.
+  'SalesStarSchema/Role': closed(
+    glueJobBase('sales_star_schema'),
+    readUnder(LAKE, 'curated/orders*', CURATED_MARKERS),
+    writeUnder(LAKE, 'warehouse*', []),
+    writeUnder(LAKE, 'state/sales_star_schema*', STATE_MARKERS),
+  ),
 } as const;
 
 type GlueJobRole = keyof typeof GLUE_JOB_GRANTS;

@@ -157,7 +157,7 @@ describe('PipelineStack with the default configuration', () => {
     ['orders_to_lake', ['assets:dynamodb-exports/orders*', 'lake:curated/orders*', 'lake:state/orders_to_lake*']],
     ['campaign_progress', ['lake:curated/campaign_progress*', 'lake:state/campaign_progress*']],
     ['csv_to_dynamodb', []],
-    ['sales_star_schema', ['lake:warehouse*']],
+    ['sales_star_schema', ['lake:state/sales_star_schema*', 'lake:warehouse*']],
   ] as const)('holds the S3 writes of %s to its own prefixes (and its own Glue temp folder), and their parent folder markers', (name, prefixes) => {
     const expected = [`assets:glue-temp/${name}*`, ...prefixes].flatMap(withParents).sort();
     expect(s3Grants(name, 's3:PutObject')).toEqual(expected);

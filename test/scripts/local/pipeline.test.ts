@@ -189,7 +189,7 @@ describe('npm start on the real sample (runLocalPipeline)', () => {
     expect(printed).toContain(
       `  refresh-follow-up: ${String(runLines.length)} refresh runs ended (${String(runLines.length)} succeeded, 0 failed); ${String(report.metrics.refreshRuns.changeObjectsWaiting)} change object${report.metrics.refreshRuns.changeObjectsWaiting === 1 ? '' : 's'} had landed unmerged during them → ${String(followUpLines.length)} follow-up run${followUpLines.length === 1 ? '' : 's'} started`,
     );
-    // The refresh stage's own start, as the schedule's, is the stage's last run: both merges had nothing left.
+    // The refresh stage's own start, as the schedule's, is the stage's last run: both merges had nothing left, and the star nothing to rebuild.
     const refreshStage = printed.slice(printed.findIndex((line) => line.includes('▶ refresh')));
     const stageRuns = refreshStage.slice(0, refreshStage.findIndex((line) => line.includes('✓ refresh'))).map((line, index) => [line, index] as const).filter(([line]) => runLines.includes(line));
     const [scheduledLine, scheduled] = stageRuns.at(-1) ?? ['', 0];
@@ -197,6 +197,7 @@ describe('npm start on the real sample (runLocalPipeline)', () => {
     const lastRun = refreshStage.slice(scheduled);
     expect(lastRun.find((line) => line.includes('-orders-to-lake '))).toContain('no new change objects');
     expect(lastRun.find((line) => line.includes('-campaign-progress '))).toContain('no new change objects');
+    expect(lastRun.find((line) => line.includes('-sales-star-schema '))).toMatch(/curated orders unchanged since the last build \(\d+ files?\): nothing to do/);
   });
 
   it("prints the metrics the real bridges and jobs published, which agree with the stages' own counts", () => {

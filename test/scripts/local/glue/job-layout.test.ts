@@ -35,7 +35,7 @@ describeWithSpark('Glue job layout, from the synthesized pipeline', () => {
     let dynamodb: LocalDynamoDB;
     // One lake per Spark runner: each mirrors its own.
     const lakes = { zip: 'layout-lake-zip', hashed: 'layout-lake-hashed' } as const;
-    const args = (lake: string) => ({ LAKE_BUCKET: lake, CURATED_PREFIX: 'curated/orders/', WAREHOUSE_PREFIX: 'warehouse/', METRICS_NAMESPACE: 'dynalake-test' });
+    const args = (lake: string) => ({ LAKE_BUCKET: lake, CURATED_PREFIX: 'curated/orders/', WAREHOUSE_PREFIX: 'warehouse/', STATE_PREFIX: 'state/sales_star_schema/', METRICS_NAMESPACE: 'dynalake-test' });
     const startSpark = (name: keyof typeof lakes, jobs: GlueJobLayouts) =>
       LocalSpark.start({ python, mirrorDir: join(scratch, name, 'mirror'), buckets: [lakes[name]], s3Endpoint: s3.endpoint, dynamodbEndpoint: dynamodb.endpoint, jobs });
 
