@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBRecord } from 'aws-lambda';
 import { datasetJobArguments, datasetJobKey, datasetLayout } from '../../lib/constructs/lake-dataset';
 import { followUpRunEnd } from '../../lambda/refresh-follow-up';
 import { processStreamBatch } from '../../lambda/stream-to-lake';
@@ -134,11 +133,11 @@ export async function startAssemblyRuntime(options: AssemblyRuntimeOptions): Pro
     async stream() {
       const results: DatasetStreamResult[] = [];
       for (const [index, entry] of datasets.entries()) {
-        const { records, commit } = await (streams[index] as TableStream).capture();
+        const capture = await (streams[index] as TableStream).capture();
+        let records = 0;
         let objects = 0;
-        const batchSize = options.batchSize ?? 1000;
-        for (let offset = 0; offset < records.length; offset += batchSize) {
-          const batch: DynamoDBRecord[] = records.slice(offset, offset + batchSize);
+        for await (const batch of capture.batches(options.batchSize ?? 1000)) {
+          records += batch.length;
           const result = await processStreamBatch(
             { s3: s3.client, glue, logger, metrics: streamMetrics[index] as CapturedMetrics, landingBucket: ASSEMBLY_BUCKETS.landing, workflowName: workflowOf(entry), dataset: entry.dataset.name },
             { Records: batch },
@@ -146,8 +145,8 @@ export async function startAssemblyRuntime(options: AssemblyRuntimeOptions): Pro
           if (result.response.batchItemFailures.length > 0) throw new Error(`stream-to-lake refused a record of ${entry.dataset.name} from ${result.response.batchItemFailures[0]?.itemIdentifier ?? '?'}`);
           objects++;
         }
-        await commit();
-        results.push({ dataset: entry.dataset.name, records: records.length, objects });
+        await capture.commit();
+        results.push({ dataset: entry.dataset.name, records, objects });
       }
       return results;
     },

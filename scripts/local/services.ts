@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { GlueClient } from '@aws-sdk/client-glue';
-import type { DynamoDBRecord } from 'aws-lambda';
 import { parseConfig, type PipelineConfig } from '../../lib/config';
 import { IDEMPOTENCY_KEY_ATTRIBUTE } from '../../lib/constructs/upload-to-glue';
 import { lakeJobArguments, REFRESH_MERGES } from '../../lib/stacks/pipeline-stack';
@@ -235,14 +234,15 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       const passes: StreamPass[] = [];
       for (const [table, stream] of Object.entries(streams) as [CdcTable, TableStream][]) {
         if (only && !only.includes(table)) continue;
-        const { records, commit } = await stream.capture();
+        const capture = await stream.capture();
         const kinds = { INSERT: 0, MODIFY: 0, REMOVE: 0 };
-        for (const record of records) kinds[record.eventName ?? 'INSERT']++;
+        let records = 0;
         let objects = 0;
         let started = 0;
         let alreadyRunning = 0;
-        for (let offset = 0; offset < records.length; offset += config.streamBatchSize) {
-          const batch: DynamoDBRecord[] = records.slice(offset, offset + config.streamBatchSize);
+        for await (const batch of capture.batches(config.streamBatchSize)) {
+          for (const record of batch) kinds[record.eventName ?? 'INSERT']++;
+          records += batch.length;
           const result = await processStreamBatch(
             { s3: s3.client, glue: glueClient, logger, metrics: streamMetrics[table], landingBucket: buckets.landing, workflowName: glue.workflowName, dataset: table },
             { Records: batch },
@@ -252,8 +252,8 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
           if ('runId' in result.workflow) started++;
           else if (result.workflow.skipped === 'already-running') alreadyRunning++;
         }
-        await commit();
-        passes.push({ table, records: records.length, kinds, objects, started, alreadyRunning });
+        await capture.commit();
+        passes.push({ table, records, kinds, objects, started, alreadyRunning });
       }
       return passes;
     };

@@ -1,8 +1,9 @@
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { type AttributeValue, type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
@@ -13,19 +14,32 @@ import type { DynamoDBRecord } from 'aws-lambda';
  * both images and sequence numbers that only grow. The snapshot and the last sequence number are
  * kept under `<dir>/<table>.*`, and replaced only when the caller commits the capture (after the
  * records were handled), so an interrupted run replays its changes rather than losing them.
+ *
+ * In bounded memory, whatever the table's size: the scan is sorted by key on disk (sorted runs of
+ * at most `runBytes`, merged), the snapshot is kept sorted the same way, and the two are walked
+ * side by side, a batch of records at a time.
  */
 export class TableStream {
   private readonly snapshotFile: string;
+  /** The snapshot of earlier versions, in scan order: sorted once, then replaced. */
+  private readonly unsortedSnapshotFile: string;
   private readonly stateFile: string;
+  private readonly workDir: string;
 
+  /**
+   * @param runBytes how much of the scan is sorted in memory at once (its lines' characters).
+   */
   constructor(
     private readonly client: DynamoDBClient,
     readonly tableName: string,
     private readonly keyNames: readonly string[],
     dir: string,
+    private readonly runBytes = 16 * 1024 * 1024,
   ) {
-    this.snapshotFile = join(dir, `${tableName}.snapshot.jsonl.gz`);
+    this.snapshotFile = join(dir, `${tableName}.snapshot.sorted.jsonl.gz`);
+    this.unsortedSnapshotFile = join(dir, `${tableName}.snapshot.jsonl.gz`);
     this.stateFile = join(dir, `${tableName}.stream.json`);
+    this.workDir = join(dir, `${tableName}.capture`);
   }
 
   /** The ARN stream records carry: `…:table/<name>/stream/local`. */
@@ -37,40 +51,36 @@ export class TableStream {
     return JSON.stringify(this.keyNames.map((name) => item[name]));
   }
 
-  private async readSnapshot(): Promise<Map<string, string>> {
-    const snapshot = new Map<string, string>();
-    if (!existsSync(this.snapshotFile)) return snapshot;
-    const lines = createInterface({ input: createReadStream(this.snapshotFile).pipe(createGunzip()), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line === '') continue;
-      const tab = line.indexOf('\t');
-      snapshot.set(line.slice(0, tab), line.slice(tab + 1));
-    }
-    return snapshot;
-  }
-
   private lastSequenceNumber(): bigint {
     if (!existsSync(this.stateFile)) return 10n ** 20n;
     return BigInt((JSON.parse(readFileSync(this.stateFile, 'utf8')) as { lastSequenceNumber: string }).lastSequenceNumber);
   }
 
   /**
-   * The stream records of every change since the last committed capture, in key order within
-   * each kind, and `commit`, which makes this capture the base of the next one.
+   * Scans the table into the next snapshot, sorted by key, and returns the capture: `batches`
+   * gives the stream records of every change since the last committed capture, in key order,
+   * `size` at a time; `commit`, once they were all handled, makes this capture the base of the
+   * next one.
    */
-  async capture(now: Date = new Date()): Promise<{ records: DynamoDBRecord[]; commit: () => Promise<void> }> {
-    const before = await this.readSnapshot();
-    const after = new Map<string, string>();
-    for await (const page of paginateScan({ client: this.client, pageSize: 1000 }, { TableName: this.tableName })) {
-      for (const item of page.Items ?? []) after.set(this.keyOf(item), JSON.stringify(item));
+  async capture(now: Date = new Date()): Promise<StreamCapture> {
+    rmSync(this.workDir, { recursive: true, force: true });
+    mkdirSync(this.workDir, { recursive: true });
+    const nextSnapshot = join(this.workDir, 'snapshot.sorted.jsonl.gz');
+    await sortLines(this.scanLines(), nextSnapshot, this.workDir, this.runBytes);
+    let before = this.snapshotFile;
+    if (!existsSync(before) && existsSync(this.unsortedSnapshotFile)) {
+      before = join(this.workDir, 'previous.sorted.jsonl.gz');
+      await sortLines(readLines(this.unsortedSnapshotFile), before, this.workDir, this.runBytes);
     }
+    const previous = existsSync(before) ? before : undefined;
+
     let sequence = this.lastSequenceNumber();
+    let walked = false;
     const created = Math.floor(now.getTime() / 1000);
-    const records: DynamoDBRecord[] = [];
-    const record = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', key: string, oldItem: string | undefined, newItem: string | undefined) => {
+    const record = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', key: string, oldItem: string | undefined, newItem: string | undefined): DynamoDBRecord => {
       sequence += 1n;
       const keyValues = JSON.parse(key) as AttributeValue[];
-      records.push({
+      return {
         eventID: `${this.tableName}-${String(sequence)}`,
         eventName,
         eventVersion: '1.1',
@@ -86,29 +96,143 @@ export class TableStream {
           SizeBytes: (oldItem?.length ?? 0) + (newItem?.length ?? 0),
           StreamViewType: 'NEW_AND_OLD_IMAGES',
         },
-      });
+      };
     };
-    for (const [key, item] of after) {
-      const old = before.get(key);
-      if (old === undefined) record('INSERT', key, undefined, item);
-      else if (old !== item && !sameItem(old, item)) record('MODIFY', key, old, item);
-    }
-    for (const [key, old] of before) if (!after.has(key)) record('REMOVE', key, old, undefined);
 
-    const commit = async () => {
-      mkdirSync(dirname(this.snapshotFile), { recursive: true });
-      const temporary = `${this.snapshotFile}.tmp`;
-      await pipeline(
-        Readable.from((function* () {
-          for (const [key, item] of after) yield `${key}\t${item}\n`;
-        })()),
-        createGzip(),
-        createWriteStream(temporary),
-      );
-      renameSync(temporary, this.snapshotFile);
-      writeFileSync(this.stateFile, `${JSON.stringify({ lastSequenceNumber: String(sequence) })}\n`);
+    const { tableName, snapshotFile, stateFile, unsortedSnapshotFile, workDir } = this;
+    return {
+      async *batches(size: number) {
+        if (walked) throw new Error(`${tableName}: a capture's records can be read once`);
+        walked = true;
+        let batch: DynamoDBRecord[] = [];
+        for await (const [key, oldItem, newItem] of joinByKey(previous === undefined ? emptyLines() : readLines(previous), readLines(nextSnapshot))) {
+          if (oldItem === undefined) batch.push(record('INSERT', key, undefined, newItem));
+          else if (newItem === undefined) batch.push(record('REMOVE', key, oldItem, undefined));
+          else if (oldItem !== newItem && !sameItem(oldItem, newItem)) batch.push(record('MODIFY', key, oldItem, newItem));
+          if (batch.length >= size) {
+            yield batch;
+            batch = [];
+          }
+        }
+        if (batch.length > 0) yield batch;
+      },
+      commit() {
+        if (!walked) return Promise.reject(new Error(`${tableName}: commit a capture after its records were handled`));
+        renameSync(nextSnapshot, snapshotFile);
+        writeFileSync(stateFile, `${JSON.stringify({ lastSequenceNumber: String(sequence) })}\n`);
+        rmSync(unsortedSnapshotFile, { force: true });
+        rmSync(workDir, { recursive: true, force: true });
+        return Promise.resolve();
+      },
     };
-    return { records, commit };
+  }
+
+  /** The table's items as snapshot lines, `<key JSON>\t<item JSON>`, in scan order. */
+  private async *scanLines(): AsyncGenerator<string> {
+    for await (const page of paginateScan({ client: this.client, pageSize: 1000 }, { TableName: this.tableName })) {
+      for (const item of page.Items ?? []) yield `${this.keyOf(item)}\t${JSON.stringify(item)}`;
+    }
+  }
+}
+
+/** One capture of a {@link TableStream}. */
+export interface StreamCapture {
+  /** The stream records of every change since the last committed capture, in key order, `size` at a time; read once. */
+  batches(size: number): AsyncGenerator<DynamoDBRecord[]>;
+  /** Makes this capture the base of the next one; after its records were all read and handled. */
+  commit(): Promise<void>;
+}
+
+const keyOfLine = (line: string) => line.slice(0, line.indexOf('\t'));
+const byKey = (left: string, right: string) => {
+  const a = keyOfLine(left);
+  const b = keyOfLine(right);
+  return a < b ? -1 : a > b ? 1 : 0;
+};
+
+/** The lines of a gzipped file, empty lines skipped. */
+async function* readLines(file: string): AsyncGenerator<string> {
+  for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })) if (line !== '') yield line;
+}
+
+async function* emptyLines(): AsyncGenerator<string> {
+  // No snapshot yet: every item is new.
+}
+
+/** Writes `text` to `output`, waiting for it to drain when its buffer is full. */
+async function write(output: Writable, text: string): Promise<void> {
+  if (!output.write(text)) await once(output, 'drain');
+}
+
+/**
+ * Sorts snapshot lines by key into the gzipped file `out`, in bounded memory: runs of at most
+ * `runBytes` characters (or one line, if longer) are sorted in memory and written under
+ * `workDir`, then merged. Returns how many runs it took.
+ */
+export async function sortLines(lines: AsyncIterable<string>, out: string, workDir: string, runBytes: number): Promise<number> {
+  const runs: string[] = [];
+  let run: string[] = [];
+  let runSize = 0;
+  const flush = async () => {
+    if (run.length === 0) return;
+    const file = join(workDir, `run-${String(runs.length)}.jsonl.gz`);
+    const output = createGzip({ level: 1 });
+    const done = finished(output.pipe(createWriteStream(file)));
+    for (const line of run.sort(byKey)) await write(output, `${line}\n`);
+    output.end();
+    await done;
+    runs.push(file);
+    run = [];
+    runSize = 0;
+  };
+  for await (const line of lines) {
+    run.push(line);
+    runSize += line.length;
+    if (runSize >= runBytes) await flush();
+  }
+  await flush();
+
+  const output = createGzip();
+  const done = finished(output.pipe(createWriteStream(out)));
+  // Each run's next line; the smallest key goes first (a handful of runs: a linear pick is enough).
+  const readers = runs.map((file) => readLines(file)[Symbol.asyncIterator]());
+  const heads = await Promise.all(readers.map(async (reader) => (await reader.next()).value as string | undefined));
+  for (;;) {
+    let smallest = -1;
+    for (const [index, head] of heads.entries()) if (head !== undefined && (smallest === -1 || byKey(head, heads[smallest] as string) < 0)) smallest = index;
+    if (smallest === -1) break;
+    await write(output, `${heads[smallest] as string}\n`);
+    heads[smallest] = (await (readers[smallest] as AsyncIterator<string>).next()).value as string | undefined;
+  }
+  output.end();
+  await done;
+  for (const file of runs) rmSync(file, { force: true });
+  return runs.length;
+}
+
+/**
+ * Two snapshots sorted by key, walked side by side: per key, its item before and after
+ * (undefined where it is absent), in key order.
+ */
+async function* joinByKey(before: AsyncIterable<string>, after: AsyncIterable<string>): AsyncGenerator<[key: string, before: string | undefined, after: string | undefined]> {
+  const left = before[Symbol.asyncIterator]();
+  const right = after[Symbol.asyncIterator]();
+  let a = (await left.next()).value as string | undefined;
+  let b = (await right.next()).value as string | undefined;
+  const itemOf = (line: string) => line.slice(line.indexOf('\t') + 1);
+  while (a !== undefined || b !== undefined) {
+    const order = a === undefined ? 1 : b === undefined ? -1 : byKey(a, b);
+    if (order < 0) {
+      yield [keyOfLine(a as string), itemOf(a as string), undefined];
+      a = (await left.next()).value as string | undefined;
+    } else if (order > 0) {
+      yield [keyOfLine(b as string), undefined, itemOf(b as string)];
+      b = (await right.next()).value as string | undefined;
+    } else {
+      yield [keyOfLine(a as string), itemOf(a as string), itemOf(b as string)];
+      a = (await left.next()).value as string | undefined;
+      b = (await right.next()).value as string | undefined;
+    }
   }
 }
 
