@@ -138,14 +138,16 @@ async function mergedKeys(dependencies: RefreshFollowUpDependencies, merge: Merg
 }
 
 /**
- * Change objects under the merge jobs' prefixes that their state objects do not list. Only keys
- * from the day before the run started on are listed (a change object's `dt=` is the day of its
- * first change, cdc.ts changeObjectKey): the rest were there for the run to merge.
+ * Change objects under the merge jobs' prefixes that their state objects do not list: `waiting`,
+ * those that landed once the run had started, and `leftUnmerged`, those that were there before it
+ * (its jobs should have merged them). Only keys from the day before the run started on are listed
+ * (a change object's `dt=` is the day of its first change, cdc.ts changeObjectKey).
  */
-async function waitingObjects(dependencies: RefreshFollowUpDependencies, runStarted: Date): Promise<number> {
+async function unmergedObjects(dependencies: RefreshFollowUpDependencies, runStarted: Date): Promise<{ waiting: number; leftUnmerged: number }> {
   const { s3, landingBucket } = dependencies;
   const dayBefore = new Date(runStarted.getTime() - DAY_MS).toISOString().slice(0, 10);
   let waiting = 0;
+  let leftUnmerged = 0;
   for (const merge of dependencies.merges) {
     const merged = await mergedKeys(dependencies, merge);
     for (const prefix of merge.cdcPrefixes) {
@@ -156,12 +158,18 @@ async function waitingObjects(dependencies: RefreshFollowUpDependencies, runStar
         // The continuation token carries the position: StartAfter goes with the first page only.
         const position = token === undefined ? { StartAfter: `${folder}dt=${dayBefore}` } : { ContinuationToken: token };
         const page = await s3.send(new ListObjectsV2Command({ Bucket: landingBucket, Prefix: folder, MaxKeys: dependencies.listPageSize ?? 1000, ...position }));
-        waiting += page.Contents?.filter(({ Key }) => Key !== undefined && Key.endsWith(CHANGE_OBJECT_SUFFIX) && !listed.has(Key)).length ?? 0;
+        for (const { Key, LastModified } of page.Contents ?? []) {
+          if (Key === undefined || !Key.endsWith(CHANGE_OBJECT_SUFFIX) || listed.has(Key)) continue;
+          // A listed object's LastModified is its creation date (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html),
+          // given to the second: only one created a whole second before the run started surely was there for its jobs to list.
+          if (LastModified !== undefined && LastModified.getTime() + 1000 <= runStarted.getTime()) leftUnmerged++;
+          else waiting++;
+        }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token !== undefined);
     }
   }
-  return waiting;
+  return { waiting, leftUnmerged };
 }
 
 /** The handler's logic for one job or crawler state change of the workflow. */
@@ -182,8 +190,13 @@ export async function followUpRunEnd(dependencies: RefreshFollowUpDependencies, 
       logger.warn('the refresh run failed: no follow-up run', { runId, status: run.Status, statistics: run.Statistics });
       return { outcome: 'failed', runId, waiting: 0, followUp: { skipped: 'run-failed' } };
     }
-    const waiting = await waitingObjects(dependencies, run.StartedOn ?? new Date(0));
+    const { waiting, leftUnmerged } = await unmergedObjects(dependencies, run.StartedOn ?? new Date(0));
     metrics.addMetric(RUN_METRICS.changeObjectsWaiting, MetricUnit.Count, waiting);
+    metrics.addMetric(RUN_METRICS.changeObjectsLeftUnmerged, MetricUnit.Count, leftUnmerged);
+    if (leftUnmerged > 0) {
+      // Following these up would start run after run that leave them again.
+      logger.warn('the refresh run succeeded but left change objects that were there before it started unmerged: they are not followed up', { runId, leftUnmerged });
+    }
     if (waiting === 0) {
       metrics.addMetric(RUN_METRICS.followUpRunsStarted, MetricUnit.Count, 0);
       logger.info('the refresh run merged every change object there was', { runId });

@@ -27,6 +27,12 @@ export const RUN_METRICS = {
   workflowRunsFailed: 'WorkflowRunsFailed',
   /** Change objects the run's merge jobs had not merged when it ended (they landed after the jobs listed theirs). */
   changeObjectsWaiting: 'ChangeObjectsWaiting',
+  /**
+   * Change objects that were there before the run started and that a run that succeeded left
+   * unmerged: a merge job that succeeds without merging. Never followed up (a run would leave them
+   * again, in a loop); anything above 0 wants a look at the jobs.
+   */
+  changeObjectsLeftUnmerged: 'ChangeObjectsLeftUnmerged',
   /** Follow-up runs started for them. */
   followUpRunsStarted: 'FollowUpRunsStarted',
 } as const;

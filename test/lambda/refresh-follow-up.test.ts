@@ -107,7 +107,7 @@ describe('refresh-follow-up at the end of a run', () => {
     expect(info.mock.calls).toEqual([['change objects landed during the run: follow-up run started', { runId: 'wr_1', waiting: 2, followUpRunId: 'wr_2' }]]);
     expect(glue.commandCalls(GetWorkflowCommand)[0]?.args[0].input).toEqual({ Name: WORKFLOW, IncludeGraph: false });
     expect(glue.commandCalls(StartWorkflowRunCommand).map((call) => call.args[0].input)).toEqual([{ Name: WORKFLOW }]);
-    expect(published()).toEqual({ WorkflowRunsSucceeded: '1 Count', WorkflowRunsFailed: '0 Count', ChangeObjectsWaiting: '2 Count', FollowUpRunsStarted: '1 Count' });
+    expect(published()).toEqual({ WorkflowRunsSucceeded: '1 Count', WorkflowRunsFailed: '0 Count', ChangeObjectsWaiting: '2 Count', ChangeObjectsLeftUnmerged: '0 Count', FollowUpRunsStarted: '1 Count' });
   });
 
   it('starts nothing when the run merged every change object, and looks no further back than the day before it started', async () => {
@@ -121,7 +121,31 @@ describe('refresh-follow-up at the end of a run', () => {
     expect(await followUpRunEnd(dependencies(landing, lake), EVENT)).toEqual({ outcome: 'succeeded', runId: 'wr_1', waiting: 0, followUp: { skipped: 'nothing-waiting' } });
     expect(info.mock.calls).toEqual([['the refresh run merged every change object there was', { runId: 'wr_1' }]]);
     expect(glue.commandCalls(StartWorkflowRunCommand)).toHaveLength(0);
-    expect(published()).toEqual({ WorkflowRunsSucceeded: '1 Count', WorkflowRunsFailed: '0 Count', ChangeObjectsWaiting: '0 Count', FollowUpRunsStarted: '0 Count' });
+    expect(published()).toEqual({ WorkflowRunsSucceeded: '1 Count', WorkflowRunsFailed: '0 Count', ChangeObjectsWaiting: '0 Count', ChangeObjectsLeftUnmerged: '0 Count', FollowUpRunsStarted: '0 Count' });
+  });
+
+  it('never follows up change objects that were there before the run started and that it left unmerged (a job that succeeds without merging), and says so', async () => {
+    // Today's folders: the run below starts now, and the handler lists from the day before it started.
+    const today = new Date().toISOString().slice(0, 10);
+    const before = [`cdc/orders/${day(today, '1-2')}`, `cdc/campaignInfo/${day(today, '3-3')}`];
+    const { landing, lake } = await lakeWith(before, { orders_to_lake: {}, campaign_progress: {} });
+    // The run started after both landed. Listings give times to the second: they are stamped at most now, truncated.
+    const landedBy = Math.floor(Date.now() / 1000) * 1000;
+    glue.on(GetWorkflowCommand).resolves({ Workflow: { LastRun: run({ StartedOn: new Date(landedBy + 1000) }) } });
+    const warn = jest.spyOn(logger, 'warn');
+
+    expect(await followUpRunEnd(dependencies(landing, lake), EVENT)).toEqual({ outcome: 'succeeded', runId: 'wr_1', waiting: 0, followUp: { skipped: 'nothing-waiting' } });
+    expect(warn.mock.calls).toEqual([['the refresh run succeeded but left change objects that were there before it started unmerged: they are not followed up', { runId: 'wr_1', leftUnmerged: 2 }]]);
+    expect(glue.commandCalls(StartWorkflowRunCommand)).toHaveLength(0);
+    expect(published()).toEqual({ WorkflowRunsSucceeded: '1 Count', WorkflowRunsFailed: '0 Count', ChangeObjectsWaiting: '0 Count', ChangeObjectsLeftUnmerged: '2 Count', FollowUpRunsStarted: '0 Count' });
+
+    // One created in the second the run started (it may have landed after): followed up; the two are still only counted.
+    await new Promise((resolve) => setTimeout(resolve, landedBy + 1000 - Date.now()));
+    await put(landing, `cdc/orders/${day(today, '4-4')}`);
+    glue.on(GetWorkflowCommand).resolves({ Workflow: { LastRun: run({ StartedOn: new Date(landedBy + 1500) }) } }).on(StartWorkflowRunCommand).resolves({ RunId: 'wr_2' });
+    metrics = new CapturedMetrics({ namespace: 'dynalake-dev', serviceName: BRIDGE_STAGES.refreshFollowUp, defaultDimensions: { [WORKFLOW_DIMENSION]: WORKFLOW } });
+    expect(await followUpRunEnd(dependencies(landing, lake), EVENT)).toEqual({ outcome: 'succeeded', runId: 'wr_1', waiting: 1, followUp: { runId: 'wr_2' } });
+    expect(published()).toMatchObject({ ChangeObjectsWaiting: '1 Count', ChangeObjectsLeftUnmerged: '2 Count', FollowUpRunsStarted: '1 Count' });
   });
 
   it('takes a merge job without a state object yet as having merged nothing', async () => {
@@ -165,7 +189,7 @@ describe('refresh-follow-up at the end of a run', () => {
     const { landing, lake } = await lakeWith([`cdc/orders/${day('2026-11-02', '1-1')}`], {});
     glue.on(GetWorkflowCommand).resolves({ Workflow: { LastRun: run() } }).on(StartWorkflowRunCommand).rejects(new EntityNotFoundException({ message: 'no workflow', $metadata: {} }));
     await expect(followUpRunEnd(dependencies(landing, lake), EVENT)).rejects.toThrow('no workflow');
-    expect(published()).toEqual({ WorkflowRunsSucceeded: '1 Count', WorkflowRunsFailed: '0 Count', ChangeObjectsWaiting: '1 Count' });
+    expect(published()).toEqual({ WorkflowRunsSucceeded: '1 Count', WorkflowRunsFailed: '0 Count', ChangeObjectsWaiting: '1 Count', ChangeObjectsLeftUnmerged: '0 Count' });
   });
 
   it.each([
