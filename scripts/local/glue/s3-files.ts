@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynalakeError } from '../../../lambda/shared/errors';
@@ -117,10 +116,13 @@ export async function listFiles(dir: string): Promise<string[]> {
   return files.sort();
 }
 
-/** Uploads one file as `key`. */
+/**
+ * Uploads one file as `key`. The body is the file's bytes, not a stream of it: the SDK retries a
+ * request whose body it can send again, and s3rver under load drops a kept-alive connection now
+ * and then ("socket hang up"), which failed a whole job run when the body was a stream.
+ */
 export async function uploadFile(s3: S3Client, bucket: string, key: string, path: string): Promise<void> {
-  const { size } = await stat(path);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(path), ContentLength: size }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path) }));
 }
 
 /** Uploads every file below `dir` under `prefix` (key = prefix + relative path). Returns the keys, sorted. */

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynalakeError } from '../../../../lambda/shared/errors';
-import { downloadObjects, folderPrefix, getObjectBytes, listFiles, listObjects, localPathOf, mapConcurrent, uploadFolder } from '../../../../scripts/local/glue/s3-files';
+import { downloadObjects, folderPrefix, getObjectBytes, listFiles, listObjects, localPathOf, mapConcurrent, uploadFile, uploadFolder } from '../../../../scripts/local/glue/s3-files';
 import { thrownBy } from '../../../helpers/errors';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
 
@@ -253,5 +255,44 @@ describe('uploadFolder and downloadObjects', () => {
     const paths = await downloadObjects(s3().client, bucket, await listObjects(s3().client, bucket, 'out/'), 'out/', target);
     expect(paths).toEqual([join(target, 'dt=1', 'a.csv'), join(target, 'dt=2', 'b.csv')]);
     expect(paths.map((path) => readFileSync(path, 'utf8'))).toEqual(['aa', 'b']);
+  });
+});
+
+describe('uploadFile', () => {
+  it('sends the file again when the connection drops, as s3rver under load does now and then', async () => {
+    // An endpoint that hangs up on the first PUT it reads whole, and keeps what the second one sent.
+    const bodies: Buffer[] = [];
+    let attempts = 0;
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        attempts += 1;
+        if (attempts === 1) {
+          request.socket.destroy();
+          return;
+        }
+        bodies.push(Buffer.concat(chunks));
+        response.writeHead(200, { ETag: '"e"' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new S3Client({
+      endpoint: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 3,
+    });
+    const file = join(scratch, 'dropped.parquet');
+    writeFileSync(file, 'PAR1 the bytes PAR1');
+    try {
+      await uploadFile(client, 'lake', 'curated/orders/invoice_day=2010-12-01/part-0.parquet', file);
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(attempts).toBe(2);
+    expect(bodies.map((body) => body.toString('utf8'))).toEqual(['PAR1 the bytes PAR1']);
   });
 });
