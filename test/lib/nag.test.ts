@@ -206,6 +206,7 @@ describe('PIPELINE_WILDCARD_REASONS: each role of the pipeline stack is held to 
     'SalesStarSchema/Role': [
       ['Lake', 'curated/orders*', READ],
       ['Lake', 'warehouse*', WRITE],
+      ['Lake', 'state/sales_star_schema*', WRITE],
       ['Assets', 'glue-temp/sales_star_schema*', WRITE],
     ],
     LakeCrawlerRole: [

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { JsonRow } from '../../../../scripts/local/glue/duckdb';
 import { getObjectBytes, listObjects } from '../../../../scripts/local/glue/s3-files';
 import { buildStarSchema, buildStateKey, curatedFingerprint, parseBuildState, renderBuildState, runSalesStarSchema, type StarTableName } from '../../../../scripts/local/glue/sales-star-schema';
@@ -112,7 +112,26 @@ describe('runSalesStarSchema (through a real s3rver)', () => {
     // Built from the four curated files, and said so last.
     const curatedFiles = (await listObjects(local.client, lake, 'curated/orders/')).filter((object) => object.key.endsWith('.parquet'));
     expect(await builtFrom(local, lake)).toEqual({ source: `s3://${lake}/curated/orders/`, objects: 4, fingerprint: curatedFingerprint(curatedFiles) });
+    expect((await local.client.send(new HeadObjectCommand({ Bucket: lake, Key: `${STATE_PREFIX}built.json` }))).ContentType).toBe('application/json');
     expect(result.unchanged).toBe(false);
+  });
+
+  it('refuses a build state it cannot read, naming the object, and takes an object beside it for none', async () => {
+    const local = s3();
+    const lake = await createBucket(local, 'lake');
+    await writeLakeTable(local, lake, CURATED_ORDERS, input.orders);
+    const context = twinContext(local, tempDir);
+    const args = { LAKE_BUCKET: lake, ...ARGS };
+    // A name that starts like the state's is not the state: the run builds.
+    await local.client.send(new PutObjectCommand({ Bucket: lake, Key: `${STATE_PREFIX}built.json.old`, Body: 'not mine' }));
+    await expect(runSalesStarSchema(context, args)).resolves.toMatchObject({ unchanged: false, ordersRead: 11 });
+
+    await local.client.send(new PutObjectCommand({ Bucket: lake, Key: `${STATE_PREFIX}built.json`, Body: '{' }));
+    const refusal = runSalesStarSchema(context, args);
+    await expect(refusal).rejects.toThrow(new RegExp(`^s3://${lake}/state/sales_star_schema/built\\.json: the build state is not JSON \\(.+\\); delete it to rebuild the star schema$`));
+    await expect(refusal).rejects.toMatchObject({ name: 'DynalakeError', code: 'BAD_INPUT' });
+    await local.client.send(new PutObjectCommand({ Bucket: lake, Key: `${STATE_PREFIX}built.json`, Body: '{"format":1}' }));
+    await expect(runSalesStarSchema(context, args)).rejects.toMatchObject({ code: 'BAD_INPUT', message: `s3://${lake}/state/sales_star_schema/built.json: not a format-1 build state of sales_star_schema; delete it to rebuild the star schema` });
   });
 
   it('reads and writes nothing when the curated orders are those of its last build and every table is in place', async () => {
