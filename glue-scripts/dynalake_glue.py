@@ -257,10 +257,15 @@ STATE_OBJECT = "merged.json"
 CHANGE_OBJECT_SUFFIX = ".jsonl.gz"
 
 
+def _key_under(prefix: str, name: str) -> str:
+    """The key of object `name` under a prefix, however its slashes are written."""
+    folder = prefix.strip("/")
+    return f"{folder}/{name}" if folder else name
+
+
 def state_key(state_prefix: str) -> str:
     """The key of a job's state object under its STATE_PREFIX (`state/orders_to_lake/`)."""
-    folder = state_prefix.strip("/")
-    return f"{folder}/{STATE_OBJECT}" if folder else STATE_OBJECT
+    return _key_under(state_prefix, STATE_OBJECT)
 
 
 def parse_state(text: str | None, job: str, where: str) -> dict[str, set[str]]:
@@ -313,8 +318,7 @@ BUILD_STATE_JOB = "sales_star_schema"
 
 def build_state_key(state_prefix: str) -> str:
     """The key of the build state under a STATE_PREFIX (`state/sales_star_schema/`)."""
-    folder = state_prefix.strip("/")
-    return f"{folder}/{BUILD_STATE_OBJECT}" if folder else BUILD_STATE_OBJECT
+    return _key_under(state_prefix, BUILD_STATE_OBJECT)
 
 
 def listing_fingerprint(entries: Iterable[Iterable[str]]) -> str:

@@ -30,6 +30,13 @@ async function builtFrom(local: LocalS3, bucket: string) {
   return parseBuildState(Buffer.from(await getObjectBytes(local.client, bucket, `${STATE_PREFIX}built.json`)).toString('utf8'), 'here');
 }
 
+/** A lake bucket holding `orders` as curated orders, and the twin's context and arguments over it. */
+async function starLake(local: LocalS3, tempDir: (purpose: string) => string, orders: readonly JsonRow[] = input.orders) {
+  const lake = await createBucket(local, 'lake');
+  await writeLakeTable(local, lake, CURATED_ORDERS, orders);
+  return { lake, context: twinContext(local, tempDir), args: { LAKE_BUCKET: lake, ...ARGS } };
+}
+
 describe('the build state', () => {
   it('is what the Spark job renders for the same build, and fingerprints the listing by key and ETag', () => {
     const fingerprint = curatedFingerprint(BUILD_STATE.listing.map(([key, etag]) => ({ key, etag, size: 0 })));
@@ -118,10 +125,7 @@ describe('runSalesStarSchema (through a real s3rver)', () => {
 
   it('refuses a build state it cannot read, naming the object, and takes an object beside it for none', async () => {
     const local = s3();
-    const lake = await createBucket(local, 'lake');
-    await writeLakeTable(local, lake, CURATED_ORDERS, input.orders);
-    const context = twinContext(local, tempDir);
-    const args = { LAKE_BUCKET: lake, ...ARGS };
+    const { lake, context, args } = await starLake(local, tempDir);
     // A name that starts like the state's is not the state: the run builds.
     await local.client.send(new PutObjectCommand({ Bucket: lake, Key: `${STATE_PREFIX}built.json.old`, Body: 'not mine' }));
     await expect(runSalesStarSchema(context, args)).resolves.toMatchObject({ unchanged: false, ordersRead: 11 });
@@ -136,10 +140,7 @@ describe('runSalesStarSchema (through a real s3rver)', () => {
 
   it('reads and writes nothing when the curated orders are those of its last build and every table is in place', async () => {
     const local = s3();
-    const lake = await createBucket(local, 'lake');
-    await writeLakeTable(local, lake, CURATED_ORDERS, input.orders);
-    const context = twinContext(local, tempDir);
-    const args = { LAKE_BUCKET: lake, ...ARGS };
+    const { lake, context, args } = await starLake(local, tempDir);
     await runSalesStarSchema(context, args);
     const before = await listing(local, lake, '');
 
@@ -154,10 +155,7 @@ describe('runSalesStarSchema (through a real s3rver)', () => {
 
   it('rebuilds a table that is gone, though the orders did not change', async () => {
     const local = s3();
-    const lake = await createBucket(local, 'lake');
-    await writeLakeTable(local, lake, CURATED_ORDERS, input.orders);
-    const context = twinContext(local, tempDir);
-    const args = { LAKE_BUCKET: lake, ...ARGS };
+    const { lake, context, args } = await starLake(local, tempDir);
     await runSalesStarSchema(context, args);
     await local.client.send(new DeleteObjectCommand({ Bucket: lake, Key: 'warehouse/dim_country/part-0.parquet' }));
 
@@ -191,11 +189,8 @@ describe('runSalesStarSchema (through a real s3rver)', () => {
 
   it('leaves no state when a rebuild fails, so the next run builds again even from the orders of the last build', async () => {
     const local = s3();
-    const lake = await createBucket(local, 'lake');
     const [first] = input.orders;
-    await writeLakeTable(local, lake, CURATED_ORDERS, [first].flatMap((row) => (row === undefined ? [] : [row])));
-    const context = twinContext(local, tempDir);
-    const args = { LAKE_BUCKET: lake, ...ARGS };
+    const { lake, context, args } = await starLake(local, tempDir, [first].flatMap((row) => (row === undefined ? [] : [row])));
     await runSalesStarSchema(context, args);
     // An amount DECIMAL(14,3) cannot hold fails the rebuild.
     await writeLakeTable(local, lake, CURATED_ORDERS, [{ ...first, quantity: 80995, unit_price: '999999999.999' }]);
