@@ -117,9 +117,12 @@ describe('refresh-follow-up at the end of a run', () => {
     const { landing, lake } = await lakeWith([...merged, older], { orders_to_lake: { 'cdc/orders/': [merged[0] as string] }, campaign_progress: { 'cdc/user_Campaign/': [merged[1] as string] } });
     glue.on(GetWorkflowCommand).resolves({ Workflow: { LastRun: run() } });
     const info = jest.spyOn(logger, 'info');
+    const warn = jest.spyOn(logger, 'warn');
 
     expect(await followUpRunEnd(dependencies(landing, lake), EVENT)).toEqual({ outcome: 'succeeded', runId: 'wr_1', waiting: 0, followUp: { skipped: 'nothing-waiting' } });
     expect(info.mock.calls).toEqual([['the refresh run merged every change object there was', { runId: 'wr_1' }]]);
+    // Nothing left unmerged: no warning.
+    expect(warn).not.toHaveBeenCalled();
     expect(glue.commandCalls(StartWorkflowRunCommand)).toHaveLength(0);
     expect(published()).toEqual({ WorkflowRunsSucceeded: '1 Count', WorkflowRunsFailed: '0 Count', ChangeObjectsWaiting: '0 Count', ChangeObjectsLeftUnmerged: '0 Count', FollowUpRunsStarted: '0 Count' });
   });
