@@ -7,7 +7,7 @@ import { CAMPAIGN_PROGRESS, queryColumns } from '../lake-tables';
 import { createChangesTable, NEWEST_FIRST, notingNewestChange, readChangeObjects, type SourcedRecords } from './changes';
 import { copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, lakeFreshnessSeconds, metricsNamespaceArgument, requireArguments, withScratch } from './job';
-import { deleteKeys, downloadObjects, folderPrefix, getObjectBytes, listObjects, uploadFolder } from './s3-files';
+import { deleteKeys, downloadObjects, folderPrefix, getObjectBytesIfAny, listObjects, uploadFolder } from './s3-files';
 import { type ChangeSource, pendingChanges } from './state';
 
 /**
@@ -263,9 +263,8 @@ export async function runCampaignProgress(context: GlueTwinContext, args: JobArg
 
   const result = await withScratch(context, JOB, async (scratch) => {
     // The campaigns: those of the state, then the new changes (read later: a tie goes to them).
-    const stateCampaigns = (await listObjects(context.s3, LAKE_BUCKET, campaignsKey)).some((object) => object.key === campaignsKey)
-      ? decodeChangeObject(await getObjectBytes(context.s3, LAKE_BUCKET, campaignsKey), `s3://${LAKE_BUCKET}/${campaignsKey}`)
-      : [];
+    const stateBytes = await getObjectBytesIfAny(context.s3, LAKE_BUCKET, campaignsKey);
+    const stateCampaigns = stateBytes === undefined ? [] : decodeChangeObject(stateBytes, `s3://${LAKE_BUCKET}/${campaignsKey}`);
     const newCampaignRecords: SourcedRecords[] = [];
     for await (const batch of readChangeObjects(context.s3, LANDING_BUCKET, campaigns.fresh)) newCampaignRecords.push(batch);
     const tableObjects = (await listObjects(context.s3, LAKE_BUCKET, table)).filter((object) => partitionDayOf(table, object.key) !== undefined);

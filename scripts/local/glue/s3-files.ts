@@ -64,6 +64,15 @@ export async function getObjectBytes(s3: S3Client, bucket: string, key: string):
   }
 }
 
+/**
+ * An object's bytes, or undefined when there is none (dynalake_glue read_text_object): a job's
+ * state object before its first run. Listed first, so a key that only starts like it is not it.
+ */
+export async function getObjectBytesIfAny(s3: S3Client, bucket: string, key: string): Promise<Uint8Array | undefined> {
+  if (!(await listObjects(s3, bucket, key)).some((object) => object.key === key)) return undefined;
+  return getObjectBytes(s3, bucket, key);
+}
+
 /** Runs `work` on every item, at most `limit` at once; resolves with the results in input order. */
 export async function mapConcurrent<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

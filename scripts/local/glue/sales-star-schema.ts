@@ -7,7 +7,7 @@ import { DynalakeError } from '../../../lambda/shared/errors';
 import { CURATED_ORDERS, type LakeTable, queryColumns, STAR_TABLES, storedColumns } from '../lake-tables';
 import { asSparkWritesIt, createTableFromParquet, createTableFromRows, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, metricsNamespaceArgument, requireArguments, withScratch } from './job';
-import { deleteKeys, downloadObjects, folderPrefix, getObjectBytes, listObjects, type S3ObjectInfo, uploadFile } from './s3-files';
+import { deleteKeys, downloadObjects, folderPrefix, getObjectBytesIfAny, listObjects, type S3ObjectInfo, uploadFile } from './s3-files';
 
 /**
  * The local twin of glue-scripts/sales_star_schema.py: fact_sales and the date, product, customer
@@ -157,8 +157,8 @@ export function renderBuildState(builtFrom: BuiltFrom, builtAt: string): string 
 
 /** The build state in S3, if there is one. */
 async function readBuildState(s3: S3Client, bucket: string, key: string): Promise<BuiltFrom | undefined> {
-  if (!(await listObjects(s3, bucket, key)).some((object) => object.key === key)) return undefined;
-  return parseBuildState(Buffer.from(await getObjectBytes(s3, bucket, key)).toString('utf8'), `s3://${bucket}/${key}`);
+  const bytes = await getObjectBytesIfAny(s3, bucket, key);
+  return bytes === undefined ? undefined : parseBuildState(Buffer.from(bytes).toString('utf8'), `s3://${bucket}/${key}`);
 }
 
 /** What one run did. */

@@ -1,7 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynalakeError } from '../../../lambda/shared/errors';
 import { isChangeObject } from './changes';
-import { folderPrefix, getObjectBytes, listObjects, type S3ObjectInfo } from './s3-files';
+import { folderPrefix, getObjectBytesIfAny, listObjects, type S3ObjectInfo } from './s3-files';
 
 /**
  * A job's incremental state, as glue-scripts/dynalake_glue.py keeps it (parse_state, render_state):
@@ -64,9 +64,8 @@ export function renderState(job: string, sources: MergedObjects, updatedAt: stri
 /** Reads a job's state object from S3 (an absent object is no state). */
 export async function readState(s3: S3Client, bucket: string, statePrefix: string, job: string): Promise<MergedObjects> {
   const key = stateKey(statePrefix);
-  const exists = (await listObjects(s3, bucket, key)).some((object) => object.key === key);
-  const text = exists ? Buffer.from(await getObjectBytes(s3, bucket, key)).toString('utf8') : undefined;
-  return parseState(text, job, `s3://${bucket}/${key}`);
+  const bytes = await getObjectBytesIfAny(s3, bucket, key);
+  return parseState(bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8'), job, `s3://${bucket}/${key}`);
 }
 
 /** Writes a job's state object. */

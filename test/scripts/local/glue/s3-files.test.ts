@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynalakeError } from '../../../../lambda/shared/errors';
-import { downloadObjects, folderPrefix, getObjectBytes, listFiles, listObjects, localPathOf, mapConcurrent, uploadFile, uploadFolder } from '../../../../scripts/local/glue/s3-files';
+import { downloadObjects, folderPrefix, getObjectBytes, getObjectBytesIfAny, listFiles, listObjects, localPathOf, mapConcurrent, uploadFile, uploadFolder } from '../../../../scripts/local/glue/s3-files';
 import { thrownBy } from '../../../helpers/errors';
 import { createBucket, listKeys, useLocalS3 } from '../../../helpers/local-s3';
 
@@ -149,6 +149,16 @@ describe('getObjectBytes', () => {
     } finally {
       client.destroy();
     }
+  });
+});
+
+describe('getObjectBytesIfAny', () => {
+  it("answers with an object's bytes, and with nothing for a key no object has, one that only starts like it included", async () => {
+    const bucket = await createBucket(s3(), 'get-if-any');
+    await put(bucket, 'state/job/merged.json.old', 'old');
+    expect(await getObjectBytesIfAny(s3().client, bucket, 'state/job/merged.json')).toBeUndefined();
+    await put(bucket, 'state/job/merged.json', '{}');
+    expect(Buffer.from((await getObjectBytesIfAny(s3().client, bucket, 'state/job/merged.json')) ?? []).toString('utf8')).toBe('{}');
   });
 });
 
