@@ -143,12 +143,14 @@ export interface StreamCapture {
   commit(): Promise<void>;
 }
 
-const keyOfLine = (line: string) => line.slice(0, line.indexOf('\t'));
-const byKey = (left: string, right: string) => {
-  const a = keyOfLine(left);
-  const b = keyOfLine(right);
-  return a < b ? -1 : a > b ? 1 : 0;
-};
+/** A snapshot line split once: its key (the text before the tab) and the line. */
+interface KeyedLine {
+  readonly key: string;
+  readonly line: string;
+}
+
+const keyed = (line: string): KeyedLine => ({ key: line.slice(0, line.indexOf('\t')), line });
+const byKey = (left: KeyedLine, right: KeyedLine) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0);
 
 /** The lines of a gzipped file, empty lines skipped. */
 async function* readLines(file: string): AsyncGenerator<string> {
@@ -171,14 +173,14 @@ async function write(output: Writable, text: string): Promise<void> {
  */
 export async function sortLines(lines: AsyncIterable<string>, out: string, workDir: string, runBytes: number): Promise<number> {
   const runs: string[] = [];
-  let run: string[] = [];
+  let run: KeyedLine[] = [];
   let runSize = 0;
   const flush = async () => {
     if (run.length === 0) return;
     const file = join(workDir, `run-${String(runs.length)}.jsonl.gz`);
     const output = createGzip({ level: 1 });
     const done = finished(output.pipe(createWriteStream(file)));
-    for (const line of run.sort(byKey)) await write(output, `${line}\n`);
+    for (const { line } of run.sort(byKey)) await write(output, `${line}\n`);
     output.end();
     await done;
     runs.push(file);
@@ -186,7 +188,7 @@ export async function sortLines(lines: AsyncIterable<string>, out: string, workD
     runSize = 0;
   };
   for await (const line of lines) {
-    run.push(line);
+    run.push(keyed(line));
     runSize += line.length;
     if (runSize >= runBytes) await flush();
   }
@@ -195,14 +197,14 @@ export async function sortLines(lines: AsyncIterable<string>, out: string, workD
   const output = createGzip();
   const done = finished(output.pipe(createWriteStream(out)));
   // Each run's next line; the smallest key goes first (a handful of runs: a linear pick is enough).
-  const readers = runs.map((file) => readLines(file)[Symbol.asyncIterator]());
-  const heads = await Promise.all(readers.map(async (reader) => (await reader.next()).value as string | undefined));
+  const readers = runs.map((file) => keyedLines(readLines(file))[Symbol.asyncIterator]());
+  const heads = await Promise.all(readers.map(async (reader) => (await reader.next()).value as KeyedLine | undefined));
   for (;;) {
     let smallest = -1;
-    for (const [index, head] of heads.entries()) if (head !== undefined && (smallest === -1 || byKey(head, heads[smallest] as string) < 0)) smallest = index;
+    for (const [index, head] of heads.entries()) if (head !== undefined && (smallest === -1 || byKey(head, heads[smallest] as KeyedLine) < 0)) smallest = index;
     if (smallest === -1) break;
-    await write(output, `${heads[smallest] as string}\n`);
-    heads[smallest] = (await (readers[smallest] as AsyncIterator<string>).next()).value as string | undefined;
+    await write(output, `${(heads[smallest] as KeyedLine).line}\n`);
+    heads[smallest] = (await (readers[smallest] as AsyncIterator<KeyedLine>).next()).value as KeyedLine | undefined;
   }
   output.end();
   await done;
@@ -215,25 +217,30 @@ export async function sortLines(lines: AsyncIterable<string>, out: string, workD
  * (undefined where it is absent), in key order.
  */
 async function* joinByKey(before: AsyncIterable<string>, after: AsyncIterable<string>): AsyncGenerator<[key: string, before: string | undefined, after: string | undefined]> {
-  const left = before[Symbol.asyncIterator]();
-  const right = after[Symbol.asyncIterator]();
-  let a = (await left.next()).value as string | undefined;
-  let b = (await right.next()).value as string | undefined;
-  const itemOf = (line: string) => line.slice(line.indexOf('\t') + 1);
+  const left = keyedLines(before)[Symbol.asyncIterator]();
+  const right = keyedLines(after)[Symbol.asyncIterator]();
+  let a = (await left.next()).value as KeyedLine | undefined;
+  let b = (await right.next()).value as KeyedLine | undefined;
+  const itemOf = ({ key, line }: KeyedLine) => line.slice(key.length + 1);
   while (a !== undefined || b !== undefined) {
     const order = a === undefined ? 1 : b === undefined ? -1 : byKey(a, b);
     if (order < 0) {
-      yield [keyOfLine(a as string), itemOf(a as string), undefined];
-      a = (await left.next()).value as string | undefined;
+      yield [(a as KeyedLine).key, itemOf(a as KeyedLine), undefined];
+      a = (await left.next()).value as KeyedLine | undefined;
     } else if (order > 0) {
-      yield [keyOfLine(b as string), undefined, itemOf(b as string)];
-      b = (await right.next()).value as string | undefined;
+      yield [(b as KeyedLine).key, undefined, itemOf(b as KeyedLine)];
+      b = (await right.next()).value as KeyedLine | undefined;
     } else {
-      yield [keyOfLine(a as string), itemOf(a as string), itemOf(b as string)];
-      a = (await left.next()).value as string | undefined;
-      b = (await right.next()).value as string | undefined;
+      yield [(a as KeyedLine).key, itemOf(a as KeyedLine), itemOf(b as KeyedLine)];
+      a = (await left.next()).value as KeyedLine | undefined;
+      b = (await right.next()).value as KeyedLine | undefined;
     }
   }
+}
+
+/** Lines, each with its key. */
+async function* keyedLines(lines: AsyncIterable<string>): AsyncGenerator<KeyedLine> {
+  for await (const line of lines) yield keyed(line);
 }
 
 /** Two items as JSON are the same item when their attributes are equal in any order. */
