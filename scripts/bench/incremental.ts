@@ -24,7 +24,7 @@ import { textTable } from '../lib/text-table';
 import type { LocalWorkflowRun } from '../local/glue-runner';
 import { mapConcurrent } from '../local/glue/s3-files';
 import { runLocalPipeline } from '../local/pipeline';
-import { type LocalServices, startLocalServices } from '../local/services';
+import { type LocalServices, localJobName, startLocalServices } from '../local/services';
 
 const USAGE = `npm run bench:incremental -- [options]
 
@@ -147,8 +147,7 @@ async function refresh(services: LocalServices, label: string, keys: readonly Or
   if (runs.length === 0) throw new DynalakeError('LOAD_FAILED', `${label}: no workflow run started`);
   const failed = runs.find((run) => run.state !== 'SUCCEEDED');
   if (failed) throw new DynalakeError('LOAD_FAILED', `${label}: workflow run ${failed.id} ${failed.state}${failed.error ? `: ${failed.error}` : ''}`);
-  const name = `${services.config.prefix}-${services.config.stage}`;
-  const jobs = Object.fromEntries(JOBS.map((job) => [job, jobCost(runs, `${name}-${job.replace(/_/g, '-')}`, job)])) as Record<Job, JobCost>;
+  const jobs = Object.fromEntries(JOBS.map((job) => [job, jobCost(runs, localJobName(services.config, job), job)])) as Record<Job, JobCost>;
   return { label, changed: keys.length, streamMs, runs: runs.length, jobs };
 }
 

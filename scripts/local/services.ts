@@ -52,9 +52,14 @@ export const runOnSpark =
  * The pipeline's Glue jobs and refresh workflow, as the pipeline stack defines them, each run by
  * `runJob` (a twin, or the PySpark script with the same arguments).
  */
+/** A job's name, as the pipeline stack names it: `<prefix>-<stage>-orders-to-lake` for orders_to_lake. */
+export function localJobName(config: Pick<PipelineConfig, 'prefix' | 'stage'>, script: string): string {
+  return `${config.prefix}-${config.stage}-${script.replace(/_/g, '-')}`;
+}
+
 export function localGlue(config: PipelineConfig, context: GlueTwinContext, buckets: ReturnType<typeof localBucketNames>, runJob: JobRunner = runTwin, options: LocalGlueOptions = {}) {
   const name = `${config.prefix}-${config.stage}`;
-  const jobName = (script: string) => `${name}-${script.replace(/_/g, '-')}`;
+  const jobName = (script: string) => localJobName(config, script);
   const on = (script: string, twin: (args: JobArguments) => Promise<unknown>) => (args: JobArguments) => runJob(script, jobName(script), args, twin);
   // The arguments the stack gives each job, with the local names. MODE=backfill of orders_to_lake
   // exports the orders table named by the ARN: both engines do, through an emulation of DynamoDB's
@@ -236,13 +241,11 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
         if (only && !only.includes(table)) continue;
         const capture = await stream.capture();
         const kinds = { INSERT: 0, MODIFY: 0, REMOVE: 0 };
-        let records = 0;
         let objects = 0;
         let started = 0;
         let alreadyRunning = 0;
         for await (const batch of capture.batches(config.streamBatchSize)) {
           for (const record of batch) kinds[record.eventName ?? 'INSERT']++;
-          records += batch.length;
           const result = await processStreamBatch(
             { s3: s3.client, glue: glueClient, logger, metrics: streamMetrics[table], landingBucket: buckets.landing, workflowName: glue.workflowName, dataset: table },
             { Records: batch },
@@ -253,7 +256,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
           else if (result.workflow.skipped === 'already-running') alreadyRunning++;
         }
         await capture.commit();
-        passes.push({ table, records, kinds, objects, started, alreadyRunning });
+        passes.push({ table, records: kinds.INSERT + kinds.MODIFY + kinds.REMOVE, kinds, objects, started, alreadyRunning });
       }
       return passes;
     };
