@@ -55,6 +55,8 @@ interface Refresh {
   readonly label: string;
   readonly changed: number;
   readonly streamMs: number;
+  /** What the stream emulation read: the items written since the last pass (the write journal), or a scan of the table. */
+  readonly streamRead?: { readonly scanned: boolean; readonly items: number };
   readonly runs: number;
   readonly jobs: Readonly<Record<Job, JobCost>>;
 }
@@ -136,10 +138,12 @@ async function refresh(services: LocalServices, label: string, keys: readonly Or
   );
   const runsBefore = services.glue.runner.workflowRuns.length;
   const started = performance.now();
+  let streamRead: Refresh['streamRead'];
   if (keys.length === 0) services.glue.runner.startWorkflowRun(services.glue.workflowName);
   else {
     const [pass] = await services.streamChanges(['orders']);
     if (pass?.kinds.MODIFY !== keys.length) throw new DynalakeError('LOAD_FAILED', `${label}: ${String(keys.length)} orders updated, but the stream carried ${String(pass?.kinds.MODIFY ?? 0)} MODIFY records`);
+    streamRead = { scanned: pass.scanned, items: pass.itemsRead };
   }
   const streamMs = keys.length === 0 ? 0 : performance.now() - started;
   await services.glue.runner.idle();
@@ -148,7 +152,7 @@ async function refresh(services: LocalServices, label: string, keys: readonly Or
   const failed = runs.find((run) => run.state !== 'SUCCEEDED');
   if (failed) throw new DynalakeError('LOAD_FAILED', `${label}: workflow run ${failed.id} ${failed.state}${failed.error ? `: ${failed.error}` : ''}`);
   const jobs = Object.fromEntries(JOBS.map((job) => [job, jobCost(runs, localJobName(services.config, job), job)])) as Record<Job, JobCost>;
-  return { label, changed: keys.length, streamMs, runs: runs.length, jobs };
+  return { label, changed: keys.length, streamMs, streamRead, runs: runs.length, jobs };
 }
 
 const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
@@ -161,7 +165,7 @@ function report(refreshes: readonly Refresh[], unchanged: Refresh): boolean {
   const row = (entry: Refresh) => ({
     refresh: entry.label,
     'orders changed': fmt(entry.changed),
-    stream: entry.changed === 0 ? '' : secs(entry.streamMs),
+    stream: entry.streamRead === undefined ? '' : `${secs(entry.streamMs)} (${entry.streamRead.scanned ? 'scanned' : 'read'} ${fmt(entry.streamRead.items)})`,
     runs: String(entry.runs),
     ...Object.fromEntries(
       JOBS.flatMap((job) => [

@@ -121,7 +121,7 @@ export async function startAssemblyRuntime(options: AssemblyRuntimeOptions): Pro
   }
   const glue = runner.client();
   const streams = datasets.map(
-    (entry) => new TableStream(dynamodb.client, entry.table.TableName, (entry.table.KeySchema ?? []).map((key) => key.AttributeName ?? ''), join(layout.root, 'streams')),
+    (entry) => new TableStream(dynamodb.client, entry.table.TableName, (entry.table.KeySchema ?? []).map((key) => key.AttributeName ?? ''), join(layout.root, 'streams'), { journal: dynamodb.journal }),
   );
   const reported = new Set<string>();
   const streamMetrics = datasets.map((entry) => localStreamMetrics(entry.dataset.name));

@@ -6,6 +6,7 @@ import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws
 import dynalite from 'dynalite';
 import { packageRoot } from '../../lib/package-root';
 import type { TableDefinition } from './table-definitions';
+import { WriteJournal } from './write-journal';
 
 /** An embedded DynamoDB (dynalite) listening on loopback. */
 export interface LocalDynamoDB {
@@ -14,6 +15,8 @@ export interface LocalDynamoDB {
   readonly client: DynamoDBClient;
   /** The process dynalite runs in: this one, or its own child. */
   readonly pid: number;
+  /** Which items were written, for the stream captures (./stream.ts); dynalite in this process only. */
+  readonly journal?: WriteJournal;
   close(): Promise<void>;
 }
 
@@ -41,6 +44,8 @@ export async function startLocalDynamoDB(options: LocalDynamoDBOptions = {}): Pr
   if (options.path) mkdirSync(options.path, { recursive: true });
   if (options.inChildProcess === true) return startInChildProcess(options.path);
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const journal = new WriteJournal();
+  journal.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -52,6 +57,7 @@ export async function startLocalDynamoDB(options: LocalDynamoDBOptions = {}): Pr
     endpoint,
     client,
     pid: process.pid,
+    journal,
     close: async () => {
       client.destroy();
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));

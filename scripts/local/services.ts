@@ -109,6 +109,10 @@ export interface StreamPass {
   /** Workflow runs the handler started, and starts Glue refused because one was running. */
   readonly started: number;
   readonly alreadyRunning: number;
+  /** Whether the capture scanned the table, or read only the items written since the last pass (the write journal). */
+  readonly scanned: boolean;
+  /** Items the capture read. */
+  readonly itemsRead: number;
 }
 
 /** A service that failed to start, with what the user can do about it. */
@@ -228,9 +232,9 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
 
     const streamsDir = join(layout.root, 'streams');
     const streams: Record<CdcTable, TableStream> = {
-      orders: new TableStream(dynamodb.client, tables.orders.TableName, ['InvoiceNo', 'LineNo'], streamsDir),
-      user_Campaign: new TableStream(dynamodb.client, tables.userCampaign.TableName, ['userID', 'campaignID'], streamsDir),
-      campaignInfo: new TableStream(dynamodb.client, tables.campaignInfo.TableName, ['campaignID'], streamsDir),
+      orders: new TableStream(dynamodb.client, tables.orders.TableName, ['InvoiceNo', 'LineNo'], streamsDir, { journal: dynamodb.journal }),
+      user_Campaign: new TableStream(dynamodb.client, tables.userCampaign.TableName, ['userID', 'campaignID'], streamsDir, { journal: dynamodb.journal }),
+      campaignInfo: new TableStream(dynamodb.client, tables.campaignInfo.TableName, ['campaignID'], streamsDir, { journal: dynamodb.journal }),
     };
     // What the real handler publishes, kept for the run's summary instead of printed.
     const streamMetrics: Record<CdcTable, CapturedMetrics> = { orders: localStreamMetrics('orders'), user_Campaign: localStreamMetrics('user_Campaign'), campaignInfo: localStreamMetrics('campaignInfo') };
@@ -256,7 +260,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
           else if (result.workflow.skipped === 'already-running') alreadyRunning++;
         }
         await capture.commit();
-        passes.push({ table, records: kinds.INSERT + kinds.MODIFY + kinds.REMOVE, kinds, objects, started, alreadyRunning });
+        passes.push({ table, records: kinds.INSERT + kinds.MODIFY + kinds.REMOVE, kinds, objects, started, alreadyRunning, scanned: capture.scanned, itemsRead: capture.items });
       }
       return passes;
     };

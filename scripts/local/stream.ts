@@ -5,8 +5,9 @@ import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
-import { type AttributeValue, type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, BatchGetItemCommand, type BatchGetItemCommandOutput, type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { WriteJournal } from './write-journal';
 
 /**
  * DynamoDB Streams for dynalite, which has none: the stream of a table is the difference between
@@ -18,6 +19,11 @@ import type { DynamoDBRecord } from 'aws-lambda';
  * In bounded memory, whatever the table's size: the scan is sorted by key on disk (sorted runs of
  * at most `runBytes`, merged), the snapshot is kept sorted the same way, and the two are walked
  * side by side, a batch of records at a time.
+ *
+ * With the embedded DynamoDB's {@link WriteJournal}, a capture after one this process committed
+ * reads only the items written since (BatchGetItem), and patches the snapshot with them in one
+ * pass: its cost follows the change, as a stream's does, not the table. Whenever the journal cannot
+ * say what was written, the capture scans.
  */
 export class TableStream {
   private readonly snapshotFile: string;
@@ -25,21 +31,25 @@ export class TableStream {
   private readonly unsortedSnapshotFile: string;
   private readonly stateFile: string;
   private readonly workDir: string;
+  private readonly runBytes: number;
+  private readonly journal?: WriteJournal;
+  /** The journal's position when this process last committed a capture: the snapshot is the table as it was then. */
+  private committedAt?: number;
 
-  /**
-   * @param runBytes how much of the scan is sorted in memory at once (its lines' characters).
-   */
   constructor(
     private readonly client: DynamoDBClient,
     readonly tableName: string,
     private readonly keyNames: readonly string[],
     dir: string,
-    private readonly runBytes = 16 * 1024 * 1024,
+    options: TableStreamOptions = {},
   ) {
     this.snapshotFile = join(dir, `${tableName}.snapshot.sorted.jsonl.gz`);
     this.unsortedSnapshotFile = join(dir, `${tableName}.snapshot.jsonl.gz`);
     this.stateFile = join(dir, `${tableName}.stream.json`);
     this.workDir = join(dir, `${tableName}.capture`);
+    this.runBytes = options.runBytes ?? 16 * 1024 * 1024;
+    this.journal = options.journal;
+    this.journal?.watch(tableName, keyNames);
   }
 
   /** The ARN stream records carry: `…:table/<name>/stream/local`. */
@@ -57,29 +67,46 @@ export class TableStream {
   }
 
   /**
-   * Scans the table into the next snapshot, sorted by key, and returns the capture: `batches`
-   * gives the stream records of every change since the last committed capture, in key order,
-   * `size` at a time; `commit`, once they were all handled, makes this capture the base of the
-   * next one.
+   * The capture of every change since the last committed one: `batches` gives their stream records,
+   * in key order, `size` at a time; `commit`, once they were all handled, makes this capture the
+   * base of the next one. It scans the table into the next snapshot, sorted by key, unless the
+   * journal knows which items were written since this process last committed (see the class).
    */
   async capture(now: Date = new Date()): Promise<StreamCapture> {
     rmSync(this.workDir, { recursive: true, force: true });
     mkdirSync(this.workDir, { recursive: true });
     const nextSnapshot = join(this.workDir, 'snapshot.sorted.jsonl.gz');
-    await sortLines(this.scanLines(), nextSnapshot, this.workDir, this.runBytes);
-    let before = this.snapshotFile;
-    if (!existsSync(before) && existsSync(this.unsortedSnapshotFile)) {
-      before = join(this.workDir, 'previous.sorted.jsonl.gz');
-      await sortLines(readLines(this.unsortedSnapshotFile), before, this.workDir, this.runBytes);
+    // Before reading: a write noted later stays in the journal for the next capture.
+    const position = this.journal?.now ?? 0;
+    const written = this.journal !== undefined && this.committedAt !== undefined && existsSync(this.snapshotFile) ? this.journal.writtenSince(this.tableName, this.committedAt) : undefined;
+    let changes: AsyncIterable<ItemChange> | Iterable<ItemChange>;
+    const read = { scanned: written?.known !== true, items: 0 };
+    if (written?.known === true) {
+      read.items = written.keys.length;
+      changes = await this.patchSnapshot(written.keys, nextSnapshot);
+    } else {
+      const counted = async function* (lines: AsyncIterable<string>) {
+        for await (const line of lines) {
+          read.items += 1;
+          yield line;
+        }
+      };
+      await sortLines(counted(this.scanLines()), nextSnapshot, this.workDir, this.runBytes);
+      let before = this.snapshotFile;
+      if (!existsSync(before) && existsSync(this.unsortedSnapshotFile)) {
+        before = join(this.workDir, 'previous.sorted.jsonl.gz');
+        await sortLines(readLines(this.unsortedSnapshotFile), before, this.workDir, this.runBytes);
+      }
+      changes = differences(joinByKey(existsSync(before) ? readLines(before) : emptyLines(), readLines(nextSnapshot)));
     }
-    const previous = existsSync(before) ? before : undefined;
 
     let sequence = this.lastSequenceNumber();
     let walked = false;
     const created = Math.floor(now.getTime() / 1000);
-    const record = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', key: string, oldItem: string | undefined, newItem: string | undefined): DynamoDBRecord => {
+    const record = ([key, oldItem, newItem]: ItemChange): DynamoDBRecord => {
       sequence += 1n;
       const keyValues = JSON.parse(key) as AttributeValue[];
+      const eventName = oldItem === undefined ? 'INSERT' : newItem === undefined ? 'REMOVE' : 'MODIFY';
       return {
         eventID: `${this.tableName}-${String(sequence)}`,
         eventName,
@@ -99,16 +126,15 @@ export class TableStream {
       };
     };
 
-    const { tableName, snapshotFile, stateFile, unsortedSnapshotFile, workDir } = this;
+    const { tableName, snapshotFile, stateFile, unsortedSnapshotFile, workDir, journal } = this;
     return {
+      ...read,
       async *batches(size: number) {
         if (walked) throw new Error(`${tableName}: a capture's records can be read once`);
         walked = true;
         let batch: DynamoDBRecord[] = [];
-        for await (const [key, oldItem, newItem] of joinByKey(previous === undefined ? emptyLines() : readLines(previous), readLines(nextSnapshot))) {
-          if (oldItem === undefined) batch.push(record('INSERT', key, undefined, newItem));
-          else if (newItem === undefined) batch.push(record('REMOVE', key, oldItem, undefined));
-          else if (oldItem !== newItem && !sameItem(oldItem, newItem)) batch.push(record('MODIFY', key, oldItem, newItem));
+        for await (const change of changes) {
+          batch.push(record(change));
           if (batch.length >= size) {
             yield batch;
             batch = [];
@@ -116,15 +142,67 @@ export class TableStream {
         }
         if (batch.length > 0) yield batch;
       },
-      commit() {
+      commit: () => {
         if (!walked) return Promise.reject(new Error(`${tableName}: commit a capture after its records were handled`));
         renameSync(nextSnapshot, snapshotFile);
         writeFileSync(stateFile, `${JSON.stringify({ lastSequenceNumber: String(sequence) })}\n`);
         rmSync(unsortedSnapshotFile, { force: true });
         rmSync(workDir, { recursive: true, force: true });
+        this.committedAt = position;
+        journal?.forget(tableName, position);
         return Promise.resolve();
       },
     };
+  }
+
+  /**
+   * Writes the next snapshot as the last one with the `written` keys' items as they are now, in one
+   * pass, and returns the changes among them, in key order.
+   */
+  private async patchSnapshot(written: readonly string[], nextSnapshot: string): Promise<ItemChange[]> {
+    const current = await this.currentItems(written);
+    const keys = [...written].sort();
+    const changes: ItemChange[] = [];
+    const output = createGzip();
+    const done = finished(output.pipe(createWriteStream(nextSnapshot)));
+    let next = 0;
+    // A written key's line as it is now (none when the item is gone), and its change if any.
+    const settle = async (key: string, before: string | undefined) => {
+      const after = current.get(key);
+      if (after !== undefined) await write(output, `${key}\t${after}\n`);
+      if (before === undefined ? after !== undefined : after === undefined || (before !== after && !sameItem(before, after))) changes.push([key, before, after]);
+    };
+    for await (const { key, line } of keyedLines(readLines(this.snapshotFile))) {
+      for (; next < keys.length && (keys[next] as string) < key; next += 1) await settle(keys[next] as string, undefined);
+      if (keys[next] === key) {
+        next += 1;
+        await settle(key, line.slice(key.length + 1));
+      } else {
+        await write(output, `${line}\n`);
+      }
+    }
+    for (; next < keys.length; next += 1) await settle(keys[next] as string, undefined);
+    output.end();
+    await done;
+    return changes;
+  }
+
+  /** The items of `keys` (snapshot keys) that are in the table now, by key, as item JSON. */
+  private async currentItems(keys: readonly string[]): Promise<Map<string, string>> {
+    const items = new Map<string, string>();
+    // BatchGetItem takes at most 100 keys per request.
+    for (let start = 0; start < keys.length; start += 100) {
+      let request: Record<string, AttributeValue>[] | undefined = keys.slice(start, start + 100).map((key) => {
+        const values = JSON.parse(key) as AttributeValue[];
+        return Object.fromEntries(this.keyNames.map((name, index) => [name, values[index] as AttributeValue]));
+      });
+      while (request !== undefined && request.length > 0) {
+        const response: BatchGetItemCommandOutput = await this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }));
+        for (const item of response.Responses?.[this.tableName] ?? []) items.set(this.keyOf(item), JSON.stringify(item));
+        request = response.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return items;
   }
 
   /** The table's items as snapshot lines, `<key JSON>\t<item JSON>`, in scan order. */
@@ -135,8 +213,23 @@ export class TableStream {
   }
 }
 
+/** Options of a {@link TableStream}. */
+export interface TableStreamOptions {
+  /** How much of a scan is sorted in memory at once (its lines' characters). @default 16 MiB */
+  readonly runBytes?: number;
+  /** The embedded DynamoDB's journal of writes (./dynamodb.ts): captures read only what was written. @default - every capture scans */
+  readonly journal?: WriteJournal;
+}
+
+/** One item's change: its key, and its JSON before and after (undefined where it is absent). */
+type ItemChange = [key: string, before: string | undefined, after: string | undefined];
+
 /** One capture of a {@link TableStream}. */
 export interface StreamCapture {
+  /** True when the capture scanned the table; false when it read only the items the journal says were written. */
+  readonly scanned: boolean;
+  /** Items it read from the table: all of them when it scanned. */
+  readonly items: number;
   /** The stream records of every change since the last committed capture, in key order, `size` at a time; read once. */
   batches(size: number): AsyncGenerator<DynamoDBRecord[]>;
   /** Makes this capture the base of the next one; after its records were all read and handled. */
@@ -216,7 +309,7 @@ export async function sortLines(lines: AsyncIterable<string>, out: string, workD
  * Two snapshots sorted by key, walked side by side: per key, its item before and after
  * (undefined where it is absent), in key order.
  */
-async function* joinByKey(before: AsyncIterable<string>, after: AsyncIterable<string>): AsyncGenerator<[key: string, before: string | undefined, after: string | undefined]> {
+async function* joinByKey(before: AsyncIterable<string>, after: AsyncIterable<string>): AsyncGenerator<ItemChange> {
   const left = keyedLines(before)[Symbol.asyncIterator]();
   const right = keyedLines(after)[Symbol.asyncIterator]();
   let a = (await left.next()).value as KeyedLine | undefined;
@@ -236,6 +329,11 @@ async function* joinByKey(before: AsyncIterable<string>, after: AsyncIterable<st
       b = (await right.next()).value as KeyedLine | undefined;
     }
   }
+}
+
+/** The keys whose item differs before and after. */
+async function* differences(pairs: AsyncIterable<ItemChange>): AsyncGenerator<ItemChange> {
+  for await (const [key, before, after] of pairs) if (before === undefined || after === undefined || (before !== after && !sameItem(before, after))) yield [key, before, after];
 }
 
 /** Lines, each with its key. */

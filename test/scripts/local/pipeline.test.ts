@@ -144,6 +144,13 @@ describe('npm start on the real sample (runLocalPipeline)', () => {
     expect(actual.map((row) => ({ invoice_no: row.invoice_no, line_no: Number(row.line_no), quantity: Number(row.quantity) }))).toEqual(expected);
   });
 
+  it('streams the changes by reading the 5 orders written since the stream stage, where the stream stage scanned the table', () => {
+    const orders = printed.filter((line) => /^\s+orders\s+[\d,]+ change records/.test(line));
+    expect(orders).toHaveLength(2);
+    expect(orders[0]).toMatch(/; scanned 1,071 items$/);
+    expect(orders[1]).toMatch(/^\s+orders\s+5 change records \(0 INSERT, 3 MODIFY, 2 REMOVE\) .*; read the 5 items written since the last pass$/);
+  });
+
   it('builds fact_sales with one row per curated order line', async () => {
     const [actual] = await lake('SELECT (SELECT count(*) FROM fact_sales) AS facts, (SELECT count(*) FROM orders) AS lines');
     expect(Number(actual?.facts)).toBe(remaining().length);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -137,7 +137,7 @@ describe('TableStream', () => {
     await put(name, items);
     const inMemory = (await capture(new TableStream(dynamodb.client, name, ['Invoice', 'Line'], tempDir('stream-one-run')))).flat();
     // About 60 bytes a line: runs of 1,000 characters make 20 or so.
-    const inRuns = (await capture(new TableStream(dynamodb.client, name, ['Invoice', 'Line'], dir, 1000), { size: 64 })).flat();
+    const inRuns = (await capture(new TableStream(dynamodb.client, name, ['Invoice', 'Line'], dir, { runBytes: 1000 }), { size: 64 })).flat();
     expect(inRuns).toHaveLength(300);
     expect(described(inRuns)).toEqual(described(inMemory));
     const order_ = inRuns.map((record) => keyText(record.dynamodb?.Keys?.Invoice?.S ?? '', Number(record.dynamodb?.Keys?.Line?.N)));
@@ -189,5 +189,102 @@ describe('TableStream', () => {
     await expect(taken.batches(10).next()).rejects.toThrow(`${name}: a capture's records can be read once`);
     await taken.commit();
     expect(await capture(stream)).toEqual([]);
+  });
+});
+
+describe('TableStream with the embedded DynamoDB’s write journal', () => {
+  /** The same table captured twice: through the journal, and by a scan of its own (the reference). */
+  async function twins(items: readonly Record<string, AttributeValue>[]) {
+    const { name, dir } = await table();
+    await put(name, items);
+    const journaled = new TableStream(dynamodb.client, name, ['Invoice', 'Line'], dir, { journal: dynamodb.journal });
+    const scanningDir = tempDir('stream-scanning');
+    const scanning = new TableStream(dynamodb.client, name, ['Invoice', 'Line'], scanningDir);
+    return { name, dir, journaled, scanning, scanningDir };
+  }
+
+  /** A capture's records and how it read the table. */
+  async function taken(stream: TableStream, commit = true) {
+    const capture = await stream.capture(new Date('2026-12-06T12:00:00Z'));
+    const records: DynamoDBRecord[] = [];
+    for await (const batch of capture.batches(2)) records.push(...batch);
+    if (commit) await capture.commit();
+    return { records, scanned: capture.scanned, items: capture.items };
+  }
+
+  /** A snapshot's items, whatever the attribute order of each line. */
+  const snapshotItems = (file: string) =>
+    gunzipSync(readFileSync(file))
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => [line.slice(0, line.indexOf('\t')), JSON.parse(line.slice(line.indexOf('\t') + 1)) as unknown] as const);
+
+  it('scans for its first capture, then reads only the items written since the one it committed, with the records and snapshot a scan gives', async () => {
+    const { name, dir, journaled, scanning, scanningDir } = await twins(Array.from({ length: 40 }, (_, index) => order(`B${String(index % 8)}`, index, index)));
+    expect(await taken(journaled)).toMatchObject({ scanned: true, items: 40 });
+    await taken(scanning);
+
+    await dynamodb.client.send(new UpdateItemCommand({ TableName: name, Key: { Invoice: { S: 'B1' }, Line: { N: '9' } }, UpdateExpression: 'SET Quantity = :q', ExpressionAttributeValues: { ':q': { N: '90' } } }));
+    await dynamodb.client.send(new DeleteItemCommand({ TableName: name, Key: { Invoice: { S: 'B2' }, Line: { N: '10' } } }));
+    await dynamodb.client.send(new PutItemCommand({ TableName: name, Item: order('A', 1, 1) }));
+    await dynamodb.client.send(new PutItemCommand({ TableName: name, Item: order('Z', 1, 1) }));
+    // Written, but no change: the same item again, a key that was never there, an item put and deleted.
+    await dynamodb.client.send(new PutItemCommand({ TableName: name, Item: { Quantity: { N: '3' }, Line: { N: '3' }, Invoice: { S: 'B3' } } }));
+    await dynamodb.client.send(new DeleteItemCommand({ TableName: name, Key: { Invoice: { S: 'B4' }, Line: { N: '99' } } }));
+    await put(name, [order('C', 5, 5)]);
+    await dynamodb.client.send(new BatchWriteItemCommand({ RequestItems: { [name]: [{ DeleteRequest: { Key: { Invoice: { S: 'C' }, Line: { N: '5' } } } }, { PutRequest: { Item: order('B5', 13, 130) } }] } }));
+
+    const read = await taken(journaled);
+    const reference = await taken(scanning);
+    expect(read).toMatchObject({ scanned: false, items: 8 });
+    expect(reference.scanned).toBe(true);
+    expect(described(read.records)).toEqual(['INSERT A/1', 'MODIFY B1/9', 'REMOVE B2/10', 'MODIFY B5/13', 'INSERT Z/1']);
+    expect(read.records).toEqual(reference.records);
+    expect(snapshotItems(join(dir, `${name}.snapshot.sorted.jsonl.gz`))).toEqual(snapshotItems(join(scanningDir, `${name}.snapshot.sorted.jsonl.gz`)));
+
+    // Nothing written since: nothing read, no record.
+    expect(await taken(journaled)).toEqual({ records: [], scanned: false, items: 0 });
+  });
+
+  it('reads the keys of an uncommitted capture again, and leaves a write made during a capture to the next one', async () => {
+    const { name, journaled } = await twins([order('A', 1, 1), order('A', 2, 2)]);
+    await taken(journaled);
+    await dynamodb.client.send(new PutItemCommand({ TableName: name, Item: order('A', 1, 10) }));
+    const replayed = await taken(journaled, false);
+    expect(described(replayed.records)).toEqual(['MODIFY A/1']);
+    expect(await taken(journaled, false)).toEqual(replayed);
+
+    const capture = await journaled.capture(new Date('2026-12-06T12:00:00Z'));
+    await dynamodb.client.send(new PutItemCommand({ TableName: name, Item: order('A', 2, 20) }));
+    for await (const batch of capture.batches(10)) expect(described(batch)).toEqual(['MODIFY A/1']);
+    await capture.commit();
+    const next = await taken(journaled);
+    expect(next).toMatchObject({ scanned: false, items: 1 });
+    expect(described(next.records)).toEqual(['MODIFY A/2']);
+    expect(next.records[0]?.dynamodb).toMatchObject({ OldImage: order('A', 2, 2), NewImage: order('A', 2, 20) });
+  });
+
+  it('scans again when a write named a key otherwise than DynamoDB spells it, and still reports it', async () => {
+    const { name, journaled, scanning } = await twins([order('A', 1, 1)]);
+    await taken(journaled);
+    await taken(scanning);
+    await dynamodb.client.send(new UpdateItemCommand({ TableName: name, Key: { Invoice: { S: 'A' }, Line: { N: '1.0' } }, UpdateExpression: 'SET Quantity = :q', ExpressionAttributeValues: { ':q': { N: '2' } } }));
+    const read = await taken(journaled);
+    expect(read).toMatchObject({ scanned: true, items: 1 });
+    expect(read.records).toEqual((await taken(scanning)).records);
+    expect(described(read.records)).toEqual(['MODIFY A/1']);
+    // Committed by a scan: the journal is followed again.
+    await put(name, [order('A', 2, 2)]);
+    expect(await taken(journaled)).toMatchObject({ scanned: false, items: 1 });
+  });
+
+  it('scans when the snapshot it committed is gone', async () => {
+    const { name, dir, journaled } = await twins([order('A', 1, 1)]);
+    await taken(journaled);
+    rmSync(join(dir, `${name}.snapshot.sorted.jsonl.gz`));
+    const read = await taken(journaled);
+    expect(read).toMatchObject({ scanned: true, items: 1 });
+    expect(described(read.records)).toEqual(['INSERT A/1']);
   });
 });
