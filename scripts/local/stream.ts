@@ -1,7 +1,6 @@
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -97,7 +96,7 @@ export class TableStream {
         before = join(this.workDir, 'previous.sorted.jsonl.gz');
         await sortLines(readLines(this.unsortedSnapshotFile), before, this.workDir, this.runBytes);
       }
-      changes = differences(joinByKey(existsSync(before) ? readLines(before) : emptyLines(), readLines(nextSnapshot)));
+      changes = differences(joinByKey(existsSync(before) ? before : undefined, nextSnapshot));
     }
 
     let sequence = this.lastSequenceNumber();
@@ -163,27 +162,29 @@ export class TableStream {
     const current = await this.currentItems(written);
     const keys = [...written].sort();
     const changes: ItemChange[] = [];
-    const output = createGzip();
-    const done = finished(output.pipe(createWriteStream(nextSnapshot)));
-    let next = 0;
+    const writer = new GzipLineWriter(nextSnapshot);
+    const cursor = await LineCursor.open(this.snapshotFile);
     // A written key's line as it is now (none when the item is gone), and its change if any.
-    const settle = async (key: string, before: string | undefined) => {
+    const settle = (key: string, before: string | undefined) => {
       const after = current.get(key);
-      if (after !== undefined) await write(output, `${key}\t${after}\n`);
+      if (after !== undefined) writer.add(`${key}\t${after}`);
       if (before === undefined ? after !== undefined : after === undefined || (before !== after && !sameItem(before, after))) changes.push([key, before, after]);
     };
-    for await (const { key, line } of keyedLines(readLines(this.snapshotFile))) {
-      for (; next < keys.length && (keys[next] as string) < key; next += 1) await settle(keys[next] as string, undefined);
-      if (keys[next] === key) {
+    let next = 0;
+    for (let head = cursor.head; head !== undefined; head = cursor.head) {
+      for (; next < keys.length && (keys[next] as string) < head.key; next += 1) settle(keys[next] as string, undefined);
+      if (keys[next] === head.key) {
         next += 1;
-        await settle(key, line.slice(key.length + 1));
+        settle(head.key, head.line.slice(head.key.length + 1));
       } else {
-        await write(output, `${line}\n`);
+        writer.add(head.line);
       }
+      if (writer.full) await writer.flush();
+      const reading = cursor.next();
+      if (reading) await reading;
     }
-    for (; next < keys.length; next += 1) await settle(keys[next] as string, undefined);
-    output.end();
-    await done;
+    for (; next < keys.length; next += 1) settle(keys[next] as string, undefined);
+    await writer.close();
     return changes;
   }
 
@@ -245,13 +246,108 @@ interface KeyedLine {
 const keyed = (line: string): KeyedLine => ({ key: line.slice(0, line.indexOf('\t')), line });
 const byKey = (left: KeyedLine, right: KeyedLine) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0);
 
-/** The lines of a gzipped file, empty lines skipped. */
-async function* readLines(file: string): AsyncGenerator<string> {
-  for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })) if (line !== '') yield line;
+/** The lines of a gzipped file, empty lines skipped, as many at a time as a decompressed chunk ends. */
+async function* readLineBatches(file: string): AsyncGenerator<string[]> {
+  let partial = '';
+  for await (const chunk of createReadStream(file).pipe(createGunzip()).setEncoding('utf8') as AsyncIterable<string>) {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    const complete = lines.filter((line) => line !== '');
+    if (complete.length > 0) yield complete;
+  }
+  if (partial !== '') yield [partial];
 }
 
-async function* emptyLines(): AsyncGenerator<string> {
-  // No snapshot yet: every item is new.
+/** The lines of a gzipped file, empty lines skipped. */
+async function* readLines(file: string): AsyncGenerator<string> {
+  for await (const lines of readLineBatches(file)) yield* lines;
+}
+
+/**
+ * A sorted file's lines one at a time, each with its key, read a decompressed chunk at a time: the
+ * walks and merges go line by line, and a line costs no await of its own. No file: no line.
+ */
+class LineCursor {
+  private lines: readonly string[] = [];
+  private index = 0;
+  /** The current line; undefined once the file is read. */
+  head: KeyedLine | undefined;
+
+  private constructor(private readonly batches: AsyncIterator<string[]> | undefined) {}
+
+  static async open(file: string | undefined): Promise<LineCursor> {
+    const cursor = new LineCursor(file === undefined ? undefined : readLineBatches(file));
+    await cursor.next();
+    return cursor;
+  }
+
+  /**
+   * Moves to the next line: at once within the chunk already read (undefined), or once the next
+   * chunk is read (its promise). Callers await only a promise: a line costs no await of its own.
+   */
+  next(): Promise<void> | undefined {
+    if (this.index >= this.lines.length) return this.read();
+    this.take();
+    return undefined;
+  }
+
+  private take(): void {
+    this.head = keyed(this.lines[this.index] as string);
+    this.index += 1;
+  }
+
+  private async read(): Promise<void> {
+    while (this.index >= this.lines.length) {
+      const batch = await this.batches?.next();
+      if (batch === undefined || batch.done === true) {
+        this.head = undefined;
+        return;
+      }
+      this.lines = batch.value;
+      this.index = 0;
+    }
+    this.take();
+  }
+}
+
+/** Lines into a new gzipped file, handed to gzip about a megabyte at a time. */
+class GzipLineWriter {
+  private readonly output: Writable;
+  private readonly done: Promise<void>;
+  private pending: string[] = [];
+  private size = 0;
+
+  constructor(file: string, level?: number) {
+    const gzip = createGzip(level === undefined ? {} : { level });
+    this.done = finished(gzip.pipe(createWriteStream(file)));
+    this.output = gzip;
+  }
+
+  /** Adds a line, held until {@link flush}. */
+  add(line: string): void {
+    this.pending.push(line);
+    this.size += line.length;
+  }
+
+  /** True once about a megabyte is held: time to {@link flush}. */
+  get full(): boolean {
+    return this.size >= 1 << 20;
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const text = `${this.pending.join('\n')}\n`;
+    this.pending = [];
+    this.size = 0;
+    await write(this.output, text);
+  }
+
+  /** Writes what is pending and closes the file. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.output.end();
+    await this.done;
+  }
 }
 
 /** Writes `text` to `output`, waiting for it to drain when its buffer is full. */
@@ -271,11 +367,12 @@ export async function sortLines(lines: AsyncIterable<string>, out: string, workD
   const flush = async () => {
     if (run.length === 0) return;
     const file = join(workDir, `run-${String(runs.length)}.jsonl.gz`);
-    const output = createGzip({ level: 1 });
-    const done = finished(output.pipe(createWriteStream(file)));
-    for (const { line } of run.sort(byKey)) await write(output, `${line}\n`);
-    output.end();
-    await done;
+    const writer = new GzipLineWriter(file, 1);
+    for (const { line } of run.sort(byKey)) {
+      writer.add(line);
+      if (writer.full) await writer.flush();
+    }
+    await writer.close();
     runs.push(file);
     run = [];
     runSize = 0;
@@ -287,46 +384,43 @@ export async function sortLines(lines: AsyncIterable<string>, out: string, workD
   }
   await flush();
 
-  const output = createGzip();
-  const done = finished(output.pipe(createWriteStream(out)));
+  const writer = new GzipLineWriter(out);
   // Each run's next line; the smallest key goes first (a handful of runs: a linear pick is enough).
-  const readers = runs.map((file) => keyedLines(readLines(file))[Symbol.asyncIterator]());
-  const heads = await Promise.all(readers.map(async (reader) => (await reader.next()).value as KeyedLine | undefined));
+  const cursors = await Promise.all(runs.map((file) => LineCursor.open(file)));
   for (;;) {
-    let smallest = -1;
-    for (const [index, head] of heads.entries()) if (head !== undefined && (smallest === -1 || byKey(head, heads[smallest] as KeyedLine) < 0)) smallest = index;
-    if (smallest === -1) break;
-    await write(output, `${(heads[smallest] as KeyedLine).line}\n`);
-    heads[smallest] = (await (readers[smallest] as AsyncIterator<KeyedLine>).next()).value as KeyedLine | undefined;
+    let smallest: LineCursor | undefined;
+    for (const cursor of cursors) if (cursor.head !== undefined && (smallest === undefined || byKey(cursor.head, smallest.head as KeyedLine) < 0)) smallest = cursor;
+    if (smallest === undefined) break;
+    writer.add((smallest.head as KeyedLine).line);
+    if (writer.full) await writer.flush();
+    const reading = smallest.next();
+    if (reading) await reading;
   }
-  output.end();
-  await done;
+  await writer.close();
   for (const file of runs) rmSync(file, { force: true });
   return runs.length;
 }
 
 /**
- * Two snapshots sorted by key, walked side by side: per key, its item before and after
- * (undefined where it is absent), in key order.
+ * Two snapshot files sorted by key (no file before: an empty snapshot), walked side by side: per
+ * key, its item before and after (undefined where it is absent), in key order.
  */
-async function* joinByKey(before: AsyncIterable<string>, after: AsyncIterable<string>): AsyncGenerator<ItemChange> {
-  const left = keyedLines(before)[Symbol.asyncIterator]();
-  const right = keyedLines(after)[Symbol.asyncIterator]();
-  let a = (await left.next()).value as KeyedLine | undefined;
-  let b = (await right.next()).value as KeyedLine | undefined;
+async function* joinByKey(before: string | undefined, after: string): AsyncGenerator<ItemChange> {
+  const left = await LineCursor.open(before);
+  const right = await LineCursor.open(after);
   const itemOf = ({ key, line }: KeyedLine) => line.slice(key.length + 1);
-  while (a !== undefined || b !== undefined) {
+  for (let a = left.head, b = right.head; a !== undefined || b !== undefined; a = left.head, b = right.head) {
     const order = a === undefined ? 1 : b === undefined ? -1 : byKey(a, b);
     if (order < 0) {
       yield [(a as KeyedLine).key, itemOf(a as KeyedLine), undefined];
-      a = (await left.next()).value as KeyedLine | undefined;
+      await left.next();
     } else if (order > 0) {
       yield [(b as KeyedLine).key, undefined, itemOf(b as KeyedLine)];
-      b = (await right.next()).value as KeyedLine | undefined;
+      await right.next();
     } else {
       yield [(a as KeyedLine).key, itemOf(a as KeyedLine), itemOf(b as KeyedLine)];
-      a = (await left.next()).value as KeyedLine | undefined;
-      b = (await right.next()).value as KeyedLine | undefined;
+      await left.next();
+      await right.next();
     }
   }
 }
@@ -334,11 +428,6 @@ async function* joinByKey(before: AsyncIterable<string>, after: AsyncIterable<st
 /** The keys whose item differs before and after. */
 async function* differences(pairs: AsyncIterable<ItemChange>): AsyncGenerator<ItemChange> {
   for await (const [key, before, after] of pairs) if (before === undefined || after === undefined || (before !== after && !sameItem(before, after))) yield [key, before, after];
-}
-
-/** Lines, each with its key. */
-async function* keyedLines(lines: AsyncIterable<string>): AsyncGenerator<KeyedLine> {
-  for await (const line of lines) yield keyed(line);
 }
 
 /** Two items as JSON are the same item when their attributes are equal in any order. */

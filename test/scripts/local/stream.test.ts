@@ -161,6 +161,20 @@ describe('TableStream', () => {
     expect(gunzipSync(readFileSync(join(dir, 'none.jsonl.gz'))).length).toBe(0);
   });
 
+  it('keeps every line whole across the chunks a large file is read in, multi-byte characters included', async () => {
+    const dir = tempDir('sort-large');
+    // About 600 KB: many decompressed chunks, whose ends fall inside lines and inside characters.
+    const keys = Array.from({ length: 4000 }, (_, index) => JSON.stringify([{ S: `k${String((index * 7919) % 4000).padStart(4, '0')}` }]));
+    const lines = keys.map((key, index) => `${key}\t{"Description":"${'Crème brûlée € '.repeat(1 + (index % 9))}","n":${String(index)}}`);
+    const once = join(dir, 'once.jsonl.gz');
+    const inRuns = join(dir, 'runs.jsonl.gz');
+    expect(await sortLines(Readable.from(lines), once, dir, 1 << 30)).toBe(1);
+    expect(await sortLines(Readable.from(lines), inRuns, dir, 20_000)).toBeGreaterThan(10);
+    const keyOf = (line: string) => line.slice(0, line.indexOf('\t'));
+    const expected = [...lines].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+    for (const file of [once, inRuns]) expect(gunzipSync(readFileSync(file)).toString('utf8')).toBe(`${expected.join('\n')}\n`);
+  });
+
   it('reads the unsorted snapshot of earlier versions, reports only what changed since, then replaces it', async () => {
     const { name, dir } = await table();
     const items = [order('B', 1, 1), order('A', 1, 1), order('C', 1, 1)];
