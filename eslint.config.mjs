@@ -30,4 +30,10 @@ export default tseslint.config(
       globals: { URL: 'readonly', console: 'readonly', process: 'readonly' },
     },
   },
+  {
+    // The require hook is CommonJS: `node -r` loads it before any TypeScript can load.
+    files: ['scripts/lib/swc-register.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -171,7 +171,7 @@ async function main(): Promise<number> {
     // (a) is the real command, in its own process, with its own embedded DynamoDB.
     console.error(`bench: (a) npm run seed -- --local, ${fmt(rows)} rows, concurrency ${concurrency}…`);
     // The command of `npm run seed`, without npm's own process around it (its memory is not the load's).
-    const run = await runSampled(process.execPath, [...SEED_NODE_OPTIONS, '-r', 'ts-node/register', 'scripts/seed.ts', '--local', join(scratch, 'seed-local'), '--file', file, '--concurrency', String(concurrency), '--rejects', join(scratch, 'a.rejects.csv'), '--json']);
+    const run = await runSampled(process.execPath, [...SEED_NODE_OPTIONS, '-r', './scripts/lib/swc-register.js', 'scripts/seed.ts', '--local', join(scratch, 'seed-local'), '--file', file, '--concurrency', String(concurrency), '--rejects', join(scratch, 'a.rejects.csv'), '--json']);
     const summary = JSON.parse(run.stdout) as { read: number; written: number; rejected: number; elapsedMs: number; peakRssMb: number };
     if (summary.read !== summary.written + summary.rejected) throw new Error(`(a) lost rows: ${run.stdout}`);
     const a = { rows: summary.read, ms: summary.elapsedMs, rejected: summary.rejected, peakRssMb: summary.peakRssMb, peakTreeRssMb: run.peakTreeRssMb };

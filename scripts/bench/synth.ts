@@ -66,7 +66,7 @@ function writeFloorApp(): string {
   return dir;
 }
 
-/** The app's phases, timed in a child process as the CLI would run it (same context, ts-node). */
+/** The app's phases, timed in a child process as the CLI would run it (same context, the swc hook). */
 function phases(): Record<string, number> {
   const outdir = mkdtempSync(join(tmpdir(), 'dynalake-bench-phases-'));
   const script = `
@@ -82,9 +82,9 @@ function phases(): Record<string, number> {
     const built = performance.now();
     app.synth();
     const synthesized = performance.now();
-    console.log(JSON.stringify({ 'load the code (ts-node, aws-cdk-lib, cdk-nag)': loaded - started, 'build the constructs (bundling the handlers included)': built - loaded, 'app.synth() (aspects, cdk-nag, validation, assembly)': synthesized - built }));`;
+    console.log(JSON.stringify({ 'load the code (the swc hook, aws-cdk-lib, cdk-nag)': loaded - started, 'build the constructs (bundling the handlers included)': built - loaded, 'app.synth() (aspects, cdk-nag, validation, assembly)': synthesized - built }));`;
   try {
-    const result = spawnSync(process.execPath, ['-r', 'ts-node/register', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['-r', './scripts/lib/swc-register.js', '-e', script], { cwd: ROOT, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`the instrumented synth failed:\n${result.stderr}`);
     const last = result.stdout.trim().split('\n').at(-1) ?? '{}';
     return JSON.parse(last) as Record<string, number>;

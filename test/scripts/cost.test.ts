@@ -6,6 +6,7 @@ import { parseConfig, type PipelineConfigInput } from '../../lib/config';
 import { formatEstimate, readUnitPrices, UNIT_PRICES_PATH, workloadFromOptions } from '../../scripts/cost';
 import { type CostEstimate, DEFAULT_WORKLOAD, DEPLOYMENT_ALARMS, DEPLOYMENT_DASHBOARDS, estimateMonthlyCost, streamBatchesPerDay, type Workload } from '../../scripts/cost/estimate';
 import { buildStacks } from '../helpers/cdk-app';
+import { TYPESCRIPT_HOOK } from '../helpers/cli';
 
 const ROOT = join(__dirname, '..', '..');
 const prices = readUnitPrices();
@@ -18,7 +19,7 @@ const lineOf = (result: CostEstimate, item: string) => {
 const glueJobsUsd = (result: CostEstimate) => result.lines.filter((line) => line.service === 'Glue' && line.price === 'glueEtlDpuHour').reduce((sum, line) => sum + line.usd, 0);
 
 function runCost(args: readonly string[]) {
-  return spawnSync(process.execPath, ['-r', 'ts-node/register', 'scripts/cost.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+  return spawnSync(process.execPath, [...TYPESCRIPT_HOOK, 'scripts/cost.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
 }
 
 describe('estimateMonthlyCost', () => {

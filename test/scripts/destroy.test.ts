@@ -18,6 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { PipelineConfigInput } from '../../lib/config';
 import { emptyVersionedBucket } from '../../scripts/destroy/report';
 import { retainedResources, templateResources } from '../../scripts/destroy/retained';
+import { TYPESCRIPT_HOOK } from '../helpers/cli';
 import { cdkArguments, destroyStage, type DestroyOptions } from '../../scripts/destroy/run';
 import { buildStacks, resourceOf } from '../helpers/cdk-app';
 
@@ -413,7 +414,7 @@ describe('README', () => {
 });
 
 describe('npm run destroy', () => {
-  const run = (args: readonly string[]) => spawnSync(process.execPath, ['-r', 'ts-node/register', 'scripts/destroy.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1' } });
+  const run = (args: readonly string[]) => spawnSync(process.execPath, [...TYPESCRIPT_HOOK, 'scripts/destroy.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1' } });
 
   it('prints its help', () => {
     const result = run(['--help']);

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { classify, type DiffReport, failsOn } from '../../scripts/diff/classify';
 import { renderMarkdown, renderText } from '../../scripts/diff/render';
 import { findRepository, lockfileHash, prepareRef, type Repository, resolveRef, type SynthesizedApp, type SynthOptions, synthesizeRef } from '../../scripts/diff/synth';
+import { TYPESCRIPT_HOOK } from '../helpers/cli';
 
 const ROOT = join(__dirname, '..', '..');
-const CLI = ['-r', require.resolve('ts-node/register'), join(ROOT, 'scripts', 'diff.ts')];
+const CLI = [...TYPESCRIPT_HOOK, join(ROOT, 'scripts', 'diff.ts')];
 const GIT_ENV = { GIT_AUTHOR_NAME: 'dynalake test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'dynalake test', GIT_COMMITTER_EMAIL: 'test@example.com' };
 
 let repo = '';

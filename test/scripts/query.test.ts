@@ -9,7 +9,7 @@ import { golden, useTempDirs, writeLakeTable } from '../helpers/local-lake';
 
 const orders = (golden('sales_star_schema') as { input: { orders: JsonRow[] } }).input.orders;
 
-/** Runs `npm run query -- args` the way npm does (ts-node), from the repository (its cdk.json names the buckets). */
+/** Runs `npm run query -- args` the way npm does (the swc hook), from the repository (its cdk.json names the buckets). */
 function query(...args: string[]): Promise<CliRun> {
   return runScript('query.ts', args);
 }
@@ -17,7 +17,7 @@ function query(...args: string[]): Promise<CliRun> {
 describe('npm run query', () => {
   const tempDir = useTempDirs();
   let state: string;
-  // The CLI runs start together (each spends seconds loading ts-node and its modules); each test reads its own.
+  // The CLI runs start together (each spends seconds loading its modules); each test reads its own.
   let runs: Record<'json' | 'table' | 'badSql' | 'noState' | 'help', CliRun>;
 
   beforeAll(async () => {

@@ -6,12 +6,13 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type CampaignInfoItem, generateCampaignInfo, generateUserCampaigns, type UserCampaignItem } from '../../lambda/shared/campaigns';
 import { startLocalDynamoDB } from '../../scripts/local/dynamodb';
 import { readCheckpoint } from '../../scripts/seed/checkpoint';
+import { TYPESCRIPT_HOOK } from '../helpers/cli';
 import { scanAll } from '../helpers/local-dynamodb';
 
 const ROOT = join(__dirname, '..', '..');
 const SAMPLE = join(ROOT, 'data', 'sample', 'online-retail-sample.csv');
-const SEED = ['-r', require.resolve('ts-node/register'), join(ROOT, 'scripts', 'seed.ts')];
-const ENV = { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true' };
+const SEED = [...TYPESCRIPT_HOOK, join(ROOT, 'scripts', 'seed.ts')];
+const ENV = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true' };
 let workdir: string;
 
 beforeEach(() => {
@@ -21,7 +22,7 @@ afterEach(() => {
   rmSync(workdir, { recursive: true, force: true });
 });
 
-/** Runs `npm run seed -- args` the way npm does (ts-node), and waits for it. */
+/** Runs `npm run seed -- args` the way npm does (the swc hook), and waits for it. */
 function seed(...args: string[]) {
   return spawnSync(process.execPath, [...SEED, ...args], { cwd: workdir, env: ENV, encoding: 'utf8', timeout: 120_000 });
 }

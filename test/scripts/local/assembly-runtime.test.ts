@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { localClient } from '../../../scripts/local/dynamodb';
 import { watchOutput } from '../../../scripts/lib/child-output';
 import { buildStacks } from '../../helpers/cdk-app';
-import { ROOT, runScript, runTypeScript } from '../../helpers/cli';
+import { ROOT, runScript, runTypeScript, TYPESCRIPT_HOOK } from '../../helpers/cli';
 import { SENSORS, sensorsLake } from '../../helpers/sensors-app';
 import { LOCAL_PEERS, missingLocalPeers, missingPeersMessage } from '../../../bin/dynalake-local';
 
@@ -106,7 +106,7 @@ describe('npm run local:datasets', () => {
   it('prints where the embedded DynamoDB listens, and merges what a client writes there every N seconds until Ctrl-C', async () => {
     const work = mkdtempSync(join(tmpdir(), 'dynalake-local-datasets-'));
     const assembly = sensorsAssembly(join(work, 'cdk.out'));
-    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register'), join(ROOT, 'scripts', 'local-datasets.ts'), '--assembly', assembly, '--every', '1', '--state', join(work, 'state')], {
+    const child = spawn(process.execPath, [...TYPESCRIPT_HOOK, join(ROOT, 'scripts', 'local-datasets.ts'), '--assembly', assembly, '--every', '1', '--state', join(work, 'state')], {
       cwd: ROOT,
       env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });

@@ -25,7 +25,7 @@ interface EngineRun {
   readonly report: LocalPipelineReport;
 }
 
-/** `npm run glue -- args`, the way npm runs it (ts-node). */
+/** `npm run glue -- args`, the way npm runs it (the swc hook). */
 const glueCli = (...args: string[]) => runScript('glue.ts', args, 120_000);
 
 async function runEngine(engine: GlueEngine): Promise<EngineRun> {
