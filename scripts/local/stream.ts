@@ -168,7 +168,7 @@ export class TableStream {
     const settle = (key: string, before: string | undefined) => {
       const after = current.get(key);
       if (after !== undefined) writer.add(`${key}\t${after}`);
-      if (before === undefined ? after !== undefined : after === undefined || (before !== after && !sameItem(before, after))) changes.push([key, before, after]);
+      if (isChange(before, after)) changes.push([key, before, after]);
     };
     let next = 0;
     for (let head = cursor.head; head !== undefined; head = cursor.head) {
@@ -425,9 +425,15 @@ async function* joinByKey(before: string | undefined, after: string): AsyncGener
   }
 }
 
+/** An item's JSON before and after is a change: it came, it went, or its attributes differ. */
+function isChange(before: string | undefined, after: string | undefined): boolean {
+  if (before === undefined || after === undefined) return before !== after;
+  return before !== after && !sameItem(before, after);
+}
+
 /** The keys whose item differs before and after. */
 async function* differences(pairs: AsyncIterable<ItemChange>): AsyncGenerator<ItemChange> {
-  for await (const [key, before, after] of pairs) if (before === undefined || after === undefined || (before !== after && !sameItem(before, after))) yield [key, before, after];
+  for await (const [key, before, after] of pairs) if (isChange(before, after)) yield [key, before, after];
 }
 
 /** Two items as JSON are the same item when their attributes are equal in any order. */
