@@ -33,7 +33,7 @@ export default tseslint.config(
   {
     // The require hook is CommonJS: `node -r` loads it before any TypeScript can load.
     files: ['scripts/lib/swc-register.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
