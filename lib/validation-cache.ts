@@ -6,7 +6,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import { type App, CloudFormationValidatePlugin, type IPolicyValidationContext, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
 
 /** The cache's record of the resource types its last validation saw: what an engine started early is started for. */
-const RESOURCE_TYPES_FILE = 'resource-types.json';
+export const VALIDATION_RESOURCE_TYPES_FILE = 'resource-types.json';
 
 /**
  * aws-cdk-lib's CloudFormation validation (the `@aws-cdk/core:validateAgainstDefaultRules` flag
@@ -58,7 +58,7 @@ export class CachedCloudFormationValidation extends CloudFormationValidatePlugin
     this.lastRun = { cached: keyed.length - unseen.length, validated: unseen.length };
     if (unseen.length === 0) {
       // A cache filled before the record was kept gets it from templates it already holds.
-      if (!existsSync(join(this.cacheDir, RESOURCE_TYPES_FILE))) this.rememberResourceTypes(context.stackTemplates.map((stack) => stack.templatePath));
+      if (!existsSync(join(this.cacheDir, VALIDATION_RESOURCE_TYPES_FILE))) this.rememberResourceTypes(context.stackTemplates.map((stack) => stack.templatePath));
       return { success: true, violations: [] };
     }
     const stackTemplates = unseen.map(({ stack }) => stack);
@@ -94,13 +94,13 @@ export class CachedCloudFormationValidation extends CloudFormationValidatePlugin
       const { Resources = {} } = JSON.parse(readFileSync(templatePath, 'utf8')) as { Resources?: Record<string, { Type?: unknown }> };
       for (const { Type } of Object.values(Resources)) if (typeof Type === 'string') types.add(Type);
     }
-    this.remember(RESOURCE_TYPES_FILE, JSON.stringify([...types].sort()));
+    this.remember(VALIDATION_RESOURCE_TYPES_FILE, JSON.stringify([...types].sort()));
   }
 
   /** The resource types recorded by the last validation through this cache; none if unreadable. */
   private rememberedResourceTypes(): string[] {
     try {
-      const types: unknown = JSON.parse(readFileSync(join(this.cacheDir, RESOURCE_TYPES_FILE), 'utf8'));
+      const types: unknown = JSON.parse(readFileSync(join(this.cacheDir, VALIDATION_RESOURCE_TYPES_FILE), 'utf8'));
       return Array.isArray(types) ? types.filter((type): type is string => typeof type === 'string') : [];
     } catch {
       return [];

@@ -22,12 +22,10 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { validationCacheDir } from '../../lib/validation-cache';
+import { VALIDATION_RESOURCE_TYPES_FILE, validationCacheDir } from '../../lib/validation-cache';
 import { integerOption, parseCommandLine, runCli } from '../lib/cli';
 
 const ROOT = join(__dirname, '..', '..');
-/** The validation cache's record of the resource types of the templates it last validated. */
-const RESOURCE_TYPES_FILE = 'resource-types.json';
 /** This project's CDK CLI, for both apps. */
 const CDK_CLI = join(ROOT, 'node_modules', '.bin', 'cdk');
 
@@ -46,8 +44,8 @@ function timedSynth(cwd: string, { freshValidation = false } = {}): number {
   const outdir = mkdtempSync(join(tmpdir(), 'dynalake-bench-synth-'));
   const validationCache = mkdtempSync(join(tmpdir(), 'dynalake-bench-validation-'));
   // An edit leaves the cache's record of the app's resource types, which the engine is started for.
-  const resourceTypes = join(validationCacheDir(cwd), RESOURCE_TYPES_FILE);
-  if (freshValidation && existsSync(resourceTypes)) copyFileSync(resourceTypes, join(validationCache, RESOURCE_TYPES_FILE));
+  const resourceTypes = join(validationCacheDir(cwd), VALIDATION_RESOURCE_TYPES_FILE);
+  if (freshValidation && existsSync(resourceTypes)) copyFileSync(resourceTypes, join(validationCache, VALIDATION_RESOURCE_TYPES_FILE));
   const env = freshValidation ? { ...process.env, DYNALAKE_VALIDATION_CACHE: validationCache } : process.env;
   try {
     const started = performance.now();
