@@ -86,7 +86,7 @@ async function benchDuckDB(rows: number): Promise<void> {
     console.log(`npm start on ${fmt(rows)} synthetic rows (${fmt(report.seeded.written)} items):`);
     for (const [stage, ms] of report.timings) console.log(`  ${stage.padEnd(8)} ${secs(ms).padStart(9)}  ${PER_ROW_STAGES.has(stage) ? `${fmt((rows * 1000) / ms)} rows/s` : ''}`);
     console.log(`  total    ${secs(report.timings.reduce((sum, [, ms]) => sum + ms, 0)).padStart(9)}`);
-    const pipelineRuns = report.jobRuns.filter((run) => run.jobName.endsWith('dataset-to-lake') && run.state === 'SUCCEEDED');
+    const pipelineRuns = report.jobRuns.filter((run) => run.jobName.endsWith(`-${ORDERS_DATASET.name}-to-lake`) && run.state === 'SUCCEEDED');
     const pipelineMs = pipelineRuns.reduce((sum, run) => sum + (run.milliseconds ?? 0), 0);
     console.log(`  orders_to_lake inside it: ${String(pipelineRuns.length)} incremental runs as the change objects arrived, ${secs(pipelineMs)} in all`);
 

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChangeRecord, decodeChangeObject } from '../../../lambda/shared/cdc';
-import { sqlIdentifier } from './duckdb';
+import { DynalakeError } from '../../../lambda/shared/errors';
+import { readCount, sqlIdentifier, sqlLiteral } from './duckdb';
 import { getObjectBytes, type S3ObjectInfo } from './s3-files';
 
 /** The change records of one CDC object, and where they came from (named in errors). */
@@ -75,6 +77,87 @@ export async function createChangesTable(connection: DuckDBConnection, table: st
     appender.closeSync();
   }
   return readOrder;
+}
+
+/** A CDC object copied to a local file. */
+export interface ChangeFile {
+  /** The local file. */
+  readonly path: string;
+  /** The object's S3 URL, named in errors. */
+  readonly source: string;
+}
+
+/** What {@link createChangesTableFromFiles} read. */
+export interface ChangesRead {
+  /** Change records, one row each. */
+  readonly records: number;
+  /** The creation time (epoch seconds) of the newest change among them: the lake's freshness once merged. */
+  readonly newest: number | undefined;
+}
+
+/**
+ * Creates `table` as {@link createChangesTable} does, from CDC objects copied to local files, in
+ * the order given. DuckDB reads the files (read_json, in parallel) while this thread checks each
+ * with decodeChangeObject, whose refusals and messages (object, line, field) stand: a file it
+ * refuses fails the run whatever DuckDB made of it. Appending each record's fields from
+ * JavaScript instead cost more than the merge itself.
+ *
+ * read_order is the row's position in the table DuckDB created: with preserve_insertion_order
+ * (on by default) a scan's rows stay in the order of its files and of their lines
+ * (https://duckdb.org/docs/stable/sql/dialect/order_preservation).
+ */
+export async function createChangesTableFromFiles(connection: DuckDBConnection, table: string, files: readonly ChangeFile[]): Promise<ChangesRead> {
+  const read = sqlIdentifier(`${table}_read`);
+  const sources = sqlIdentifier(`${table}_sources`);
+  const columns = "{eventName: 'VARCHAR', keys: 'JSON', sequenceNumber: 'VARCHAR', newImage: 'JSON', oldImage: 'JSON'}";
+  const reading =
+    files.length === 0
+      ? connection.run(`CREATE OR REPLACE TABLE ${read} (filename VARCHAR, eventName VARCHAR, keys JSON, sequenceNumber VARCHAR, newImage JSON, oldImage JSON)`)
+      : connection.run(
+          `CREATE OR REPLACE TABLE ${read} AS SELECT filename, eventName, keys, sequenceNumber, newImage, oldImage
+           FROM read_json([${files.map((file) => sqlLiteral(file.path)).join(', ')}], format = 'newline_delimited', compression = 'gzip', columns = ${columns}, filename = true)`,
+        );
+  let records = 0;
+  let newest: number | undefined;
+  try {
+    for (const { path, source } of files) {
+      for (const record of decodeChangeObject(readFileSync(path), source)) {
+        records += 1;
+        newest = Math.max(newest ?? record.approximateCreationTime, record.approximateCreationTime);
+      }
+    }
+  } finally {
+    // Never left running on a connection the caller goes on using, nor rejected unhandled.
+    await reading.catch(() => undefined);
+  }
+  try {
+    await reading;
+  } catch (error) {
+    throw new DynalakeError('BAD_INPUT', `the change objects decode, but DuckDB cannot read them: ${(error as Error).message}`);
+  }
+  await connection.run(`CREATE OR REPLACE TABLE ${sources} (filename VARCHAR, source VARCHAR)`);
+  const appender = await connection.createAppender(`${table}_sources`);
+  try {
+    for (const { path, source } of files) {
+      appender.appendVarchar(path);
+      appender.appendVarchar(source);
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+  // A null image is SQL NULL, as createChangesTable writes it.
+  const image = (name: string) => `CASE WHEN json_type(${name}) = 'OBJECT' THEN ${name} END`;
+  await connection.run(`
+    CREATE OR REPLACE TABLE ${sqlIdentifier(table)} AS
+    SELECT r.rowid AS read_order, s.source, r.eventName AS event_name, r.keys, r.sequenceNumber AS sequence_number, ${image('r.newImage')} AS new_image, ${image('r.oldImage')} AS old_image
+    FROM ${read} r JOIN ${sources} s USING (filename)`);
+  await connection.run(`DROP TABLE ${read}`);
+  await connection.run(`DROP TABLE ${sources}`);
+  const rows = await readCount(connection, `SELECT count(*) FROM ${sqlIdentifier(table)}`);
+  if (rows !== records) throw new DynalakeError('LOAD_FAILED', `the change objects hold ${String(records)} records, and DuckDB read ${String(rows)}`);
+  return { records, newest };
 }
 
 /**

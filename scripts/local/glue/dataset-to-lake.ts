@@ -15,12 +15,12 @@ import {
 } from '../../../lib/dataset';
 import { exportTableToPointInTime } from '../dynamodb-export';
 import { datasetLakeTable, queryColumns } from '../lake-tables';
-import { createChangesTable, NEWEST_FIRST, notingNewestChange, readChangeObjects } from './changes';
+import { createChangesTable, createChangesTableFromFiles, NEWEST_FIRST } from './changes';
 import { readExportItems, type SourcedItems } from './dynamodb-export-source';
 import { type ColumnSpec, copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, lakeFreshnessSeconds, metricsNamespaceArgument, requireArguments, withScratch } from './job';
 import { type ChangeSource, pendingChanges } from './state';
-import { deleteKeys, downloadObjects, folderPrefix, listObjects, uploadFolder } from './s3-files';
+import { deleteKeys, downloadObjects, folderPrefix, listObjects, type S3ObjectInfo, uploadFolder } from './s3-files';
 
 /**
  * The local twin of glue-scripts/dataset_to_lake.py, the CDC merge of any dataset: the DATASET
@@ -141,12 +141,12 @@ function whatSql({ dataset, keys }: Merging): string {
 }
 
 /**
- * One column's value, converted from the JSON `image`: `attribute` is read as text (a number as
- * the text JSON gave it) and converted exactly, or the run fails naming `what`, the attribute and
- * the value (curated_rows' converters in the PySpark job).
+ * One column's value, converted from its attribute's `text` (what `->>` gives: a number as the
+ * text JSON gave it; NULL for a missing attribute or a JSON null) and, for a boolean, its JSON
+ * `type` (json_type): converted exactly, or the run fails naming `what`, the attribute and the
+ * value (curated_rows' converters in the PySpark job).
  */
-function columnSql(column: DatasetColumn, image: string, what: string): string {
-  const raw = `(${image} ->> ${sqlLiteral(column.attribute)})`;
+function columnSql(column: DatasetColumn, raw: string, type: string, what: string): string {
   const text = column.emptyIsNull === true ? `nullif(${raw}, '')` : raw;
   const named = `${what} || ${sqlLiteral(column.attribute)}`;
   const decimal = decimalType(column.type);
@@ -157,7 +157,7 @@ function columnSql(column: DatasetColumn, image: string, what: string): string {
     case 'bigint':
       return `exact_int(${text}, ${named})`;
     case 'boolean':
-      return `CASE WHEN json_type(${image}, ${sqlLiteral(`$.${column.attribute}`)}) = 'BOOLEAN' THEN CAST(${text} AS BOOLEAN)
+      return `CASE WHEN ${type} = 'BOOLEAN' THEN CAST(${text} AS BOOLEAN)
       ELSE error(${named} || ' ' || coalesce(${text}, 'null') || ' is not a boolean') END`;
     case 'timestamp': {
       const parts = timestampFormatParts(column.format ?? DEFAULT_TIMESTAMP_FORMAT) ?? [];
@@ -171,16 +171,31 @@ function columnSql(column: DatasetColumn, image: string, what: string): string {
   }
 }
 
-/** An item image (JSON) as a curated row: curated_rows in SQL, `what` naming the record. */
-function curatedFromImage(merge: Merging, image: string): string {
+/** An attribute's JSON Pointer (RFC 6901: `~` as `~0`, `/` as `~1`), so any attribute name is one key. */
+const attributePointer = (attribute: string) => `/${attribute.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+
+/**
+ * The SELECT of curated rows from the rows of `from`, each holding an item image (JSON) in the
+ * column `image`, its `source` and its key texts: curated_rows in SQL, `what` naming the record.
+ * The image is parsed once per row, every attribute at once (`_attributes`), and each value is
+ * taken out once (`_text_<i>`, `_type_<i>`): a `->>` parses the whole document, and each
+ * conversion uses its value several times.
+ */
+function curatedSelect(merge: Merging, image: string, from: string): string {
   const what = whatSql(merge);
   const { attribute, column } = merge.dataset.partition;
-  const day = `(${image} ->> ${sqlLiteral(attribute)})`;
-  return [
-    ...merge.dataset.columns.map((column) => `${columnSql(column, image, what)} AS ${sqlIdentifier(column.name)}`),
+  const attributes = [...merge.dataset.columns.map((each) => each.attribute), attribute];
+  const keys = merge.keys.map((_key, index) => keyName(index)).join(', ');
+  const values = attributes.map((_name, index) => `_attributes[${String(index + 1)}] ->> '$' AS _text_${String(index)}, json_type(_attributes[${String(index + 1)}]) AS _type_${String(index)}`);
+  const day = `_text_${String(merge.dataset.columns.length)}`;
+  const columns = [
+    ...merge.dataset.columns.map((each, index) => `${columnSql(each, `_text_${String(index)}`, `_type_${String(index)}`, what)} AS ${sqlIdentifier(each.name)}`),
     `CASE WHEN regexp_full_match(coalesce(${day}, ''), '[0-9]{4}-[0-9]{2}-[0-9]{2}') AND TRY_CAST(${day} AS DATE) IS NOT NULL THEN ${day}
       ELSE error(${what} || ${sqlLiteral(`${attribute} `)} || coalesce(${day}, 'null') || ' is not a day in the form YYYY-MM-DD') END AS ${sqlIdentifier(column)}`,
-  ].join(',\n    ');
+  ];
+  return `SELECT ${columns.join(',\n    ')}
+    FROM (SELECT source, ${keys}, ${values.join(', ')}
+      FROM (SELECT source, ${keys}, json_extract(${image}, [${attributes.map((name) => sqlLiteral(attributePointer(name))).join(', ')}]) AS _attributes FROM ${from}))`;
 }
 
 /**
@@ -190,7 +205,10 @@ function curatedFromImage(merge: Merging, image: string): string {
  * days; a MODIFY or REMOVE without its old image cannot be placed.
  */
 async function touchedDays(merge: Merging, connection: DuckDBConnection): Promise<string[]> {
-  const keyColumns = merge.keys.map((column, index) => `${columnSql(column, 'keys', "'change record in ' || source || ': keys.'")} AS ${keyName(index)}`);
+  const keyColumns = merge.keys.map((column, index) => {
+    const pointer = sqlLiteral(attributePointer(column.attribute));
+    return `${columnSql(column, `(keys ->> ${pointer})`, `json_type(keys, ${pointer})`, "'change record in ' || source || ': keys.'")} AS ${keyName(index)}`;
+  });
   await connection.run(`CREATE OR REPLACE TABLE change_keys AS SELECT read_order, event_name, sequence_number, ${keyColumns.join(', ')} FROM changes`);
   const keyless = merge.keys.map((_column, index) => `${keyName(index)} IS NULL`).join(' OR ');
   const [missing] = await readRows(connection, `SELECT source FROM changes JOIN change_keys USING (read_order) WHERE ${keyless} LIMIT 1`);
@@ -224,7 +242,7 @@ async function mergeTables(merge: Merging, connection: DuckDBConnection, days: r
   await connection.run(`CREATE OR REPLACE TABLE latest AS SELECT read_order, ${keys.join(', ')}, event_name FROM change_keys QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${NEWEST_FIRST}) = 1`);
   await connection.run(`
     CREATE OR REPLACE TABLE upserts AS
-    SELECT ${curatedFromImage(merge, 'c.new_image')} FROM latest l JOIN changes c USING (read_order) WHERE l.event_name <> 'REMOVE'`);
+    ${curatedSelect(merge, 'c.new_image', "latest l JOIN changes c USING (read_order) WHERE l.event_name <> 'REMOVE'")}`);
   const sameKey = merge.keys.map((column, index) => `l.${keyName(index)} = c.${sqlIdentifier(column.name)}`).join(' AND ');
   await connection.run(`
     CREATE OR REPLACE TABLE merged AS
@@ -381,11 +399,11 @@ async function runIncremental(context: GlueTwinContext, merge: Merging, args: Jo
   }
   log(`${count(fresh.length)} new change objects in ${source}`);
 
-  const read = notingNewestChange(readChangeObjects(context.s3, LANDING_BUCKET, fresh));
   const result = await withScratch(context, job, async (scratch) => {
     const out = join(scratch, 'out');
     const merged = await withDuckDB(async (connection) => {
-      await createChangesTable(connection, 'changes', read.batches);
+      const paths = await downloadObjects(context.s3, LANDING_BUCKET, fresh, cdcPrefix, join(scratch, 'changes'));
+      const read = await createChangesTableFromFiles(connection, 'changes', paths.map((path, index) => ({ path, source: `s3://${LANDING_BUCKET}/${(fresh[index] as S3ObjectInfo).key}` })));
       const days = await touchedDays(merge, connection);
       const touched = new Set(days);
       const before = (await listObjects(context.s3, LAKE_BUCKET, table)).filter((object) => touched.has(partitionDayOf(partition, table, object.key) ?? ''));
@@ -394,7 +412,7 @@ async function runIncremental(context: GlueTwinContext, merge: Merging, args: Jo
       await createTableFromParquet(connection, 'current_rows', files, merge.columns, { partition });
       const tables = await mergeTables(merge, connection, days);
       await copyPartitioned(connection, sortedMerge(merge), out, partition);
-      return { ...tables, before };
+      return { ...tables, before, newest: read.newest };
     }, { tempDirectory: join(scratch, 'duckdb') });
     // New files first, then the old ones go: a crash in between leaves every row readable.
     const written = merged.counts.rowsWritten > 0 ? await uploadFolder(context.s3, LAKE_BUCKET, table, out) : [];
@@ -420,7 +438,7 @@ async function runIncremental(context: GlueTwinContext, merge: Merging, args: Jo
     RowsRemoved: counts.removes,
     RowsWritten: counts.rowsWritten,
     PartitionsRewritten: rewrittenPartitions.length,
-    LakeFreshnessSeconds: lakeFreshnessSeconds(read.newest(), Date.now() / 1000),
+    LakeFreshnessSeconds: lakeFreshnessSeconds(result.merged.newest, Date.now() / 1000),
   });
   return {
     mode: 'incremental',
@@ -439,7 +457,7 @@ async function runIncremental(context: GlueTwinContext, merge: Merging, args: Jo
 /**
  * Creates `table` from export items, one row per item: read_order, source (the data file, named
  * in errors), the key attributes as text (`_key_0`, `_key_1`: what {@link whatSql} names) and the
- * item as JSON in new_image, the column {@link curatedFromImage} reads. Batches are appended and
+ * item as JSON in new_image, the column {@link curatedSelect} reads. Batches are appended and
  * let go.
  * @returns the number of items
  */
@@ -499,7 +517,7 @@ async function runBackfill(context: GlueTwinContext, merge: Merging, args: JobAr
     const counts = await withDuckDB(
       async (connection) => {
         const itemsRead = await createExportItemsTable(merge, connection, 'export_items', readExportItems(context.s3, EXPORT_BUCKET, exported.exportManifest));
-        await connection.run(`CREATE OR REPLACE TABLE merged AS SELECT ${selectColumns(merge.columns)} FROM (SELECT ${curatedFromImage(merge, 'new_image')} FROM export_items)`);
+        await connection.run(`CREATE OR REPLACE TABLE merged AS SELECT ${selectColumns(merge.columns)} FROM (${curatedSelect(merge, 'new_image', 'export_items')})`);
         const rowsWritten = await readCount(connection, 'SELECT count(*) FROM merged');
         if (rowsWritten !== itemsRead) throw new DynalakeError('LOAD_FAILED', `${job}: read ${count(itemsRead)} items from ${exportLocation} but made ${count(rowsWritten)} rows`);
         const partitions = await readCount(connection, `SELECT count(DISTINCT ${sqlIdentifier(partition)}) FROM merged`);

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChangeRecord, encodeChangeObject } from '../../../../lambda/shared/cdc';
-import { createChangesTable, isChangeObject, notingNewestChange, readChangeObjects, type SourcedRecords } from '../../../../scripts/local/glue/changes';
+import { createChangesTable, createChangesTableFromFiles, isChangeObject, notingNewestChange, readChangeObjects, type SourcedRecords } from '../../../../scripts/local/glue/changes';
 import { readRows, withDuckDB } from '../../../../scripts/local/glue/duckdb';
 import type { S3ObjectInfo } from '../../../../scripts/local/glue/s3-files';
 
@@ -113,6 +117,88 @@ describe('createChangesTable', () => {
         { read_order: 0, event_name: 'INSERT' },
         { read_order: 1, event_name: 'MODIFY' },
       ]);
+    });
+  });
+});
+
+describe('createChangesTableFromFiles', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dynalake-changes-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** A local copy of a CDC object holding `text` (gzipped), as the twin downloads it. */
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, gzipSync(text));
+    return { path, source: `s3://landing/cdc/orders/${name}` };
+  };
+  const lines = (...records: ChangeRecord[]) => records.map((each) => `${JSON.stringify(each)}\n`).join('');
+  const at = (each: ChangeRecord, approximateCreationTime: number): ChangeRecord => ({ ...each, approximateCreationTime });
+  const changes = [
+    at(inserted('o1', '10'), 1714521700),
+    record('o1', '11', { eventName: 'MODIFY', newImage: { id: 'o1', total: 2.5 }, oldImage: { id: 'o1', total: 1 } }),
+    at(record('o1', '12', { eventName: 'REMOVE', newImage: null, oldImage: { id: 'o1', total: 2.5 } }), 1714521650.25),
+    inserted('o2', '12'),
+  ];
+  const everyColumn = 'SELECT read_order, source, event_name, keys::VARCHAR AS keys, sequence_number, new_image::VARCHAR AS new_image, old_image::VARCHAR AS old_image FROM changes ORDER BY read_order';
+
+  it('reads the files in the order given, blank lines left out, into the rows createChangesTable writes for the same records, and notes the newest change', async () => {
+    // Named so that the order given is not the files' alphabetical order.
+    const files = [file('b.jsonl.gz', `${lines(changes[0] as ChangeRecord)}\n${lines(changes[1] as ChangeRecord)}\n`), file('a.jsonl.gz', lines(changes[2] as ChangeRecord, changes[3] as ChangeRecord))];
+    await withDuckDB(async (connection) => {
+      expect(await createChangesTableFromFiles(connection, 'changes', files)).toEqual({ records: 4, newest: 1714521700 });
+      const fromFiles = await readRows(connection, everyColumn);
+      await createChangesTable(connection, 'changes', [
+        { source: 's3://landing/cdc/orders/b.jsonl.gz', records: changes.slice(0, 2) },
+        { source: 's3://landing/cdc/orders/a.jsonl.gz', records: changes.slice(2) },
+      ]);
+      expect(fromFiles).toEqual(await readRows(connection, everyColumn));
+      expect(fromFiles.map((row) => [row.read_order, row.source, row.sequence_number, row.new_image])).toEqual([
+        [0, 's3://landing/cdc/orders/b.jsonl.gz', '10', '{"id":"o1","total":1}'],
+        [1, 's3://landing/cdc/orders/b.jsonl.gz', '11', '{"id":"o1","total":2.5}'],
+        [2, 's3://landing/cdc/orders/a.jsonl.gz', '12', null],
+        [3, 's3://landing/cdc/orders/a.jsonl.gz', '12', '{"id":"o2","total":1}'],
+      ]);
+      expect(await readRows(connection, "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'changes%' ORDER BY 1")).toEqual([{ table_name: 'changes' }]);
+    });
+  });
+
+  it('makes an empty table of no files, and of files without records', async () => {
+    await withDuckDB(async (connection) => {
+      expect(await createChangesTableFromFiles(connection, 'changes', [])).toEqual({ records: 0, newest: undefined });
+      expect(await readRows(connection, everyColumn)).toEqual([]);
+      expect(await createChangesTableFromFiles(connection, 'changes', [file('empty.jsonl.gz', ''), file('blank.jsonl.gz', '\n\n')])).toEqual({ records: 0, newest: undefined });
+      expect(await readRows(connection, everyColumn)).toEqual([]);
+    });
+  });
+
+  it('refuses a file decodeChangeObject refuses, with its message (object, line, field), whatever DuckDB made of it', async () => {
+    const bogus = JSON.stringify({ ...changes[1], eventName: 'UPSERT' });
+    await withDuckDB(async (connection) => {
+      await expect(createChangesTableFromFiles(connection, 'changes', [file('a.jsonl.gz', lines(changes[0] as ChangeRecord)), file('b.jsonl.gz', `${lines(changes[2] as ChangeRecord)}${bogus}\n`)])).rejects.toMatchObject({
+        code: 'BAD_INPUT',
+        message: 's3://landing/cdc/orders/b.jsonl.gz, line 2: field eventName is "UPSERT"',
+      });
+      await expect(createChangesTableFromFiles(connection, 'changes', [file('c.jsonl.gz', '{"eventName": "INSERT",\n')])).rejects.toMatchObject({
+        code: 'BAD_INPUT',
+        message: expect.stringMatching(/^s3:\/\/landing\/cdc\/orders\/c\.jsonl\.gz, line 1: not JSON \(/) as unknown,
+      });
+      // DuckDB's read has settled: the connection goes on.
+      expect(await readRows(connection, 'SELECT 42 AS answer')).toEqual([{ answer: 42 }]);
+    });
+  });
+
+  it('refuses, with DuckDB’s reason, a file that decodes but that DuckDB cannot read', async () => {
+    // JSON.parse keeps the last of two same-named fields; DuckDB refuses the object.
+    const twice = lines(changes[0] as ChangeRecord).replace('{"keys"', '{"eventName":"INSERT","keys"');
+    await withDuckDB(async (connection) => {
+      await expect(createChangesTableFromFiles(connection, 'changes', [file('a.jsonl.gz', twice)])).rejects.toMatchObject({
+        code: 'BAD_INPUT',
+        message: expect.stringMatching(/^the change objects decode, but DuckDB cannot read them: .*duplicate key "eventName"/s) as unknown,
+      });
     });
   });
 });

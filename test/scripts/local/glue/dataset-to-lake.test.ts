@@ -255,6 +255,27 @@ describe('mergeChanges of a dataset of another shape (sensors: a string and a ti
   });
 });
 
+describe('mergeChanges of attributes whose names a JSON path would read otherwise', () => {
+  // `$` starts a JSONPath, `/` separates a JSON Pointer's keys, `~` escapes in one, `.` separates JSONPath keys.
+  const ODD: DatasetDescription = {
+    name: 'odd',
+    key: ['$id', 'a/b'],
+    columns: [
+      { name: 'id', attribute: '$id', type: 'string' },
+      { name: 'part', attribute: 'a/b', type: 'int' },
+      { name: 'tilde', attribute: 'x~1y', type: 'string' },
+      { name: 'dotted', attribute: 'p.q', type: 'boolean' },
+    ],
+    partition: { column: 'day', attribute: '~day', firstDay: '2026-01-01' },
+  };
+  const image = { $id: 'i-1', 'a/b': 7, 'x~1y': 'tilde', 'x/y': 'slash', 'p.q': true, p: { q: false }, '~day': '2026-03-01', day: '1999-01-01' };
+
+  it('reads each attribute by its whole name', async () => {
+    const { rows } = await mergeChanges(ODD, [], [{ eventName: 'INSERT', keys: { $id: 'i-1', 'a/b': 7 }, newImage: image, oldImage: null, sequenceNumber: '1', approximateCreationTime: 1_780_000_000 }]);
+    expect(rows).toEqual([{ id: 'i-1', part: 7, tilde: 'tilde', dotted: true, day: '2026-03-01' }]);
+  });
+});
+
 describe('datasetArgument (the job argument DATASET)', () => {
   it('gives the description the stack passes', () => {
     expect(datasetArgument({ DATASET: JSON.stringify(SENSORS) })).toEqual(SENSORS);
