@@ -135,18 +135,10 @@ export async function createChangesTableFromFiles(connection: DuckDBConnection, 
   } catch (error) {
     throw new DynalakeError('BAD_INPUT', `the change objects decode, but DuckDB cannot read them: ${(error as Error).message}`);
   }
-  await connection.run(`CREATE OR REPLACE TABLE ${sources} (filename VARCHAR, source VARCHAR)`);
-  const appender = await connection.createAppender(`${table}_sources`);
-  try {
-    for (const { path, source } of files) {
-      appender.appendVarchar(path);
-      appender.appendVarchar(source);
-      appender.endRow();
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
+  const list = (texts: readonly string[]) => `[${texts.map(sqlLiteral).join(', ')}]::VARCHAR[]`;
+  await connection.run(
+    `CREATE OR REPLACE TABLE ${sources} AS SELECT unnest(${list(files.map((file) => file.path))}) AS filename, unnest(${list(files.map((file) => file.source))}) AS source`,
+  );
   // A null image is SQL NULL, as createChangesTable writes it.
   const image = (name: string) => `CASE WHEN json_type(${name}) = 'OBJECT' THEN ${name} END`;
   await connection.run(`
