@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -259,7 +260,7 @@ describe('mergeChanges of attributes whose names a JSON path would read otherwis
   // `$` starts a JSONPath, `/` separates a JSON Pointer's keys, `~` escapes in one, `.` separates JSONPath keys.
   const ODD: DatasetDescription = {
     name: 'odd',
-    key: ['$id', 'a/b'],
+    key: ['$id', 'p.q'],
     columns: [
       { name: 'id', attribute: '$id', type: 'string' },
       { name: 'part', attribute: 'a/b', type: 'int' },
@@ -271,7 +272,7 @@ describe('mergeChanges of attributes whose names a JSON path would read otherwis
   const image = { $id: 'i-1', 'a/b': 7, 'x~1y': 'tilde', 'x/y': 'slash', 'p.q': true, p: { q: false }, '~day': '2026-03-01', day: '1999-01-01' };
 
   it('reads each attribute by its whole name', async () => {
-    const { rows } = await mergeChanges(ODD, [], [{ eventName: 'INSERT', keys: { $id: 'i-1', 'a/b': 7 }, newImage: image, oldImage: null, sequenceNumber: '1', approximateCreationTime: 1_780_000_000 }]);
+    const { rows } = await mergeChanges(ODD, [], [{ eventName: 'INSERT', keys: { $id: 'i-1', 'p.q': true }, newImage: image, oldImage: null, sequenceNumber: '1', approximateCreationTime: 1_780_000_000 }]);
     expect(rows).toEqual([{ id: 'i-1', part: 7, tilde: 'tilde', dotted: true, day: '2026-03-01' }]);
   });
 });
@@ -424,6 +425,25 @@ describe('runDatasetToLake (through a real s3rver)', () => {
     expect(await runDatasetToLake(context, args(landing, lake))).toMatchObject({ noop: true, changeObjects: 0 });
     expect((await readStateObject(local, lake)).sources[`s3://${landing}/cdc/orders/`]).toEqual(['cdc/orders/dt=2024-05-02/b.jsonl.gz']);
     expect(canonical((await readLakeTable(local, lake, CURATED_ORDERS)).rows)).toEqual(canonical(expected.rows));
+  });
+
+  it('names the change object of a record it refuses, leaving the lake and its state as they were', async () => {
+    const local = s3();
+    const landing = await createBucket(local, 'landing');
+    const lake = await createBucket(local, 'lake');
+    const record = insertOf(expected.rows[0] as CuratedRow, '1');
+    const fractional = { ...record, newImage: { ...record.newImage, Quantity: 6.5 } };
+    await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/a.jsonl.gz', [fractional]);
+    await expect(runDatasetToLake(twinContext(local, tempDir), args(landing, lake))).rejects.toThrow(
+      `orders change ${textOf(record.keys.InvoiceNo)}/${textOf(record.keys.LineNo)} in s3://${landing}/cdc/orders/dt=2024-05-01/a.jsonl.gz: Quantity 6.5 is not a whole number`,
+    );
+    // A record the codec refuses is named by its object and line, before DuckDB's reading counts.
+    await local.client.send(new DeleteObjectCommand({ Bucket: landing, Key: 'cdc/orders/dt=2024-05-01/a.jsonl.gz' }));
+    await local.client.send(new PutObjectCommand({ Bucket: landing, Key: 'cdc/orders/dt=2024-05-01/b.jsonl.gz', Body: gzipSync(`${JSON.stringify(record)}\n${JSON.stringify({ ...record, eventName: 'UPSERT' })}\n`) }));
+    await expect(runDatasetToLake(twinContext(local, tempDir), args(landing, lake))).rejects.toThrow(
+      new DynalakeError('BAD_INPUT', `s3://${landing}/cdc/orders/dt=2024-05-01/b.jsonl.gz, line 2: field eventName is "UPSERT"`),
+    );
+    expect(await listKeys(local, lake)).toEqual([]);
   });
 
   it('refuses a state object that is not its own, naming it, rather than merge everything again', async () => {
