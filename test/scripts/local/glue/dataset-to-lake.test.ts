@@ -435,7 +435,7 @@ describe('runDatasetToLake (through a real s3rver)', () => {
     const fractional = { ...record, newImage: { ...record.newImage, Quantity: 6.5 } };
     await putChangeObject(local, landing, 'cdc/orders/dt=2024-05-01/a.jsonl.gz', [fractional]);
     await expect(runDatasetToLake(twinContext(local, tempDir), args(landing, lake))).rejects.toThrow(
-      `orders change ${textOf(record.keys.InvoiceNo)}/${textOf(record.keys.LineNo)} in s3://${landing}/cdc/orders/dt=2024-05-01/a.jsonl.gz: Quantity 6.5 is not a whole number`,
+      `orders change ${record.keys.InvoiceNo as string}/${String(record.keys.LineNo)} in s3://${landing}/cdc/orders/dt=2024-05-01/a.jsonl.gz: Quantity 6.5 is not a whole number`,
     );
     // A record the codec refuses is named by its object and line, before DuckDB's reading counts.
     await local.client.send(new DeleteObjectCommand({ Bucket: landing, Key: 'cdc/orders/dt=2024-05-01/a.jsonl.gz' }));
