@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChangeRecord, decodeChangeObject } from '../../../lambda/shared/cdc';
-import { DynalakeError } from '../../../lambda/shared/errors';
+import { DynalakeError, type ErrorCode } from '../../../lambda/shared/errors';
 import { readCount, sqlIdentifier, sqlLiteral } from './duckdb';
 import { getObjectBytes, type S3ObjectInfo } from './s3-files';
 
@@ -96,6 +97,100 @@ export interface ChangesRead {
 }
 
 /**
+ * The codec's check of change files on a thread of its own, fed file by file as each is
+ * downloaded: the download (the SDK, and s3rver in the same process) keeps the app's thread
+ * busy, and the check (JSON.parse of every line) overlaps it instead of following it.
+ */
+export interface ChangeFilesCheck {
+  /** Hands over the file at `index` of the read order; files may come in any order. */
+  add(index: number, file: ChangeFile): void;
+  /**
+   * After the last {@link add}: what the `files` files hold, or the codec's refusal of the first
+   * of them (in read order) that it refuses, as decodeChangeObject words it. Ends the thread.
+   */
+  result(files: number): Promise<ChangesRead>;
+  /** Ends the thread without waiting for a result (the run failed elsewhere). */
+  stop(): Promise<void>;
+}
+
+/** The checking thread's code: plain JavaScript that loads the codec (through the swc hook when it is TypeScript). */
+const CHECK_THREAD_SOURCE = `
+'use strict';
+const { readFileSync } = require('node:fs');
+const { parentPort, workerData } = require('node:worker_threads');
+if (workerData.register) require(workerData.register);
+const { decodeChangeObject } = require(workerData.codec);
+const held = new Map();
+let refused;
+parentPort.on('message', (message) => {
+  if (message.files === undefined) {
+    const { index, path, source } = message;
+    if (refused !== undefined && refused.index < index) return; // an earlier file is refused already
+    try {
+      const records = decodeChangeObject(readFileSync(path), source);
+      held.set(index, { records: records.length, newest: records.reduce((newest, record) => Math.max(newest, record.approximateCreationTime), -Infinity) });
+    } catch (error) {
+      if (refused === undefined || index < refused.index) refused = { index, name: error.name, code: error.code, message: error.message };
+    }
+    return;
+  }
+  if (refused !== undefined) return parentPort.postMessage({ refused });
+  let records = 0;
+  let newest = -Infinity;
+  for (let index = 0; index < message.files; index += 1) {
+    const file = held.get(index);
+    if (file === undefined) return parentPort.postMessage({ refused: { index, message: 'file ' + index + ' of ' + message.files + ' was never handed over to be checked' } });
+    records += file.records;
+    newest = Math.max(newest, file.newest);
+  }
+  parentPort.postMessage({ records, newest: newest === -Infinity ? undefined : newest });
+});
+`;
+
+/** The checking thread's answer. */
+type CheckAnswer = ChangesRead | { readonly refused: { readonly name?: string; readonly code?: ErrorCode; readonly message: string } };
+
+/** Starts the codec's check of change files on a thread of its own ({@link ChangeFilesCheck}). */
+export function checkChangeFilesOnThread(): ChangeFilesCheck {
+  const codec = require.resolve('../../../lambda/shared/cdc');
+  const worker = new Worker(CHECK_THREAD_SOURCE, {
+    eval: true,
+    // Not the process's own flags (a test runner's, say): the thread loads what it needs itself.
+    execArgv: [],
+    workerData: { codec, register: codec.endsWith('.ts') ? require.resolve('../../lib/swc-register.js') : undefined },
+  });
+  const answer = new Promise<CheckAnswer>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      reject(new Error(`the check of the change objects stopped (exit code ${String(code)}) before it answered`));
+    });
+  });
+  answer.catch(() => undefined); // awaited by result(); not an unhandled rejection after stop()
+  return {
+    add: (index, file) => {
+      worker.postMessage({ index, path: file.path, source: file.source });
+    },
+    result: async (files) => {
+      worker.postMessage({ files });
+      try {
+        const answered = await answer;
+        if ('refused' in answered) {
+          const { name, code, message } = answered.refused;
+          throw name === 'DynalakeError' && code !== undefined ? new DynalakeError(code, message) : new Error(message);
+        }
+        return answered;
+      } finally {
+        await worker.terminate();
+      }
+    },
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
+}
+
+/**
  * Creates `table` as {@link createChangesTable} does, from CDC objects copied to local files, in
  * the order given. DuckDB reads the files (read_json, in parallel) while this thread checks each
  * with decodeChangeObject, whose refusals and messages (object, line, field) stand: a file it
@@ -106,7 +201,7 @@ export interface ChangesRead {
  * (on by default) a scan's rows stay in the order of its files and of their lines
  * (https://duckdb.org/docs/stable/sql/dialect/order_preservation).
  */
-export async function createChangesTableFromFiles(connection: DuckDBConnection, table: string, files: readonly ChangeFile[]): Promise<ChangesRead> {
+export async function createChangesTableFromFiles(connection: DuckDBConnection, table: string, files: readonly ChangeFile[], check?: ChangeFilesCheck): Promise<ChangesRead> {
   const read = sqlIdentifier(`${table}_read`);
   const sources = sqlIdentifier(`${table}_sources`);
   const columns = "{eventName: 'VARCHAR', keys: 'JSON', sequenceNumber: 'VARCHAR', newImage: 'JSON', oldImage: 'JSON'}";
@@ -117,15 +212,9 @@ export async function createChangesTableFromFiles(connection: DuckDBConnection, 
           `CREATE OR REPLACE TABLE ${read} AS SELECT filename, eventName, keys, sequenceNumber, newImage, oldImage
            FROM read_json([${files.map((file) => sqlLiteral(file.path)).join(', ')}], format = 'newline_delimited', compression = 'gzip', columns = ${columns}, filename = true)`,
         );
-  let records = 0;
-  let newest: number | undefined;
+  let held: ChangesRead;
   try {
-    for (const { path, source } of files) {
-      for (const record of decodeChangeObject(readFileSync(path), source)) {
-        records += 1;
-        newest = Math.max(newest ?? record.approximateCreationTime, record.approximateCreationTime);
-      }
-    }
+    held = check === undefined ? checkChangeFiles(files) : await check.result(files.length);
   } finally {
     // Never left running on a connection the caller goes on using, nor rejected unhandled.
     await reading.catch(() => undefined);
@@ -148,7 +237,20 @@ export async function createChangesTableFromFiles(connection: DuckDBConnection, 
   await connection.run(`DROP TABLE ${read}`);
   await connection.run(`DROP TABLE ${sources}`);
   const rows = await readCount(connection, `SELECT count(*) FROM ${sqlIdentifier(table)}`);
-  if (rows !== records) throw new DynalakeError('LOAD_FAILED', `the change objects hold ${String(records)} records, and DuckDB read ${String(rows)}`);
+  if (rows !== held.records) throw new DynalakeError('LOAD_FAILED', `the change objects hold ${String(held.records)} records, and DuckDB read ${String(rows)}`);
+  return held;
+}
+
+/** The codec's check of change files on this thread: what they hold, or the refusal of the first it refuses. */
+function checkChangeFiles(files: readonly ChangeFile[]): ChangesRead {
+  let records = 0;
+  let newest: number | undefined;
+  for (const { path, source } of files) {
+    for (const record of decodeChangeObject(readFileSync(path), source)) {
+      records += 1;
+      newest = Math.max(newest ?? record.approximateCreationTime, record.approximateCreationTime);
+    }
+  }
   return { records, newest };
 }
 

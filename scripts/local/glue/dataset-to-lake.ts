@@ -15,7 +15,7 @@ import {
 } from '../../../lib/dataset';
 import { exportTableToPointInTime } from '../dynamodb-export';
 import { datasetLakeTable, queryColumns } from '../lake-tables';
-import { createChangesTable, createChangesTableFromFiles, NEWEST_FIRST } from './changes';
+import { type ChangesRead, checkChangeFilesOnThread, createChangesTable, createChangesTableFromFiles, NEWEST_FIRST } from './changes';
 import { readExportItems, type SourcedItems } from './dynamodb-export-source';
 import { type ColumnSpec, copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, lakeFreshnessSeconds, metricsNamespaceArgument, requireArguments, withScratch } from './job';
@@ -374,6 +374,13 @@ export async function runDatasetToLake(context: GlueTwinContext, args: JobArgume
   return runIncremental(context, merge, args);
 }
 
+/**
+ * From this many new change objects on, a run checks them on a thread of its own while it
+ * downloads them: starting the thread (and the codec in it) costs about what checking a dozen
+ * objects of 1,000 records does.
+ */
+export const CHECK_ON_THREAD_FROM = 16;
+
 async function runIncremental(context: GlueTwinContext, merge: Merging, args: JobArguments): Promise<DatasetIncrementalResult> {
   const started = performance.now();
   const { job } = merge;
@@ -402,8 +409,16 @@ async function runIncremental(context: GlueTwinContext, merge: Merging, args: Jo
   const result = await withScratch(context, job, async (scratch) => {
     const out = join(scratch, 'out');
     const merged = await withDuckDB(async (connection) => {
-      const paths = await downloadObjects(context.s3, LANDING_BUCKET, fresh, cdcPrefix, join(scratch, 'changes'));
-      const read = await createChangesTableFromFiles(connection, 'changes', paths.map((path, index) => ({ path, source: `s3://${LANDING_BUCKET}/${(fresh[index] as S3ObjectInfo).key}` })));
+      const sourceOf = (index: number) => `s3://${LANDING_BUCKET}/${(fresh[index] as S3ObjectInfo).key}`;
+      // Many objects are checked on a thread of their own as they arrive; a few, here after.
+      const check = fresh.length >= CHECK_ON_THREAD_FROM ? checkChangeFilesOnThread() : undefined;
+      let read: ChangesRead;
+      try {
+        const paths = await downloadObjects(context.s3, LANDING_BUCKET, fresh, cdcPrefix, join(scratch, 'changes'), (index, path) => check?.add(index, { path, source: sourceOf(index) }));
+        read = await createChangesTableFromFiles(connection, 'changes', paths.map((path, index) => ({ path, source: sourceOf(index) })), check);
+      } finally {
+        await check?.stop();
+      }
       const days = await touchedDays(merge, connection);
       const touched = new Set(days);
       const before = (await listObjects(context.s3, LAKE_BUCKET, table)).filter((object) => touched.has(partitionDayOf(partition, table, object.key) ?? ''));

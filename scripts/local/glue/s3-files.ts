@@ -73,15 +73,15 @@ export async function getObjectBytesIfAny(s3: S3Client, bucket: string, key: str
   return getObjectBytes(s3, bucket, key);
 }
 
-/** Runs `work` on every item, at most `limit` at once; resolves with the results in input order. */
-export async function mapConcurrent<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+/** Runs `work` on every item (with its index), at most `limit` at once; resolves with the results in input order. */
+export async function mapConcurrent<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const index = next;
       next += 1;
-      results[index] = await work(items[index] as T);
+      results[index] = await work(items[index] as T, index);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -101,12 +101,23 @@ export function localPathOf(dir: string, prefix: string, key: string): string {
   return join(dir, ...segments);
 }
 
-/** Copies objects (all under `prefix`) into `dir`, keeping the folders after `prefix`. Returns the local paths. */
-export async function downloadObjects(s3: S3Client, bucket: string, objects: readonly S3ObjectInfo[], prefix: string, dir: string): Promise<string[]> {
-  return mapConcurrent(objects, CONCURRENCY, async (object) => {
+/**
+ * Copies objects (all under `prefix`) into `dir`, keeping the folders after `prefix`. Returns the
+ * local paths. `downloaded` hears of each file as soon as it is written, with its object's index.
+ */
+export async function downloadObjects(
+  s3: S3Client,
+  bucket: string,
+  objects: readonly S3ObjectInfo[],
+  prefix: string,
+  dir: string,
+  downloaded?: (index: number, path: string) => void,
+): Promise<string[]> {
+  return mapConcurrent(objects, CONCURRENCY, async (object, index) => {
     const path = localPathOf(dir, prefix, object.key);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, await getObjectBytes(s3, bucket, object.key));
+    downloaded?.(index, path);
     return path;
   });
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChangeRecord, encodeChangeObject } from '../../../../lambda/shared/cdc';
-import { createChangesTable, createChangesTableFromFiles, isChangeObject, notingNewestChange, readChangeObjects, type SourcedRecords } from '../../../../scripts/local/glue/changes';
+import { DynalakeError } from '../../../../lambda/shared/errors';
+import { checkChangeFilesOnThread, createChangesTable, createChangesTableFromFiles, isChangeObject, notingNewestChange, readChangeObjects, type SourcedRecords } from '../../../../scripts/local/glue/changes';
 import { readRows, withDuckDB } from '../../../../scripts/local/glue/duckdb';
 import type { S3ObjectInfo } from '../../../../scripts/local/glue/s3-files';
 
@@ -166,6 +167,19 @@ describe('createChangesTableFromFiles', () => {
     });
   });
 
+  it('gives the same table when the files are checked on a thread of their own, handed over in any order', async () => {
+    const files = [file('b.jsonl.gz', lines(changes[0] as ChangeRecord, changes[1] as ChangeRecord)), file('a.jsonl.gz', lines(changes[2] as ChangeRecord)), file('c.jsonl.gz', lines(changes[3] as ChangeRecord))];
+    await withDuckDB(async (connection) => {
+      const check = checkChangeFilesOnThread();
+      for (const index of [2, 0, 1]) check.add(index, files[index] as (typeof files)[number]);
+      expect(await createChangesTableFromFiles(connection, 'changes', files, check)).toEqual({ records: 4, newest: 1714521700 });
+      const checkedOnThread = await readRows(connection, everyColumn);
+      expect(await createChangesTableFromFiles(connection, 'changes', files)).toEqual({ records: 4, newest: 1714521700 });
+      expect(checkedOnThread).toEqual(await readRows(connection, everyColumn));
+      expect(checkedOnThread).toHaveLength(4);
+    });
+  });
+
   it('makes an empty table of no files, and of files without records', async () => {
     await withDuckDB(async (connection) => {
       expect(await createChangesTableFromFiles(connection, 'changes', [])).toEqual({ records: 0, newest: undefined });
@@ -200,6 +214,63 @@ describe('createChangesTableFromFiles', () => {
         message: expect.stringMatching(/^the change objects decode, but DuckDB cannot read them: .*duplicate key "eventName"/s) as unknown,
       });
     });
+  });
+});
+
+describe('checkChangeFilesOnThread', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dynalake-check-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, gzipSync(text));
+    return { path, source: `s3://landing/${name}` };
+  };
+  const line = (id: string, sequenceNumber: string, time = 1714521600) => `${JSON.stringify({ ...inserted(id, sequenceNumber), approximateCreationTime: time })}\n`;
+
+  it('counts the records of every file and notes the newest change, whatever order they come in', async () => {
+    const check = checkChangeFilesOnThread();
+    check.add(1, file('b.jsonl.gz', line('o2', '2', 1714521900) + line('o3', '3')));
+    check.add(0, file('a.jsonl.gz', line('o1', '1')));
+    check.add(2, file('c.jsonl.gz', ''));
+    expect(await check.result(3)).toEqual({ records: 3, newest: 1714521900 });
+  });
+
+  it('answers nothing read for no files', async () => {
+    expect(await checkChangeFilesOnThread().result(0)).toEqual({ records: 0, newest: undefined });
+  });
+
+  it('refuses with the codec’s own error for the first refused file in read order, not the first checked', async () => {
+    const check = checkChangeFilesOnThread();
+    check.add(2, file('c.jsonl.gz', 'not json\n'));
+    check.add(1, file('b.jsonl.gz', `${line('o1', '1')}{"eventName":"UPSERT"}\n`));
+    check.add(0, file('a.jsonl.gz', line('o2', '2')));
+    check.add(3, file('d.jsonl.gz', '[]\n'));
+    await expect(check.result(4)).rejects.toThrow(new DynalakeError('BAD_INPUT', 's3://landing/b.jsonl.gz, line 2: field eventName is "UPSERT"'));
+  });
+
+  it('refuses when a file was never handed over, and passes on an error of another kind as it is', async () => {
+    const missing = checkChangeFilesOnThread();
+    missing.add(0, file('a.jsonl.gz', line('o1', '1')));
+    await expect(missing.result(2)).rejects.toThrow(new Error('file 1 of 2 was never handed over to be checked'));
+    const unreadable = checkChangeFilesOnThread();
+    unreadable.add(0, { path: join(dir, 'gone.jsonl.gz'), source: 's3://landing/gone.jsonl.gz' });
+    const error = await unreadable.result(1).then(
+      () => undefined,
+      (failure: unknown) => failure as Error,
+    );
+    expect(error).not.toBeInstanceOf(DynalakeError);
+    expect(error?.message).toMatch(/^ENOENT: no such file or directory, open '.*gone\.jsonl\.gz'$/);
+  });
+
+  it('says so when the thread was stopped before it answered', async () => {
+    const check = checkChangeFilesOnThread();
+    await check.stop();
+    await expect(check.result(0)).rejects.toThrow(/^the check of the change objects stopped \(exit code \d+\) before it answered$/);
   });
 });
 

@@ -7,7 +7,7 @@ import type { ChangeRecord } from '../../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../../lambda/shared/errors';
 import { type DatasetDescription, ORDERS_DATASET } from '../../../../lib/dataset';
 import { textOf } from '../../../../scripts/local/glue/duckdb';
-import { type CuratedRow, datasetArgument, mergeChanges, runDatasetToLake } from '../../../../scripts/local/glue/dataset-to-lake';
+import { CHECK_ON_THREAD_FROM, type CuratedRow, datasetArgument, mergeChanges, runDatasetToLake } from '../../../../scripts/local/glue/dataset-to-lake';
 import { CURATED_ORDERS } from '../../../../scripts/local/lake-tables';
 import type { LocalS3 } from '../../../../scripts/local/s3';
 import { readDocumentedExports } from '../../../helpers/dynamodb-export';
@@ -444,6 +444,29 @@ describe('runDatasetToLake (through a real s3rver)', () => {
       new DynalakeError('BAD_INPUT', `s3://${landing}/cdc/orders/dt=2024-05-01/b.jsonl.gz, line 2: field eventName is "UPSERT"`),
     );
     expect(await listKeys(local, lake)).toEqual([]);
+  });
+
+  it(`checks ${String(CHECK_ON_THREAD_FROM)} or more new change objects on a thread of its own as it downloads them: the same refusals, the same merge`, async () => {
+    const local = s3();
+    const landing = await createBucket(local, 'landing');
+    const lake = await createBucket(local, 'lake');
+    const [first] = expected.rows;
+    if (first === undefined) throw new Error('the golden has rows');
+    const objects = CHECK_ON_THREAD_FROM + 2;
+    const keyOf = (index: number) => `cdc/orders/dt=2024-05-01/${String(index).padStart(2, '0')}.jsonl.gz`;
+    const inserts = Array.from({ length: objects }, (_unused, index) => insertOf({ ...first, line_no: index + 1 }, String(index + 1)));
+    for (const [index, insert] of inserts.entries()) await putChangeObject(local, landing, keyOf(index), [insert]);
+    // Two refused objects: the run names the first in read order (key order), whichever is checked first.
+    await local.client.send(new PutObjectCommand({ Bucket: landing, Key: keyOf(5), Body: gzipSync(`${JSON.stringify({ ...inserts[5], eventName: 'UPSERT' })}\n`) }));
+    await local.client.send(new PutObjectCommand({ Bucket: landing, Key: keyOf(3), Body: gzipSync('{"eventName":\n') }));
+    const refusal = await failureOf(runDatasetToLake(twinContext(local, tempDir), args(landing, lake)));
+    expect(refusal).toEqual({ code: 'BAD_INPUT', message: expect.stringMatching(new RegExp(`^s3://${landing}/${keyOf(3)}, line 1: not JSON \\(`)) as unknown });
+    expect(await listKeys(local, lake)).toEqual([]);
+
+    await putChangeObject(local, landing, keyOf(3), [inserts[3] as ChangeRecord]);
+    await putChangeObject(local, landing, keyOf(5), [inserts[5] as ChangeRecord]);
+    expect(await runDatasetToLake(twinContext(local, tempDir), args(landing, lake))).toMatchObject({ changeObjects: objects, changeRecords: objects, upserts: objects, rowsWritten: objects });
+    expect((await readLakeTable(local, lake, CURATED_ORDERS)).rows.map((row) => row.line_no)).toEqual(Array.from({ length: objects }, (_unused, index) => index + 1));
   });
 
   it('refuses a state object that is not its own, naming it, rather than merge everything again', async () => {
