@@ -150,9 +150,12 @@ parentPort.on('message', (message) => {
 /** The checking thread's answer. */
 type CheckAnswer = ChangesRead | { readonly refused: { readonly name?: string; readonly code?: ErrorCode; readonly message: string } };
 
-/** Starts the codec's check of change files on a thread of its own ({@link ChangeFilesCheck}). */
-export function checkChangeFilesOnThread(): ChangeFilesCheck {
-  const codec = require.resolve('../../../lambda/shared/cdc');
+/**
+ * Starts the codec's check of change files on a thread of its own ({@link ChangeFilesCheck}).
+ * `codec` is the module the thread takes decodeChangeObject from: lambda/shared/cdc, here as
+ * TypeScript, in the npm package as JavaScript.
+ */
+export function checkChangeFilesOnThread(codec = require.resolve('../../../lambda/shared/cdc')): ChangeFilesCheck {
   const worker = new Worker(CHECK_THREAD_SOURCE, {
     eval: true,
     // Not the process's own flags (a test runner's, say): the thread loads what it needs itself.

@@ -73,18 +73,29 @@ export async function getObjectBytesIfAny(s3: S3Client, bucket: string, key: str
   return getObjectBytes(s3, bucket, key);
 }
 
-/** Runs `work` on every item (with its index), at most `limit` at once; resolves with the results in input order. */
+/**
+ * Runs `work` on every item (with its index), at most `limit` at once; resolves with the results
+ * in input order. On a failure it starts no more work and rejects with the first error once the
+ * work already started has ended: nothing goes on writing after the caller has heard of it (a
+ * scratch folder being removed, say).
+ */
 export async function mapConcurrent<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failure: { readonly error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) {
+    while (failure === undefined && next < items.length) {
       const index = next;
       next += 1;
-      results[index] = await work(items[index] as T, index);
+      try {
+        results[index] = await work(items[index] as T, index);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
   return results;
 }
 

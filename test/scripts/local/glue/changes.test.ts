@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -265,6 +265,31 @@ describe('checkChangeFilesOnThread', () => {
     );
     expect(error).not.toBeInstanceOf(DynalakeError);
     expect(error?.message).toMatch(/^ENOENT: no such file or directory, open '.*gone\.jsonl\.gz'$/);
+  });
+
+  it('fails with the thread’s own error when the thread cannot start', async () => {
+    await expect(checkChangeFilesOnThread(join(dir, 'no-codec.js')).result(0)).rejects.toThrow(/^Cannot find module '.*no-codec\.js'/);
+  });
+
+  // The process's threads, as Linux lists them: a check's thread, once it has answered or been stopped, is gone.
+  (process.platform === 'linux' ? it : it.skip)('ends its thread once it has answered, and when stopped', async () => {
+    const threads = () => readdirSync('/proc/self/task').length;
+    await checkChangeFilesOnThread().result(0); // whatever a first thread leaves started for good
+    const before = threads();
+    for (const files of [0, 1, 0]) {
+      const check = checkChangeFilesOnThread();
+      if (files === 1) check.add(0, file('a.jsonl.gz', line('o1', '1')));
+      await check.result(files);
+      expect(threads()).toBe(before);
+    }
+    const live = checkChangeFilesOnThread();
+    await live.result(1).catch(() => undefined); // answered (file 0 never handed over): ended too
+    expect(threads()).toBe(before);
+    const running = checkChangeFilesOnThread();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(threads()).toBeGreaterThan(before);
+    await running.stop();
+    expect(threads()).toBe(before);
   });
 
   it('says so when the thread was stopped before it answered', async () => {

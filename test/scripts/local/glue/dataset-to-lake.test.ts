@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -9,7 +9,7 @@ import { type DatasetDescription, ORDERS_DATASET } from '../../../../lib/dataset
 import { textOf } from '../../../../scripts/local/glue/duckdb';
 import { CHECK_ON_THREAD_FROM, type CuratedRow, datasetArgument, mergeChanges, runDatasetToLake } from '../../../../scripts/local/glue/dataset-to-lake';
 import { CURATED_ORDERS } from '../../../../scripts/local/lake-tables';
-import type { LocalS3 } from '../../../../scripts/local/s3';
+import { type LocalS3, localS3Client } from '../../../../scripts/local/s3';
 import { readDocumentedExports } from '../../../helpers/dynamodb-export';
 import { createTable, useLocalDynamoDB } from '../../../helpers/local-dynamodb';
 import { canonical, golden, itemInserts, orderInsert, orderItem, putChangeObject, readLakeTable, twinContext, useTempDirs, writeLakeTable, publishedFigures, expectRunDuration } from '../../../helpers/local-lake';
@@ -465,6 +465,18 @@ describe('runDatasetToLake (through a real s3rver)', () => {
 
     await putChangeObject(local, landing, keyOf(3), [inserts[3] as ChangeRecord]);
     await putChangeObject(local, landing, keyOf(5), [inserts[5] as ChangeRecord]);
+    // A download that fails (an object gone since the listing) fails the run and ends the checking thread.
+    const threads = () => readdirSync('/proc/self/task').length;
+    const before = threads();
+    const failing = localS3Client(local.endpoint);
+    failing.middlewareStack.add(
+      (next, context) => (request) => (context.commandName === 'GetObjectCommand' && (request.input as { Key?: string }).Key === keyOf(7) ? Promise.reject(new Error('object gone')) : next(request)),
+      { step: 'initialize' },
+    );
+    await expect(runDatasetToLake({ ...twinContext(local, tempDir), s3: failing }, args(landing, lake))).rejects.toThrow('object gone');
+    failing.destroy();
+    if (process.platform === 'linux') expect(threads()).toBe(before);
+
     expect(await runDatasetToLake(twinContext(local, tempDir), args(landing, lake))).toMatchObject({ changeObjects: objects, changeRecords: objects, upserts: objects, rowsWritten: objects });
     expect((await readLakeTable(local, lake, CURATED_ORDERS)).rows.map((row) => row.line_no)).toEqual(Array.from({ length: objects }, (_unused, index) => index + 1));
   });

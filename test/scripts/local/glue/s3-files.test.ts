@@ -199,6 +199,27 @@ describe('mapConcurrent', () => {
     expect(most).toBe(3);
     expect(await mapConcurrent([], 8, () => Promise.reject(new Error('never called')))).toEqual([]);
   });
+
+  it('gives each item its index', async () => {
+    expect(await mapConcurrent(['a', 'b', 'c'], 2, (item, index) => Promise.resolve(`${item}${String(index)}`))).toEqual(['a0', 'b1', 'c2']);
+  });
+
+  it('on a failure starts nothing more, lets what runs end, then rejects with the first error', async () => {
+    const ended: number[] = [];
+    const started: number[] = [];
+    const failing = mapConcurrent([1, 2, 3, 4, 5, 6], 3, async (item) => {
+      started.push(item);
+      await turns(item === 1 ? 1 : 6);
+      if (item === 1) throw new Error('first');
+      ended.push(item);
+      if (item === 2) throw new Error('second');
+      return item;
+    });
+    await expect(failing).rejects.toThrow('first');
+    // 1 failed while 2 and 3 ran: both ended before the rejection (2 failing too, later), and 4 to 6 never started.
+    expect(started).toEqual([1, 2, 3]);
+    expect(ended.sort()).toEqual([2, 3]);
+  });
 });
 
 describe('localPathOf', () => {
