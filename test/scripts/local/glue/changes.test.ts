@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChangeRecord, encodeChangeObject } from '../../../../lambda/shared/cdc';
 import { DynalakeError } from '../../../../lambda/shared/errors';
-import { checkChangeFilesOnThread, createChangesTable, createChangesTableFromFiles, isChangeObject, notingNewestChange, readChangeObjects, type SourcedRecords } from '../../../../scripts/local/glue/changes';
+import { type ChangeFile, checkChangeFilesOnThread, createChangesTable, createChangesTableFromFiles, isChangeObject, notingNewestChange, readChangeObjects, type SourcedRecords } from '../../../../scripts/local/glue/changes';
 import { readRows, withDuckDB } from '../../../../scripts/local/glue/duckdb';
 import type { S3ObjectInfo } from '../../../../scripts/local/glue/s3-files';
 
@@ -122,20 +122,28 @@ describe('createChangesTable', () => {
   });
 });
 
-describe('createChangesTableFromFiles', () => {
-  let dir: string;
+/**
+ * Local copies of CDC objects, as the twin downloads them, in a fresh folder for each test
+ * (removed after it): `file` writes one holding `text` (gzipped), named `sourcePrefix` + its name.
+ */
+function useChangeFiles(sourcePrefix: string): { readonly file: (name: string, text: string) => ChangeFile; readonly dir: () => string } {
+  let dir = '';
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'dynalake-changes-'));
   });
   afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
   });
-  /** A local copy of a CDC object holding `text` (gzipped), as the twin downloads it. */
   const file = (name: string, text: string) => {
     const path = join(dir, name);
     writeFileSync(path, gzipSync(text));
-    return { path, source: `s3://landing/cdc/orders/${name}` };
+    return { path, source: `${sourcePrefix}${name}` };
   };
+  return { file, dir: () => dir };
+}
+
+describe('createChangesTableFromFiles', () => {
+  const { file } = useChangeFiles('s3://landing/cdc/orders/');
   const lines = (...records: ChangeRecord[]) => records.map((each) => `${JSON.stringify(each)}\n`).join('');
   const at = (each: ChangeRecord, approximateCreationTime: number): ChangeRecord => ({ ...each, approximateCreationTime });
   const changes = [
@@ -218,18 +226,7 @@ describe('createChangesTableFromFiles', () => {
 });
 
 describe('checkChangeFilesOnThread', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dynalake-check-'));
-  });
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const file = (name: string, text: string) => {
-    const path = join(dir, name);
-    writeFileSync(path, gzipSync(text));
-    return { path, source: `s3://landing/${name}` };
-  };
+  const { file, dir } = useChangeFiles('s3://landing/');
   const line = (id: string, sequenceNumber: string, time = 1714521600) => `${JSON.stringify({ ...inserted(id, sequenceNumber), approximateCreationTime: time })}\n`;
 
   it('counts the records of every file and notes the newest change, whatever order they come in', async () => {
@@ -258,7 +255,7 @@ describe('checkChangeFilesOnThread', () => {
     missing.add(0, file('a.jsonl.gz', line('o1', '1')));
     await expect(missing.result(2)).rejects.toThrow(new Error('file 1 of 2 was never handed over to be checked'));
     const unreadable = checkChangeFilesOnThread();
-    unreadable.add(0, { path: join(dir, 'gone.jsonl.gz'), source: 's3://landing/gone.jsonl.gz' });
+    unreadable.add(0, { path: join(dir(), 'gone.jsonl.gz'), source: 's3://landing/gone.jsonl.gz' });
     const error = await unreadable.result(1).then(
       () => undefined,
       (failure: unknown) => failure as Error,
@@ -268,7 +265,7 @@ describe('checkChangeFilesOnThread', () => {
   });
 
   it('fails with the thread’s own error when the thread cannot start', async () => {
-    await expect(checkChangeFilesOnThread(join(dir, 'no-codec.js')).result(0)).rejects.toThrow(/^Cannot find module '.*no-codec\.js'/);
+    await expect(checkChangeFilesOnThread(join(dir(), 'no-codec.js')).result(0)).rejects.toThrow(/^Cannot find module '.*no-codec\.js'/);
   });
 
   // The process's threads, as Linux lists them: a check's thread, once it has answered or been stopped, is gone.
