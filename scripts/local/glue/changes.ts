@@ -195,10 +195,10 @@ export function checkChangeFilesOnThread(codec = require.resolve('../../../lambd
 
 /**
  * Creates `table` as {@link createChangesTable} does, from CDC objects copied to local files, in
- * the order given. DuckDB reads the files (read_json, in parallel) while this thread checks each
- * with decodeChangeObject, whose refusals and messages (object, line, field) stand: a file it
- * refuses fails the run whatever DuckDB made of it. Appending each record's fields from
- * JavaScript instead cost more than the merge itself.
+ * the order given. DuckDB reads the files (read_json, in parallel) while the codec checks each
+ * (here, or on the `check` thread they were handed to as they downloaded): its refusals and
+ * messages (object, line, field) stand, whatever DuckDB made of the file. Appending each
+ * record's fields from JavaScript instead cost more than the merge itself.
  *
  * read_order is the row's position in the table DuckDB created: with preserve_insertion_order
  * (on by default) a scan's rows stay in the order of its files and of their lines
