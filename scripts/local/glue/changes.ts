@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChangeRecord, decodeChangeObject } from '../../../lambda/shared/cdc';
 import { DynalakeError, type ErrorCode } from '../../../lambda/shared/errors';
-import { readCount, sqlIdentifier, sqlLiteral } from './duckdb';
+import { readCount, sqlIdentifier, sqlLiteral, sqlStringList } from './duckdb';
 import { getObjectBytes, type S3ObjectInfo } from './s3-files';
 
 /** The change records of one CDC object, and where they came from (named in errors). */
@@ -227,9 +227,8 @@ export async function createChangesTableFromFiles(connection: DuckDBConnection, 
   } catch (error) {
     throw new DynalakeError('BAD_INPUT', `the change objects decode, but DuckDB cannot read them: ${(error as Error).message}`);
   }
-  const list = (texts: readonly string[]) => `[${texts.map(sqlLiteral).join(', ')}]::VARCHAR[]`;
   await connection.run(
-    `CREATE OR REPLACE TABLE ${sources} AS SELECT unnest(${list(files.map((file) => file.path))}) AS filename, unnest(${list(files.map((file) => file.source))}) AS source`,
+    `CREATE OR REPLACE TABLE ${sources} AS SELECT unnest(${sqlStringList(files.map((file) => file.path))}) AS filename, unnest(${sqlStringList(files.map((file) => file.source))}) AS source`,
   );
   // A null image is SQL NULL, as createChangesTable writes it.
   const image = (name: string) => `CASE WHEN json_type(${name}) = 'OBJECT' THEN ${name} END`;

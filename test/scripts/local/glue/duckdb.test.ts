@@ -133,15 +133,24 @@ describe('tables from rows and files', () => {
     });
   });
 
-  it('copyPartitioned writes one file per partition value, on one thread whatever the DuckDB was opened with', async () => {
+  it('copyPartitioned writes one file per partition value, its rows in the order of the query, whatever threads the DuckDB was opened with', async () => {
     const out = mkdtempSync(join(tmpdir(), 'dynalake-duckdb-test-'));
     try {
       await withDuckDB(
         async (connection) => {
-          // current_setting is read as the COPY runs, so each row records the threads it was written with.
-          await copyPartitioned(connection, "SELECT current_setting('threads') AS threads, day FROM (VALUES ('2010-12-01'), ('2010-12-02'), ('2010-12-01')) AS v(day)", out, 'day');
-          expect(await listFiles(out)).toEqual(['day=2010-12-01/part-0.parquet', 'day=2010-12-02/part-0.parquet']);
-          expect(await readRows(connection, `SELECT threads, count(*) AS n FROM read_parquet(${sqlLiteral(join(out, '*', '*.parquet'))}) GROUP BY threads`)).toEqual([{ threads: 1, n: 3 }]);
+          // Enough rows that a write on four threads puts some out of order (2026-12-07: 2 to 4 rows of 300,000).
+          const select = "SELECT i, CAST(DATE '2010-12-01' + CAST(i % 3 AS INTEGER) AS VARCHAR) AS day FROM range(300000) AS t(i) ORDER BY day, i";
+          await copyPartitioned(connection, select, out, 'day');
+          expect(await listFiles(out)).toEqual(['day=2010-12-01/part-0.parquet', 'day=2010-12-02/part-0.parquet', 'day=2010-12-03/part-0.parquet']);
+          const written = `read_parquet(${sqlLiteral(join(out, '*', '*.parquet'))}, filename = true, file_row_number = true)`;
+          expect(
+            await readRows(
+              connection,
+              `SELECT count(*) AS n, count(*) FILTER (WHERE i < previous) AS out_of_order FROM (SELECT i, lag(i) OVER (PARTITION BY filename ORDER BY file_row_number) AS previous FROM ${written})`,
+            ),
+          ).toEqual([{ n: 300000, out_of_order: 0 }]);
+          // The connection as it was: its threads, and no table of the write's left behind.
+          expect(await readRows(connection, "SELECT current_setting('threads') AS threads, (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'copy_partitioned_rows') AS tables")).toEqual([{ threads: 4, tables: 0 }]);
         },
         { threads: 4 },
       );
