@@ -4,6 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ChangeRecord, decodeChangeObject } from '../../../lambda/shared/cdc';
 import { DynalakeError, type ErrorCode } from '../../../lambda/shared/errors';
+import { summarizeChangeObject } from './change-summary';
 import { readCount, sqlIdentifier, sqlLiteral, sqlStringList } from './duckdb';
 import { getObjectBytes, type S3ObjectInfo } from './s3-files';
 
@@ -113,13 +114,13 @@ export interface ChangeFilesCheck {
   stop(): Promise<void>;
 }
 
-/** The checking thread's code: plain JavaScript that loads the codec (through the swc hook when it is TypeScript). */
+/** The checking thread's code: plain JavaScript that loads the summarizer (through the swc hook when it is TypeScript). */
 const CHECK_THREAD_SOURCE = `
 'use strict';
 const { readFileSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 if (workerData.register) require(workerData.register);
-const { decodeChangeObject } = require(workerData.codec);
+const { summarizeChangeObject } = require(workerData.codec);
 const held = new Map();
 let refused;
 parentPort.on('message', (message) => {
@@ -127,8 +128,8 @@ parentPort.on('message', (message) => {
     const { index, path, source } = message;
     if (refused !== undefined && refused.index < index) return; // an earlier file is refused already
     try {
-      const records = decodeChangeObject(readFileSync(path), source);
-      held.set(index, { records: records.length, newest: records.reduce((newest, record) => Math.max(newest, record.approximateCreationTime), -Infinity) });
+      const summary = summarizeChangeObject(readFileSync(path), source);
+      held.set(index, { records: summary.records, newest: summary.newest ?? -Infinity });
     } catch (error) {
       if (refused === undefined || index < refused.index) refused = { index, name: error.name, code: error.code, message: error.message };
     }
@@ -152,10 +153,10 @@ type CheckAnswer = ChangesRead | { readonly refused: { readonly name?: string; r
 
 /**
  * Starts the codec's check of change files on a thread of its own ({@link ChangeFilesCheck}).
- * `codec` is the module the thread takes decodeChangeObject from: lambda/shared/cdc, here as
+ * `codec` is the module the thread takes summarizeChangeObject from: ./change-summary, here as
  * TypeScript, in the npm package as JavaScript.
  */
-export function checkChangeFilesOnThread(codec = require.resolve('../../../lambda/shared/cdc')): ChangeFilesCheck {
+export function checkChangeFilesOnThread(codec = require.resolve('./change-summary')): ChangeFilesCheck {
   const worker = new Worker(CHECK_THREAD_SOURCE, {
     eval: true,
     // Not the process's own flags (a test runner's, say): the thread loads what it needs itself.
@@ -248,10 +249,9 @@ function checkChangeFiles(files: readonly ChangeFile[]): ChangesRead {
   let records = 0;
   let newest: number | undefined;
   for (const { path, source } of files) {
-    for (const record of decodeChangeObject(readFileSync(path), source)) {
-      records += 1;
-      newest = Math.max(newest ?? record.approximateCreationTime, record.approximateCreationTime);
-    }
+    const summary = summarizeChangeObject(readFileSync(path), source);
+    records += summary.records;
+    if (summary.newest !== undefined) newest = Math.max(newest ?? summary.newest, summary.newest);
   }
   return { records, newest };
 }
