@@ -45,17 +45,20 @@ describe('strykerConfig', () => {
 
   it('covers the modules issue 15 names', () => {
     const twins = ['duckdb', 'dataset-to-lake', 'campaign-progress', 'csv-to-dynamodb', 'sales-star-schema'].map((name) => `scripts/local/glue/${name}.ts`);
+    const summary = 'scripts/local/glue/change-summary.ts';
     expect(MODULES.map((module) => [module.name, module.mutate])).toEqual([
       ['config', ['lib/config.ts']],
       ['nag', ['lib/nag.ts']],
       ['lambda', ['lambda/**/*.ts']],
       ['seed', ['scripts/seed/**/*.ts']],
-      // scripts/local/glue/ in two modules that together mutate every file of it once.
-      ['local-glue', ['scripts/local/glue/**/*.ts', ...twins.map((file) => `!${file}`)]],
+      // scripts/local/glue/ in three modules that together mutate every file of it once.
+      ['local-glue', ['scripts/local/glue/**/*.ts', ...[...twins, summary].map((file) => `!${file}`)]],
       ['local-twins', twins],
+      ['change-summary', [summary]],
     ]);
-    // The twins' own tests, each twin's beside it.
+    // The twins' own tests, each twin's beside it; the scanner's beside it.
     expect(MODULES.find((module) => module.name === 'local-twins')?.tests).toEqual(twins.map((file) => `**/test/${file.replace('.ts', '.test.ts')}`));
+    expect(MODULES.find((module) => module.name === 'change-summary')?.tests).toEqual(['**/test/scripts/local/glue/change-summary.test.ts']);
   });
 });
 

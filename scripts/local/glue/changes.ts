@@ -110,7 +110,12 @@ export interface ChangeFilesCheck {
    * of them (in read order) that it refuses, as decodeChangeObject words it. Ends the thread.
    */
   result(files: number): Promise<ChangesRead>;
-  /** Ends the thread without waiting for a result (the run failed elsewhere). */
+  /**
+   * Ends the thread without waiting for a result (the run failed elsewhere): between two files,
+   * those still queued let go. Not Worker.terminate while it checks one: a thread terminated in a
+   * gunzip can abort the whole process (Node 20: "close before init" in node_zlib.cc, seen under
+   * mutation testing on 2026-12-07).
+   */
   stop(): Promise<void>;
 }
 
@@ -121,9 +126,12 @@ const { readFileSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 if (workerData.register) require(workerData.register);
 const { summarizeChangeObject } = require(workerData.codec);
+const stopped = new Int32Array(workerData.stopped);
 const held = new Map();
 let refused;
 parentPort.on('message', (message) => {
+  // Asked to stop: the files still queued are let go, and the thread ends between two files.
+  if (Atomics.load(stopped, 0) === 1) return parentPort.close();
   if (message.files === undefined) {
     const { index, path, source } = message;
     if (refused !== undefined && refused.index < index) return; // an earlier file is refused already
@@ -148,6 +156,9 @@ parentPort.on('message', (message) => {
 });
 `;
 
+/** How long {@link ChangeFilesCheck.stop} waits for the thread to end between two files: one file takes milliseconds. */
+const STOP_WAIT_MS = 10_000;
+
 /** The checking thread's answer. */
 type CheckAnswer = ChangesRead | { readonly refused: { readonly name?: string; readonly code?: ErrorCode; readonly message: string } };
 
@@ -157,12 +168,14 @@ type CheckAnswer = ChangesRead | { readonly refused: { readonly name?: string; r
  * TypeScript, in the npm package as JavaScript.
  */
 export function checkChangeFilesOnThread(codec = require.resolve('./change-summary')): ChangeFilesCheck {
+  const stopped = new SharedArrayBuffer(4);
   const worker = new Worker(CHECK_THREAD_SOURCE, {
     eval: true,
     // Not the process's own flags (a test runner's, say): the thread loads what it needs itself.
     execArgv: [],
-    workerData: { codec, register: codec.endsWith('.ts') ? require.resolve('../../lib/swc-register.js') : undefined },
+    workerData: { codec, register: codec.endsWith('.ts') ? require.resolve('../../lib/swc-register.js') : undefined, stopped },
   });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const answer = new Promise<CheckAnswer>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -189,7 +202,12 @@ export function checkChangeFilesOnThread(codec = require.resolve('./change-summa
       }
     },
     stop: async () => {
-      await worker.terminate();
+      Atomics.store(new Int32Array(stopped), 0, 1);
+      worker.postMessage({ stop: true });
+      // A thread that does not end between files within STOP_WAIT_MS is stuck in one: terminated then.
+      const stuck = setTimeout(() => void worker.terminate(), STOP_WAIT_MS);
+      await exited;
+      clearTimeout(stuck);
     },
   };
 }

@@ -287,6 +287,17 @@ describe('checkChangeFilesOnThread', () => {
     expect(threads()).toBeGreaterThan(before);
     await running.stop();
     expect(threads()).toBe(before);
+    // Stopped with files still queued: it lets them go and ends between two of them.
+    const busy = checkChangeFilesOnThread();
+    const queued = file('queued.jsonl.gz', line('o1', '1').repeat(1000));
+    for (let index = 0; index < 50; index += 1) busy.add(index, queued);
+    await busy.stop();
+    expect(threads()).toBe(before);
+    // A thread that never started ends too, and a second stop changes nothing.
+    const broken = checkChangeFilesOnThread(join(dir(), 'no-codec.js'));
+    await broken.stop();
+    await broken.stop();
+    expect(threads()).toBe(before);
   });
 
   it('says so when the thread was stopped before it answered', async () => {
