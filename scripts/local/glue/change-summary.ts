@@ -10,6 +10,11 @@ import { type ChangeRecord, decodeChangeObject } from '../../../lambda/shared/cd
  * does not take as plainly valid, for any reason, sends the whole object through
  * decodeChangeObject, whose refusal (object, line, field) or result stands: the scanner may only
  * ever be stricter than the codec, never more lenient.
+ *
+ * The scan of a line `bytes[start, end)` may read past `end` (the next line, or past the buffer,
+ * where a read gives undefined): it takes the line only when its object closes exactly at `end`,
+ * and a scan that has gone past `end` never comes back to it. Only whitespace (which a line feed
+ * is) and strings (whose end it looks for) stop at `end`.
  */
 
 /** A CDC object's records, counted. */
@@ -107,8 +112,6 @@ const FIELD_NAMES: readonly (readonly [string, Field])[] = [
 ];
 const EVENT_NAMES = ['INSERT', 'MODIFY', 'REMOVE'] as const;
 const MAX_SEQUENCE_DIGITS = 64;
-/** Digits a double holds exactly whatever they are: an integer time of at most this many is summed digit by digit. */
-const EXACT_DIGITS = 15;
 
 // The scan's tables, one slot per Field: reused line after line (the scan runs on one thread, never re-entered).
 const fieldKinds = new Uint8Array(Field.None);
@@ -149,10 +152,9 @@ function stringEnd(bytes: Uint8Array, index: number, end: number): number {
     if (byte < SPACE) return -1;
     if (byte === BACKSLASH) {
       lastStringEscaped = true;
-      if (at + 1 >= end) return -1;
       const escape = bytes[at + 1] as number;
       if (escape === LOWER_U) {
-        if (at + 6 > end || !isHexDigit(bytes[at + 2] as number) || !isHexDigit(bytes[at + 3] as number) || !isHexDigit(bytes[at + 4] as number) || !isHexDigit(bytes[at + 5] as number)) return -1;
+        if (!isHexDigit(bytes[at + 2] as number) || !isHexDigit(bytes[at + 3] as number) || !isHexDigit(bytes[at + 4] as number) || !isHexDigit(bytes[at + 5] as number)) return -1;
         at += 6;
         continue;
       }
@@ -167,24 +169,21 @@ function stringEnd(bytes: Uint8Array, index: number, end: number): number {
 }
 
 /** The index after the digits from `index` on (at least one), or -1 when there is none. */
-function digitsEnd(bytes: Uint8Array, index: number, end: number): number {
+function digitsEnd(bytes: Uint8Array, index: number): number {
   let at = index;
-  while (at < end && isDigit(bytes[at] as number)) at += 1;
+  while (isDigit(bytes[at] as number)) at += 1;
   return at > index ? at : -1;
 }
 
 /** The index after the JSON number at `index` (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), or -1. */
-function numberEnd(bytes: Uint8Array, index: number, end: number): number {
+function numberEnd(bytes: Uint8Array, index: number): number {
   let at = bytes[index] === MINUS ? index + 1 : index;
-  if (at < end && bytes[at] === ZERO) at += 1;
-  else at = digitsEnd(bytes, at, end);
-  if (at < 0) return -1;
-  if (at < end && bytes[at] === DOT) at = digitsEnd(bytes, at + 1, end);
-  if (at < 0) return -1;
-  if (at < end && (bytes[at] === LOWER_E || bytes[at] === UPPER_E)) {
+  at = bytes[at] === ZERO ? at + 1 : digitsEnd(bytes, at);
+  if (at >= 0 && bytes[at] === DOT) at = digitsEnd(bytes, at + 1);
+  if (at >= 0 && (bytes[at] === LOWER_E || bytes[at] === UPPER_E)) {
     at += 1;
-    if (at < end && (bytes[at] === PLUS || bytes[at] === MINUS)) at += 1;
-    at = digitsEnd(bytes, at, end);
+    if (bytes[at] === PLUS || bytes[at] === MINUS) at += 1;
+    at = digitsEnd(bytes, at);
   }
   return at;
 }
@@ -197,8 +196,8 @@ function spells(bytes: Uint8Array, start: number, end: number, word: string): bo
 }
 
 /** The index after `word` (true, false, null) at `index`, or -1. */
-function wordEnd(bytes: Uint8Array, index: number, end: number, word: string): number {
-  return index + word.length <= end && spells(bytes, index, index + word.length, word) ? index + word.length : -1;
+function wordEnd(bytes: Uint8Array, index: number, word: string): number {
+  return spells(bytes, index, index + word.length, word) ? index + word.length : -1;
 }
 
 /** The checked field a top-level name's bytes spell (without its quotes), or Field.None. */
@@ -215,7 +214,7 @@ let memberField = Field.None;
  * name holds an escape (its text is not its bytes).
  */
 function memberValueStart(bytes: Uint8Array, index: number, end: number, depth: number): number {
-  if (index >= end || bytes[index] !== QUOTE) return -1;
+  if (bytes[index] !== QUOTE) return -1;
   const nameEnd = stringEnd(bytes, index, end);
   if (nameEnd < 0) return -1;
   if (depth === 1) {
@@ -223,7 +222,7 @@ function memberValueStart(bytes: Uint8Array, index: number, end: number, depth: 
     memberField = checkedField(bytes, index + 1, nameEnd - 1);
   }
   const colon = skipSpace(bytes, nameEnd, end);
-  if (colon >= end || bytes[colon] !== COLON) return -1;
+  if (bytes[colon] !== COLON) return -1;
   return skipSpace(bytes, colon + 1, end);
 }
 
@@ -237,19 +236,18 @@ function memberValueStart(bytes: Uint8Array, index: number, end: number, depth: 
  */
 export function plainRecordTime(bytes: Uint8Array, start: number, end: number): number | undefined {
   let at = skipSpace(bytes, start, end);
-  if (at >= end || bytes[at] !== OPEN_BRACE) return undefined;
+  if (bytes[at] !== OPEN_BRACE) return undefined;
   fieldKinds.fill(Kind.Missing);
   let depth = 0;
   for (;;) {
     // A value starts at `at`; at the top level (depth 1) it is memberField's.
-    if (at >= end) return undefined;
     const byte = bytes[at] as number;
     const valueStart = at;
     if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
       const isObject = byte === OPEN_BRACE;
       if (depth === 1 && memberField !== Field.None) fieldKinds[memberField] = isObject ? Kind.Object : Kind.Array;
       at = skipSpace(bytes, at + 1, end);
-      if (at < end && bytes[at] === (isObject ? CLOSE_BRACE : CLOSE_BRACKET)) {
+      if (bytes[at] === (isObject ? CLOSE_BRACE : CLOSE_BRACKET)) {
         at += 1; // empty: a whole value
       } else {
         if (depth === open.length) open = Uint8Array.from({ length: depth * 2 }, (_unused, index) => open[index] ?? 0);
@@ -265,16 +263,16 @@ export function plainRecordTime(bytes: Uint8Array, start: number, end: number): 
         at = stringEnd(bytes, at, end);
         kind = lastStringEscaped ? Kind.EscapedString : Kind.String;
       } else if (byte === MINUS || isDigit(byte)) {
-        at = numberEnd(bytes, at, end);
+        at = numberEnd(bytes, at);
         kind = Kind.Number;
       } else if (byte === 0x6e) {
-        at = wordEnd(bytes, at, end, 'null');
+        at = wordEnd(bytes, at, 'null');
         kind = Kind.Null;
       } else if (byte === 0x74) {
-        at = wordEnd(bytes, at, end, 'true');
+        at = wordEnd(bytes, at, 'true');
         kind = Kind.Boolean;
       } else if (byte === 0x66) {
-        at = wordEnd(bytes, at, end, 'false');
+        at = wordEnd(bytes, at, 'false');
         kind = Kind.Boolean;
       } else {
         return undefined;
@@ -290,7 +288,6 @@ export function plainRecordTime(bytes: Uint8Array, start: number, end: number): 
     for (;;) {
       at = skipSpace(bytes, at, end);
       if (depth === 0) return at === end ? recordTime(bytes) : undefined;
-      if (at >= end) return undefined;
       const inObject = open[depth - 1] === 1;
       if (bytes[at] === COMMA) {
         at = skipSpace(bytes, at + 1, end);
@@ -310,16 +307,11 @@ function stringFieldIs(bytes: Uint8Array, field: Field, texts: readonly string[]
   return fieldKinds[field] === Kind.String && texts.some((text) => spells(bytes, (fieldStarts[field] as number) + 1, (fieldEnds[field] as number) - 1, text));
 }
 
-/** The number field's value, as JSON.parse gives it. */
+/** The number field's value, as JSON.parse gives it (the same rounding of the same text). */
 function numberFieldValue(bytes: Uint8Array, field: Field): number {
-  const start = fieldStarts[field] as number;
-  const end = fieldEnds[field] as number;
-  if (end - start <= EXACT_DIGITS && digitsEnd(bytes, start, end) === end) {
-    let value = 0;
-    for (let at = start; at < end; at += 1) value = value * 10 + ((bytes[at] as number) - ZERO);
-    return value;
-  }
-  return Number(String.fromCharCode(...bytes.subarray(start, end)));
+  let text = '';
+  for (let at = fieldStarts[field] as number; at < (fieldEnds[field] as number); at += 1) text += String.fromCharCode(bytes[at] as number);
+  return Number(text);
 }
 
 /** The record's time when its checked fields are as decodeChangeObject requires, else undefined. */
@@ -328,7 +320,7 @@ function recordTime(bytes: Uint8Array): number | undefined {
   if (fieldKinds[Field.Keys] !== Kind.Object) return undefined;
   const sequenceStart = (fieldStarts[Field.SequenceNumber] as number) + 1;
   const sequenceEnd = (fieldEnds[Field.SequenceNumber] as number) - 1;
-  if (fieldKinds[Field.SequenceNumber] !== Kind.String || sequenceEnd - sequenceStart > MAX_SEQUENCE_DIGITS || digitsEnd(bytes, sequenceStart, sequenceEnd) !== sequenceEnd) return undefined;
+  if (fieldKinds[Field.SequenceNumber] !== Kind.String || sequenceEnd - sequenceStart > MAX_SEQUENCE_DIGITS || digitsEnd(bytes, sequenceStart) !== sequenceEnd) return undefined;
   if (fieldKinds[Field.ApproximateCreationTime] !== Kind.Number) return undefined;
   for (const image of [Field.NewImage, Field.OldImage]) if (fieldKinds[image] !== Kind.Object && fieldKinds[image] !== Kind.Null) return undefined;
   return numberFieldValue(bytes, Field.ApproximateCreationTime);

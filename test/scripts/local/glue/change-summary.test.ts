@@ -53,6 +53,16 @@ describe('plainRecordTime', () => {
     ['a 64-digit sequence number', line({ sequenceNumber: `"${'9'.repeat(64)}"` }), TIME],
     ['other top-level fields, objects and arrays among them', line({ extra: '[{"eventName":5}]', more: '{"keys":[]}' }), TIME],
     ['images nested 200 deep (beyond the scan table it starts with)', line({ newImage: `${'{"a":['.repeat(100)}1${']}'.repeat(100)}` }), TIME],
+    ['each whitespace character JSON allows, in every place it may stand', `\t\r {\t"eventName"\r:\t"INSERT"\r,\t"keys" \r:{ \t"a"\r:\t[ \t1\r,\t{ }\r,[\t]\r] \t}\r,"newImage":{\t} ,"oldImage" : null\t,"sequenceNumber":"1" ,"approximateCreationTime":\r${String(TIME)}\t}\t\r`, TIME],
+    ['containers side by side and in each other', line({ newImage: '{"a":[[],[1],{},{"b":{}},[[[]]]],"c":{"d":[{"e":[]}]}}' }), TIME],
+    ['every literal, in objects and in arrays', line({ newImage: '{"t":true,"f":false,"n":null,"l":[true,false,null]}' }), TIME],
+    ['escapes in names below the top level', line({ newImage: String.raw`{"\u0041\n":{"\"":1}}` }), TIME],
+    ['hex digits in either case', line({ newImage: String.raw`{"a":"\u00aF\uFFfe\u0000"}` }), TIME],
+    ['a time of one digit', line({ approximateCreationTime: '0' }), 0],
+    ['a time with a fraction and a negative exponent', line({ approximateCreationTime: '-25.5e-1' }), -2.55],
+    ['a time with a plus in its exponent', line({ approximateCreationTime: '1E+2' }), 100],
+    ['the time before the other fields', `{"approximateCreationTime":42,${line().slice(1, line().indexOf(',"approximateCreationTime"'))}}`, 42],
+    ['a name that starts like a checked one', line({ eventNames: '5', key: '[]', newImag: '1', sequenceNumbers: 'null' }), TIME],
   ])('takes %s', (_what, text, time) => {
     expect(codecOf(text)).toBe(time);
     expect(scan(text)).toBe(time);
@@ -114,6 +124,25 @@ describe('plainRecordTime', () => {
     ['a time as a string', line({ approximateCreationTime: '"1796651249"' })],
     ['a time as null', line({ approximateCreationTime: 'null' })],
     ['no time', line({ approximateCreationTime: undefined })],
+    ['a record cut after its opening brace', '{'],
+    ['a record cut after a name', '{"eventName"'],
+    ['a record cut after a colon', '{"eventName":'],
+    ['a record cut after a value', '{"eventName":"INSERT"'],
+    ['a record cut after a comma', '{"eventName":"INSERT",'],
+    ['an array cut after its bracket', '{"eventName":['],
+    ['an array cut after a value', '{"eventName":[1'],
+    ['an array cut after a comma', '{"eventName":[1,'],
+    ['a number cut after its minus', '{"eventName":-'],
+    ['a number cut after its dot', '{"eventName":1.'],
+    ['a number cut after its e', '{"eventName":1e'],
+    ['a number cut after its exponent sign', '{"eventName":1e-'],
+    ['a \\u escape cut after two digits', String.raw`{"eventName":"\u00`],
+    ['an empty line', ''],
+    ['a colon where a comma goes', line().replace(',"keys"', ':"keys"')],
+    ['a comma where a colon goes', line().replace('"keys":', '"keys",')],
+    ['a value where a name goes', line({ newImage: '{1:2}' })],
+    ['two values in a row in an array', line({ newImage: '{"a":[1 2]}' })],
+    ['a quote inside a name left open', line({ newImage: '{"a:1}' })],
   ])('refuses %s, as the codec does', (_what, text) => {
     expect(typeof codecOf(text)).toBe('string');
     expect(scan(text)).toBeUndefined();
@@ -126,6 +155,20 @@ describe('plainRecordTime', () => {
   ])('leaves %s to the codec, which takes the record', (_what, text) => {
     expect(codecOf(text)).toBe(TIME);
     expect(scan(text)).toBeUndefined();
+  });
+
+  it('takes a line feed as the whitespace it is to JSON.parse, when given a line holding one', () => {
+    const text = line().replace(',"keys":', ',\n"keys"\n:\n');
+    expect((JSON.parse(text) as ChangeRecord).approximateCreationTime).toBe(TIME);
+    expect(scan(text)).toBe(TIME);
+  });
+
+  it('takes no part of a line it takes, however the rest of the line would go on', () => {
+    for (const text of [line(), line({ eventName: '"REMOVE"', newImage: 'null', oldImage: String.raw`{"a":[-1.5e+3,0,true,false,null,{},[]],"b\n":"\u00e9"}` })]) {
+      const bytes = Buffer.from(text, 'utf8');
+      expect(plainRecordTime(bytes, 0, bytes.length)).toBeDefined();
+      for (let end = 0; end < bytes.length; end += 1) expect([end, plainRecordTime(bytes, 0, end)]).toEqual([end, undefined]);
+    }
   });
 
   it('reads only the line it is given in a larger buffer', () => {
