@@ -28,9 +28,23 @@ declare module 's3rver' {
     }[];
   }
 
+  /** The part of Koa's request context the listing middleware (scripts/local/s3.ts) uses. */
+  interface Context {
+    readonly method: string;
+    readonly path: string;
+    /** The parsed query string; setting it rewrites the request's URL. */
+    query: Record<string, string | string[] | undefined>;
+    body: unknown;
+    status: number;
+  }
+
+  type Middleware = (context: Context, next: () => Promise<void>) => Promise<void>;
+
   }
 
   class S3rver extends EventEmitter {
+    /** Koa's middleware stack, outermost first: composed when run() starts the server. */
+    readonly middleware: S3rver.Middleware[];
     constructor(options?: S3rver.S3rverOptions);
     run(): Promise<AddressInfo>;
     close(): Promise<void>;

@@ -48,6 +48,9 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
   const directory = options.path ?? mkdtempSync(join(tmpdir(), 'dynalake-s3-'));
   mkdirSync(directory, { recursive: true });
   const server = new S3rver({ address: '127.0.0.1', port: options.port ?? 0, silent: true, directory, vhostBuckets: false });
+  // Inside the XML encoder (the stack's second), so that it sees and leaves the listing as an object.
+  if (server.middleware.length !== S3RVER_MIDDLEWARE_COUNT) throw new Error(`s3rver's middleware is not the stack of s3rver 3.7.1 (${String(server.middleware.length)} layers, not ${String(S3RVER_MIDDLEWARE_COUNT)})`);
+  server.middleware.splice(2, 0, listObjectsV2ByMarker);
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const client = localS3Client(endpoint);
@@ -66,6 +69,74 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
     },
   };
 }
+
+/** s3rver 3.7.1's stack: logger, XML encoder, mount interop, virtual hosts, router. */
+const S3RVER_MIDDLEWARE_COUNT = 5;
+
+/** A version-1 listing as s3rver's getBucket controller leaves it, before the XML encoder. */
+interface ListBucketResultV1 {
+  readonly Marker?: string;
+  readonly NextMarker?: string;
+  readonly IsTruncated: boolean;
+  readonly Contents: readonly { readonly Key: string; readonly Owner?: unknown }[];
+  readonly CommonPrefixes: readonly unknown[];
+}
+
+const TOKEN_TAG = 'dynalake-start-after:';
+/** A continuation token: the key the next page starts after, tagged and base64-encoded (S3's tokens are opaque). */
+const tokenOf = (key: string) => Buffer.from(`${TOKEN_TAG}${key}`, 'utf8').toString('base64');
+/** The key a token of {@link tokenOf} names, or undefined for any other token. */
+function keyOfToken(token: string): string | undefined {
+  const text = Buffer.from(token, 'base64').toString('utf8');
+  return text.startsWith(TOKEN_TAG) && tokenOf(text.slice(TOKEN_TAG.length)) === token ? text.slice(TOKEN_TAG.length) : undefined;
+}
+
+/**
+ * ListObjectsV2 served by s3rver's version-1 listing. s3rver 3.7.1 makes ListObjectsV2's
+ * continuation tokens with DES, which OpenSSL 3 (Node.js 17 on) leaves out: every listing longer
+ * than a page of 1,000 keys failed with InternalError, a twin's listing of cdc/ among them once
+ * more than 1,000 change objects had landed (a million changes, at 1,000 records an object). Version 1
+ * pages by a marker, the key to start after, and a continuation token here is that key, so the
+ * SDK's paginator and the refresh-follow-up handler page as they do on S3.
+ * A listing with a delimiter is left to s3rver: its page may end in a common prefix, which a key
+ * marker cannot step over, and nothing here lists with one.
+ */
+export const listObjectsV2ByMarker: S3rver.Middleware = async (context, next) => {
+  const query = context.query;
+  if (context.method !== 'GET' || query['list-type'] !== '2' || !/^\/[^/]+\/?$/.test(context.path) || query.delimiter !== undefined || 'marker' in query) {
+    await next();
+    return;
+  }
+  const { 'list-type': _listType, 'continuation-token': token, 'start-after': startAfter, 'fetch-owner': fetchOwner, ...rest } = query;
+  let marker = typeof startAfter === 'string' ? startAfter : undefined;
+  if (typeof token === 'string' && token !== '') {
+    marker = keyOfToken(token);
+    if (marker === undefined) {
+      context.status = 400;
+      context.body = { Error: { Code: 'InvalidArgument', Message: 'The continuation token provided is incorrect', ArgumentName: 'continuation-token', ArgumentValue: token } };
+      return;
+    }
+  }
+  context.query = marker === undefined ? rest : { ...rest, marker };
+  await next();
+  const listing = (context.body as { ListBucketResult?: ListBucketResultV1 } | undefined)?.ListBucketResult;
+  if (listing === undefined) return;
+  const { Marker: _marker, NextMarker: _nextMarker, IsTruncated, Contents, CommonPrefixes, ...same } = listing;
+  const last = Contents[Contents.length - 1];
+  context.body = {
+    ListBucketResult: {
+      ...same,
+      StartAfter: typeof token === 'string' && token !== '' ? undefined : startAfter,
+      ContinuationToken: token === '' ? undefined : token,
+      NextContinuationToken: IsTruncated && last !== undefined ? tokenOf(last.Key) : undefined,
+      KeyCount: Contents.length,
+      IsTruncated,
+      // Version 2 names each object's owner only when asked (fetch-owner=true); version 1 always does.
+      Contents: fetchOwner === 'true' ? Contents : Contents.map(({ Owner: _owner, ...object }) => object),
+      CommonPrefixes,
+    },
+  };
+};
 
 /** An s3rver event as S3 would have sent it: the same records, object keys URL-encoded. */
 function s3EventOf(event: S3rver.S3rverEvent): S3Event {
