@@ -162,9 +162,9 @@ function columnSql(column: DatasetColumn, raw: string, type: string, what: strin
     case 'timestamp': {
       const parts = timestampFormatParts(column.format ?? DEFAULT_TIMESTAMP_FORMAT) ?? [];
       const format = sqlLiteral(parts.map((part) => ('field' in part ? TIMESTAMP_FIELDS[part.field].strptime : part.text.replace(/%/g, '%%'))).join(''));
-      return `CASE WHEN ${text} IS NULL THEN NULL
-      WHEN try_strptime(${text}, ${format}) IS NOT NULL THEN try_strptime(${text}, ${format})
-      ELSE error(${named} || ' ' || ${text} || ${sqlLiteral(` is not a time in the form ${shownTimestampFormat(parts)}`)}) END`;
+      // One parse: coalesce reaches the refusal only where the parse gave nothing.
+      return `coalesce(try_strptime(${text}, ${format}), CASE WHEN ${text} IS NULL THEN NULL
+      ELSE error(${named} || ' ' || ${text} || ${sqlLiteral(` is not a time in the form ${shownTimestampFormat(parts)}`)}) END)`;
     }
     default:
       return text;

@@ -214,6 +214,24 @@ describe('the twins’ SQL rules', () => {
   });
 
   it.each([
+    ['6', 6],
+    ['2147483647', 2147483647],
+    ['-2147483648', -2147483648],
+    ['6.0', 6],
+    [null, null],
+  ])('exact_int32 takes %p as %p', async (text, value) => {
+    await withDuckDB(async (connection) => {
+      expect(await readScalar(connection, "SELECT exact_int32($1, 'LineNo')", [text])).toBe(value);
+    });
+  });
+
+  it.each([['2147483648'], ['-2147483649'], ['9223372036854775808'], ['6.5'], ['six']])('exact_int32 refuses %p, beyond INT or not whole, as not a whole number', async (text) => {
+    await withDuckDB(async (connection) => {
+      await expect(readRows(connection, "SELECT exact_int32($1, 'LineNo')", [text])).rejects.toThrow(`LineNo ${text} is not a whole number`);
+    });
+  });
+
+  it.each([
     ['2.55', '2.550'],
     ['0.001', '0.001'],
     ['-11062.06', '-11062.060'],
