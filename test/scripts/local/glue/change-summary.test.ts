@@ -89,6 +89,9 @@ describe('plainRecordTime', () => {
     ['a tab inside a string', line({ newImage: '{"a":"x\ty"}' })],
     ['an escape JSON does not have', line({ newImage: String.raw`{"a":"\x41"}` })],
     ['a \\u escape with a letter that is not hex', line({ newImage: String.raw`{"a":"\u00G1"}` })],
+    ['a \\u escape with a character just below the hex letters', line({ newImage: String.raw`{"a":"\u00@1"}` })],
+    ['a \\u escape whose first digit is not hex', line({ newImage: String.raw`{"a":"\uG000"}` })],
+    ['a \\u escape whose second digit is not hex', line({ newImage: String.raw`{"a":"\u0G00"}` })],
     ['a \\u escape cut short by the quote', line({ newImage: String.raw`{"a":"\u00"}` })],
     ['a backslash at the end of the line', '{"eventName":"\\'],
     ['a \\u escape at the end of the line', '{"eventName":"\\u00'],
@@ -143,6 +146,9 @@ describe('plainRecordTime', () => {
     ['a value where a name goes', line({ newImage: '{1:2}' })],
     ['two values in a row in an array', line({ newImage: '{"a":[1 2]}' })],
     ['a quote inside a name left open', line({ newImage: '{"a:1}' })],
+    ['an escaped first name with no colon or value, before a whole record', `{${String.raw`"\u0078"`},${line().slice(1)}`],
+    // JSON.parse keeps the last of a repeated name however it is spelled: here keys, an array.
+    ['a checked name repeated, escaped, with a value the codec refuses', line({ extra: '[]' }).replace('"extra"', String.raw`"k\u0065ys"`)],
   ])('refuses %s, as the codec does', (_what, text) => {
     expect(typeof codecOf(text)).toBe('string');
     expect(scan(text)).toBeUndefined();
@@ -179,6 +185,22 @@ describe('plainRecordTime', () => {
     // Cut short by the end it is given, though the bytes after it would complete the line.
     expect(plainRecordTime(bytes, 2, end - 1)).toBeUndefined();
     expect(plainRecordTime(bytes, 2, bytes.indexOf('"INSERT"') + 3)).toBeUndefined();
+  });
+
+  // Before each line, bytes that would carry a scan sent back to the buffer's second byte into
+  // the line again, one level deeper, and round again: a failure must end the scan, not move it.
+  it.each([
+    ['a control character in a string', 'x,"a":', '{"a":"x\u0001y"}'],
+    ['a \\u escape with a digit that is not hex', 'x,"a":', String.raw`{"a":"\u00G1"}`],
+    ['an escape JSON does not have', 'x,"a":', String.raw`{"a":"\x41"}`],
+    ['a string the line leaves open', 'x,"a":', '{"a":"x'],
+    ['a lone minus', 'x,"a":', '{"a":-}'],
+    ['a literal cut short', 'x,"a":', '{"a":tru}'],
+    ['a name holding a control character', 'x', '{"a\u0001":1}'],
+    ['a top-level name holding an escape', 'x', line().replace('"keys"', String.raw`"k\u0065ys"`)],
+  ])('refuses %s without going back before the line', (_what, before, text) => {
+    const bytes = Buffer.from(`${before}${text}`, 'utf8');
+    expect(plainRecordTime(bytes, before.length, bytes.length)).toBeUndefined();
   });
 
   it('never takes a line the codec refuses, nor gives another time, on 20,000 lines edited at random', () => {
@@ -228,6 +250,15 @@ describe('summarizeChangeObject', () => {
 
   it('counts a last line without its line feed', () => {
     expect(summarizeChangeObject(gzipSync(`${line()}\n\n${line({ approximateCreationTime: '5' })}`), 'o')).toEqual({ records: 2, newest: TIME });
+  });
+
+  it('counts an object of one line without its line feed', () => {
+    expect(summarizeChangeObject(gzipSync(line()), 'o')).toEqual({ records: 1, newest: TIME });
+  });
+
+  it('sends an object whose only line it does not settle to the codec, and gives its answer', () => {
+    expect(summarizeChangeObject(gzipSync(`${line({ eventName: String.raw`"\u0049NSERT"`, approximateCreationTime: '9' })}\n`), 'o')).toEqual({ records: 1, newest: 9 });
+    expect(() => summarizeChangeObject(gzipSync('{"eventName":'), 'o')).toThrow(/^o, line 1: not JSON \(/);
   });
 
   it('gives what the codec gives for a line it leaves to the codec', () => {

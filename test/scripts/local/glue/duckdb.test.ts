@@ -138,7 +138,7 @@ describe('tables from rows and files', () => {
     try {
       await withDuckDB(
         async (connection) => {
-          // Enough rows that a write on four threads puts some out of order (2026-12-07: 2 to 4 rows of 300,000).
+          // Enough rows that a write on four threads puts some out of order (2026-12-07: 2 rows of 300,000; 4 of 1,000,000).
           const select = "SELECT i, CAST(DATE '2010-12-01' + CAST(i % 3 AS INTEGER) AS VARCHAR) AS day FROM range(300000) AS t(i) ORDER BY day, i";
           await copyPartitioned(connection, select, out, 'day');
           expect(await listFiles(out)).toEqual(['day=2010-12-01/part-0.parquet', 'day=2010-12-02/part-0.parquet', 'day=2010-12-03/part-0.parquet']);
