@@ -283,6 +283,10 @@ async function mergeTables(merge: Merging, connection: DuckDBConnection, days: r
     throw new DynalakeError('LOAD_FAILED', `${merge.job}: the merge's counts do not add up: ${JSON.stringify(counts)}`);
   }
   const written = new Set((await readRows(connection, `SELECT DISTINCT ${partition} AS day FROM merged`)).map((row) => textOf(row.day)));
+  // Only `merged` is read from here on, by a write that first copies it sorted: its inputs go
+  // first. At the full file they held 410 MB of DuckDB's memory, the change images 344 MB of it,
+  // and the twin alone peaked at 983 MB with them, 769 MB without (2026-12-07).
+  for (const input of ['upserts', 'latest', 'change_keys', 'changes', 'current_rows', 'touched']) await connection.run(`DROP TABLE ${input}`);
   return { rewrittenPartitions: [...days], emptiedPartitions: days.filter((day) => !written.has(day)), counts };
 }
 

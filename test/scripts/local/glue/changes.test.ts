@@ -152,6 +152,8 @@ describe('createChangesTableFromFiles', () => {
     at(record('o1', '12', { eventName: 'REMOVE', newImage: null, oldImage: { id: 'o1', total: 2.5 } }), 1714521650.25),
     inserted('o2', '12'),
   ];
+  /** The table's columns and their types, by name: the same, whichever way the table was made. */
+  const columnsOfChanges = "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'changes' ORDER BY column_name";
   const everyColumn = 'SELECT read_order, source, event_name, keys::VARCHAR AS keys, sequence_number, new_image::VARCHAR AS new_image, old_image::VARCHAR AS old_image FROM changes ORDER BY read_order';
 
   it('reads the files in the order given, blank lines left out, into the rows createChangesTable writes for the same records, and notes the newest change', async () => {
@@ -160,11 +162,13 @@ describe('createChangesTableFromFiles', () => {
     await withDuckDB(async (connection) => {
       expect(await createChangesTableFromFiles(connection, 'changes', files)).toEqual({ records: 4, newest: 1714521700 });
       const fromFiles = await readRows(connection, everyColumn);
+      const columnsFromFiles = await readRows(connection, columnsOfChanges);
       await createChangesTable(connection, 'changes', [
         { source: 's3://landing/cdc/orders/b.jsonl.gz', records: changes.slice(0, 2) },
         { source: 's3://landing/cdc/orders/a.jsonl.gz', records: changes.slice(2) },
       ]);
       expect(fromFiles).toEqual(await readRows(connection, everyColumn));
+      expect(await readRows(connection, columnsOfChanges)).toEqual(columnsFromFiles);
       expect(fromFiles.map((row) => [row.read_order, row.source, row.sequence_number, row.new_image])).toEqual([
         [0, 's3://landing/cdc/orders/b.jsonl.gz', '10', '{"id":"o1","total":1}'],
         [1, 's3://landing/cdc/orders/b.jsonl.gz', '11', '{"id":"o1","total":2.5}'],
