@@ -1,3 +1,4 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -9,6 +10,7 @@ import {
   type Json,
   JsonDuckDBValueConverter,
 } from '@duckdb/node-api';
+import { DynalakeError } from '../../../lambda/shared/errors';
 
 /**
  * What the local Glue twins and `npm run query` share about DuckDB: one in-memory instance per
@@ -92,35 +94,70 @@ export interface DuckDBOptions {
   /** DuckDB worker threads. @default - DuckDB's default (one per core) */
   readonly threads?: number;
   /**
-   * Where DuckDB spills what does not fit in memory.
+   * Where DuckDB spills what does not fit in memory, and keeps its database file when
+   * $DYNALAKE_DUCKDB_MEMORY_LIMIT caps it.
    * @default - a dynalake-duckdb folder in the OS temporary folder (DuckDB's own default is `.tmp` in the working directory)
    */
   readonly tempDirectory?: string;
 }
 
-/** An open in-memory DuckDB: one instance, one connection. */
+/** An open DuckDB: one instance, one connection. */
 export interface OpenDuckDB {
   readonly connection: DuckDBConnection;
-  /** Closes the connection and the instance. */
+  /** Closes the connection and the instance, and removes its database file if it has one. */
   close(): void;
 }
 
 /**
- * A fresh in-memory DuckDB, session time zone UTC (invoice times are wall-clock times, read and
- * written unchanged; ISO instants become UTC wall-clock time, as in the Glue jobs), with the
- * common macros installed.
+ * $DYNALAKE_DUCKDB_MEMORY_LIMIT, in DuckDB's units ("256MB", "1GB"), or undefined when unset or
+ * empty. Unset, DuckDB may take 80% of RAM (its default) and keeps its tables in memory: the
+ * fastest. Set, DuckDB holds at most that much and its tables live in a database file of its
+ * temporary folder, so they can leave memory too: an in-memory table cannot, and a capped
+ * in-memory twin ran out at 256 MB on twice the Kaggle file (README, "Run the pipeline locally").
+ */
+function memoryLimit(): string | undefined {
+  const limit = process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT;
+  return limit === '' ? undefined : limit;
+}
+
+/** The first line of DuckDB's message: the rest suggests SET statements that cannot be run here. */
+function firstLine(message: string): string {
+  return message.split('\n')[0] as string;
+}
+
+/**
+ * A fresh DuckDB, session time zone UTC (invoice times are wall-clock times, read and written
+ * unchanged; ISO instants become UTC wall-clock time, as in the Glue jobs), with the common macros
+ * installed; in memory unless $DYNALAKE_DUCKDB_MEMORY_LIMIT caps it ({@link memoryLimit}).
+ * @throws DynalakeError BAD_INVOCATION when DuckDB does not take that limit
  */
 export async function openDuckDB(options: DuckDBOptions = {}): Promise<OpenDuckDB> {
-  const instance = await DuckDBInstance.create(':memory:', options.threads === undefined ? {} : { threads: String(options.threads) });
+  const tempDirectory = options.tempDirectory ?? join(tmpdir(), 'dynalake-duckdb');
+  const limit = memoryLimit();
+  let databaseDir: string | undefined;
+  if (limit !== undefined) {
+    mkdirSync(tempDirectory, { recursive: true });
+    databaseDir = mkdtempSync(join(tempDirectory, 'database-'));
+  }
+  const removeDatabase = () => {
+    if (databaseDir !== undefined) rmSync(databaseDir, { recursive: true, force: true });
+  };
+  const instance = await DuckDBInstance.create(databaseDir === undefined ? ':memory:' : join(databaseDir, 'dynalake.duckdb'), options.threads === undefined ? {} : { threads: String(options.threads) });
   let connection: DuckDBConnection | undefined;
   try {
     connection = await instance.connect();
     await connection.run("SET TimeZone = 'UTC'");
-    await connection.run(`SET temp_directory = ${sqlLiteral(options.tempDirectory ?? join(tmpdir(), 'dynalake-duckdb'))}`);
+    if (limit !== undefined) {
+      await connection.run(`SET memory_limit = ${sqlLiteral(limit)}`).catch((error: unknown) => {
+        throw new DynalakeError('BAD_INVOCATION', `DYNALAKE_DUCKDB_MEMORY_LIMIT=${limit} is not a size DuckDB takes, such as 256MB or 1GB: ${firstLine((error as Error).message)}`);
+      });
+    }
+    await connection.run(`SET temp_directory = ${sqlLiteral(tempDirectory)}`);
     for (const macro of COMMON_MACROS) await connection.run(macro);
   } catch (error) {
     connection?.closeSync();
     instance.closeSync();
+    removeDatabase();
     throw error;
   }
   const open = connection;
@@ -129,15 +166,26 @@ export async function openDuckDB(options: DuckDBOptions = {}): Promise<OpenDuckD
     close: () => {
       open.closeSync();
       instance.closeSync();
+      removeDatabase();
     },
   };
 }
 
-/** Runs `work` on a fresh {@link openDuckDB}, closed whatever `work` does: one instance per twin run. */
+/**
+ * Runs `work` on a fresh {@link openDuckDB}, closed whatever `work` does: one instance per twin run.
+ * Running out of the memory $DYNALAKE_DUCKDB_MEMORY_LIMIT gives (what DuckDB cannot spill) becomes
+ * LOAD_FAILED naming the limit.
+ */
 export async function withDuckDB<T>(work: (connection: DuckDBConnection) => Promise<T>, options: DuckDBOptions = {}): Promise<T> {
   const duckdb = await openDuckDB(options);
   try {
     return await work(duckdb.connection);
+  } catch (error) {
+    // DuckDB's errors come from the addon's realm: under Jest they are no `instanceof Error`.
+    const message = (error as { message?: unknown } | undefined)?.message;
+    const limit = memoryLimit();
+    if (limit === undefined || typeof message !== 'string' || !message.startsWith('Out of Memory Error')) throw error;
+    throw new DynalakeError('LOAD_FAILED', `${firstLine(message)}: DuckDB may hold ${limit} here (DYNALAKE_DUCKDB_MEMORY_LIMIT); raise it, or unset it to let DuckDB take up to 80% of RAM`);
   } finally {
     duckdb.close();
   }

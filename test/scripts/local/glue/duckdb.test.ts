@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -17,6 +17,7 @@ import {
   withDuckDB,
 } from '../../../../scripts/local/glue/duckdb';
 import { listFiles } from '../../../../scripts/local/glue/s3-files';
+import { DynalakeError } from '../../../../lambda/shared/errors';
 
 const setting = (connection: DuckDBConnection, name: string) => readScalar(connection, `SELECT current_setting(${sqlLiteral(name)})`);
 
@@ -35,6 +36,72 @@ describe('one DuckDB per run (openDuckDB, withDuckDB)', () => {
       },
       { threads: 3, tempDirectory: "/scratch/it's here" },
     );
+  });
+
+  describe('$DYNALAKE_DUCKDB_MEMORY_LIMIT', () => {
+    const saved = process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT;
+    let scratch: string;
+    beforeEach(() => {
+      scratch = mkdtempSync(join(tmpdir(), 'dynalake-duckdb-limit-'));
+    });
+    afterEach(() => {
+      if (saved === undefined) delete process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT;
+      else process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT = saved;
+      rmSync(scratch, { recursive: true, force: true });
+    });
+    const databases = (connection: DuckDBConnection) => readRows(connection, "SELECT path FROM duckdb_databases() WHERE NOT internal");
+    // More than 20 MB, held at once: list() cannot spill.
+    const tooMuch = (connection: DuckDBConnection) => connection.run('SELECT list(range) FROM range(5000000)');
+
+    it('unset or empty: DuckDB’s own limit, tables in memory, nothing in the temporary folder', async () => {
+      for (const unset of [undefined, '']) {
+        if (unset === undefined) delete process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT;
+        else process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT = unset;
+        await withDuckDB(
+          async (connection) => {
+            expect(await databases(connection)).toEqual([{ path: null }]);
+            expect(await setting(connection, 'memory_limit')).not.toBe('244.1 MiB');
+            await tooMuch(connection);
+          },
+          { tempDirectory: join(scratch, 'temp') },
+        );
+        expect(readdirSync(scratch)).toEqual([]);
+      }
+    });
+
+    it('set: that limit (DuckDB counts 1000s), the tables in a database file of the temporary folder, removed on close', async () => {
+      process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT = '256MB';
+      const duckdb = await openDuckDB({ tempDirectory: join(scratch, 'temp') });
+      expect(await setting(duckdb.connection, 'memory_limit')).toBe('244.1 MiB');
+      const [database] = (await databases(duckdb.connection)) as { path: string }[];
+      expect(database?.path).toMatch(new RegExp(`^${join(scratch, 'temp', 'database-')}[^/]+/dynalake\\.duckdb$`));
+      await duckdb.connection.run('CREATE TABLE kept AS SELECT range AS n FROM range(1000)');
+      expect(readdirSync(join(scratch, 'temp'))).toHaveLength(1);
+      duckdb.close();
+      expect(readdirSync(join(scratch, 'temp'))).toEqual([]);
+    });
+
+    it('refuses a size DuckDB does not take, and leaves no database file behind', async () => {
+      process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT = 'plenty';
+      const refusal = openDuckDB({ tempDirectory: scratch });
+      await expect(refusal).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'DYNALAKE_DUCKDB_MEMORY_LIMIT=plenty is not a size DuckDB takes, such as 256MB or 1GB: Parser Error: Memory must have a number (e.g. 1GB)'));
+      await expect(refusal).rejects.toBeInstanceOf(DynalakeError);
+      expect(readdirSync(scratch)).toEqual([]);
+    });
+
+    it('running out of it fails the run with DuckDB’s first line and the limit; any other failure passes unchanged', async () => {
+      process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT = '20MB';
+      const run = withDuckDB(tooMuch, { tempDirectory: scratch });
+      await expect(run).rejects.toThrow(/^Out of Memory Error: [^\n]+\/19\.0 MiB used\): DuckDB may hold 20MB here \(DYNALAKE_DUCKDB_MEMORY_LIMIT\); raise it, or unset it to let DuckDB take up to 80% of RAM$/);
+      await expect(run).rejects.toMatchObject({ code: 'LOAD_FAILED' });
+      expect(readdirSync(scratch)).toEqual([]);
+      await expect(withDuckDB((connection) => connection.run('SELECT * FROM no_such_table'), { tempDirectory: scratch })).rejects.toThrow(/^Catalog Error: Table with name no_such_table does not exist!\n/);
+      await expect(withDuckDB(() => Promise.reject(new Error('plain')), { tempDirectory: scratch })).rejects.toThrow('plain');
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a rejection that is no Error is the case here
+      await expect(withDuckDB(() => Promise.reject('Out of Memory Error, as a string'), { tempDirectory: scratch })).rejects.toBe('Out of Memory Error, as a string');
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- as above
+      await expect(withDuckDB(() => Promise.reject(undefined), { tempDirectory: scratch })).rejects.toBeUndefined();
+    });
   });
 
   it('closes the connection and the instance: a closed DuckDB runs nothing more', async () => {
