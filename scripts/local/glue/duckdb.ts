@@ -140,9 +140,9 @@ export async function openDuckDB(options: DuckDBOptions = {}): Promise<OpenDuckD
     databaseDir = mkdtempSync(join(tempDirectory, 'database-'));
   }
   const removeDatabase = () => {
-    if (databaseDir !== undefined) rmSync(databaseDir, { recursive: true, force: true });
+    if (databaseDir !== undefined) rmSync(databaseDir, { recursive: true });
   };
-  const instance = await DuckDBInstance.create(databaseDir === undefined ? ':memory:' : join(databaseDir, 'dynalake.duckdb'), options.threads === undefined ? {} : { threads: String(options.threads) });
+  const instance = await DuckDBInstance.create(databaseDir === undefined ? undefined : join(databaseDir, 'dynalake.duckdb'), options.threads === undefined ? {} : { threads: String(options.threads) });
   let connection: DuckDBConnection | undefined;
   try {
     connection = await instance.connect();

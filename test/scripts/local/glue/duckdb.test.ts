@@ -66,19 +66,24 @@ describe('one DuckDB per run (openDuckDB, withDuckDB)', () => {
           { tempDirectory: join(scratch, 'temp') },
         );
         expect(readdirSync(scratch)).toEqual([]);
+        // Uncapped, even DuckDB running out of memory passes as DuckDB said it: there is no limit of ours to name.
+        const outOfMemory = new Error('Out of Memory Error: could not allocate block of size 256.0 KiB');
+        await expect(withDuckDB(() => Promise.reject(outOfMemory))).rejects.toBe(outOfMemory);
       }
     });
 
     it('set: that limit (DuckDB counts 1000s), the tables in a database file of the temporary folder, removed on close', async () => {
       process.env.DYNALAKE_DUCKDB_MEMORY_LIMIT = '256MB';
-      const duckdb = await openDuckDB({ tempDirectory: join(scratch, 'temp') });
+      const temp = join(scratch, 'not', 'there', 'yet');
+      const duckdb = await openDuckDB({ tempDirectory: temp });
       expect(await setting(duckdb.connection, 'memory_limit')).toBe('244.1 MiB');
+      expect(await setting(duckdb.connection, 'temp_directory')).toBe(temp);
       const [database] = (await databases(duckdb.connection)) as { path: string }[];
-      expect(database?.path).toMatch(new RegExp(`^${join(scratch, 'temp', 'database-')}[^/]+/dynalake\\.duckdb$`));
+      expect(database?.path).toMatch(new RegExp(`^${join(temp, 'database-')}[^/]+/dynalake\\.duckdb$`));
       await duckdb.connection.run('CREATE TABLE kept AS SELECT range AS n FROM range(1000)');
-      expect(readdirSync(join(scratch, 'temp'))).toHaveLength(1);
+      expect(readdirSync(temp)).toHaveLength(1);
       duckdb.close();
-      expect(readdirSync(join(scratch, 'temp'))).toEqual([]);
+      expect(readdirSync(temp)).toEqual([]);
     });
 
     it('refuses a size DuckDB does not take, and leaves no database file behind', async () => {
@@ -86,6 +91,7 @@ describe('one DuckDB per run (openDuckDB, withDuckDB)', () => {
       const refusal = openDuckDB({ tempDirectory: scratch });
       await expect(refusal).rejects.toThrow(new DynalakeError('BAD_INVOCATION', 'DYNALAKE_DUCKDB_MEMORY_LIMIT=plenty is not a size DuckDB takes, such as 256MB or 1GB: Parser Error: Memory must have a number (e.g. 1GB)'));
       await expect(refusal).rejects.toBeInstanceOf(DynalakeError);
+      await expect(refusal).rejects.toMatchObject({ code: 'BAD_INVOCATION' });
       expect(readdirSync(scratch)).toEqual([]);
     });
 
