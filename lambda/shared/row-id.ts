@@ -14,6 +14,8 @@ export function rowId(row: Readonly<Partial<Record<OrderColumn, string | undefin
     const value = row[column] ?? '';
     return column === 'Description' ? value : value.trim();
   }).join('\u001f');
-  // update() hashes a string as its UTF-8 bytes.
-  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+  // update() hashes a string as its UTF-8 bytes. The first 16 bytes in hex, made as a string of
+  // their own: slicing the whole digest's hex would keep it alive behind each id, and the local
+  // csv_to_dynamodb keeps every id of a file (78 → 45 MB for 541,909 ids).
+  return createHash('sha256').update(text).digest().toString('hex', 0, 16);
 }

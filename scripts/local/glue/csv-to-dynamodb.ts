@@ -161,11 +161,15 @@ export async function runCsvToDynamoDB(context: GlueTwinContext, args: JobArgume
 
   const result = await withScratch(context, JOB, async (scratch) => {
     const path = join(scratch, 'upload.csv');
-    const bytes = await getObjectBytes(context.s3, S3_BUCKET, S3_KEY);
-    if (isUtf8(bytes) && bytes.some((byte) => byte >= 0x80)) {
-      log(`s3://${S3_BUCKET}/${S3_KEY} looks like UTF-8, but the job reads ISO-8859-1 (as the Kaggle file is): each non-ASCII character becomes two`);
-    }
-    await writeFile(path, bytes);
+    // In a function of its own, so the file's bytes (45 MB for the full file) are not kept through the load.
+    const download = async () => {
+      const bytes = await getObjectBytes(context.s3, S3_BUCKET, S3_KEY);
+      if (isUtf8(bytes) && bytes.some((byte) => byte >= 0x80)) {
+        log(`s3://${S3_BUCKET}/${S3_KEY} looks like UTF-8, but the job reads ISO-8859-1 (as the Kaggle file is): each non-ASCII character becomes two`);
+      }
+      await writeFile(path, bytes);
+    };
+    await download();
 
     const writer = new BatchWriter<undefined>({ client, tableName: DYNAMODB_TABLE, concurrency: 4 });
     const rejectedRows: RejectedRow[] = [];
