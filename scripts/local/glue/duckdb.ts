@@ -13,8 +13,8 @@ import {
 import { DynalakeError } from '../../../lambda/shared/errors';
 
 /**
- * What the local Glue twins and `npm run query` share about DuckDB: one in-memory instance per
- * run, closed at the end; the SQL helpers that make the twins' rules the Python helpers' rules
+ * What the local Glue twins and `npm run query` share about DuckDB: one instance per run (in
+ * memory unless $DYNALAKE_DUCKDB_MEMORY_LIMIT caps it), closed at the end; the SQL helpers that make the twins' rules the Python helpers' rules
  * (JavaScript trim, surrogate keys, exact numbers); and one way to turn result rows into JSON.
  */
 
