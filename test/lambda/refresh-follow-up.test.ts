@@ -143,9 +143,9 @@ describe('refresh-follow-up at the end of a run', () => {
     expect(published()).toEqual({ WorkflowRunsSucceeded: '1 Count', WorkflowRunsFailed: '0 Count', ChangeObjectsWaiting: '0 Count', ChangeObjectsLeftUnmerged: '2 Count', FollowUpRunsStarted: '0 Count' });
 
     // One created in the second the run started (it may have landed after): followed up; the two are still only counted.
-    // A timer may fire a millisecond before Date.now() says it is due (it runs on the monotonic
-    // clock), and an object put then would be stamped the second before: wait until the clock agrees.
-    while (Date.now() < landedBy + 1000) await new Promise((resolve) => setTimeout(resolve, landedBy + 1000 - Date.now()));
+    // s3rver stamps LastModified with the file's mtime, which the kernel takes from a coarse clock a
+    // few milliseconds behind Date.now(): put 50 ms into the second, or it may be stamped the one before.
+    while (Date.now() < landedBy + 1050) await new Promise((resolve) => setTimeout(resolve, landedBy + 1050 - Date.now()));
     await put(landing, `cdc/orders/${day(today, '4-4')}`);
     glue.on(GetWorkflowCommand).resolves({ Workflow: { LastRun: run({ StartedOn: new Date(landedBy + 1500) }) } }).on(StartWorkflowRunCommand).resolves({ RunId: 'wr_2' });
     metrics = new CapturedMetrics({ namespace: 'dynalake-dev', serviceName: BRIDGE_STAGES.refreshFollowUp, defaultDimensions: { [WORKFLOW_DIMENSION]: WORKFLOW } });
