@@ -28,11 +28,23 @@ fi
 echo "python setup: creating $venv with the pins of glue-scripts/requirements-dev.txt (once; PySpark is ~320 MB)" >&2
 rm -rf "$venv"
 "$python" -m venv "$venv" || fail "python -m venv failed (Debian: apt-get install python3-venv)"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --require-virtualenv \
-  -r glue-scripts/requirements-dev.txt || { rm -rf "$venv"; fail "pip could not install glue-scripts/requirements-dev.txt (see above)"; }
 # Checkov in an environment of its own inside .venv/: its pins conflict with the project's.
 "$python" -m venv "$venv/checkov" || { rm -rf "$venv"; fail "python -m venv failed for Checkov"; }
-"$venv/checkov/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --require-virtualenv \
-  -r scripts/python/requirements-checkov.txt || { rm -rf "$venv"; fail "pip could not install scripts/python/requirements-checkov.txt (see above)"; }
+# Both installs at once, and without compiling every module of every package up front (Python
+# compiles what is imported, once, into the environment): pip spends its time on the CPU, and the
+# two took 106 s one after the other, compiled, against 26 and 52 s uncompiled (2026-12-07, this
+# 2-core machine, pip's cache warm).
+pip_install() { "$1" -m pip install --quiet --no-compile --disable-pip-version-check --no-input --require-virtualenv -r "$2"; }
+pip_install "$venv/checkov/bin/python" scripts/python/requirements-checkov.txt &
+checkov_install=$!
+project_status=0
+pip_install "$venv/bin/python" glue-scripts/requirements-dev.txt || project_status=$?
+checkov_status=0
+wait "$checkov_install" || checkov_status=$?
+if ((project_status != 0 || checkov_status != 0)); then
+  rm -rf "$venv"
+  ((project_status != 0)) && fail "pip could not install glue-scripts/requirements-dev.txt (see above)"
+  fail "pip could not install scripts/python/requirements-checkov.txt (see above)"
+fi
 printf '%s\n' "$want" >"$stamp"
 echo "python setup: $venv ready" >&2
