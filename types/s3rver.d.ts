@@ -40,11 +40,30 @@ declare module 's3rver' {
 
   type Middleware = (context: Context, next: () => Promise<void>) => Promise<void>;
 
+  /** An object as s3rver's controllers hand it to the store's putObject: its body is the request's (or its parts', one after the other). */
+  interface StoredObject {
+    readonly bucket: string;
+    readonly key: string;
+    readonly metadata: Record<string, string>;
+    readonly content: NodeJS.ReadableStream;
+  }
+
+  /** The part of s3rver's filesystem store (lib/stores/filesystem.js) that scripts/local/s3.ts replaces and calls. */
+  interface FilesystemStore {
+    /** The file of an object's `resource` (`object`, `metadata.json`, `object.md5`) in the server's folder. */
+    getResourcePath(bucket: string, key: string, resource: string): string;
+    /** Writes an object's MD5 and metadata files. */
+    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+    putObject(object: StoredObject): Promise<{ readonly size: number; readonly md5: string }>;
+  }
+
   }
 
   class S3rver extends EventEmitter {
     /** Koa's middleware stack, outermost first: composed when run() starts the server. */
     readonly middleware: S3rver.Middleware[];
+    /** Where the controllers keep objects: one instance, shared with their context. */
+    readonly store: S3rver.FilesystemStore;
     constructor(options?: S3rver.S3rverOptions);
     run(): Promise<AddressInfo>;
     close(): Promise<void>;

@@ -1,6 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
@@ -51,6 +55,8 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
   // Inside the XML encoder (the stack's second), so that it sees and leaves the listing as an object.
   if (server.middleware.length !== S3RVER_MIDDLEWARE_COUNT) throw new Error(`s3rver's middleware is not the stack of s3rver 3.7.1 (${String(server.middleware.length)} layers, not ${String(S3RVER_MIDDLEWARE_COUNT)})`);
   server.middleware.splice(2, 0, listObjectsV2ByMarker);
+  // An instance property, over the store's prototype method: the controllers call it through the same store.
+  Object.assign(server.store, { putObject: putObjectWhole(server.store) });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const client = localS3Client(endpoint);
@@ -137,6 +143,44 @@ export const listObjectsV2ByMarker: S3rver.Middleware = async (context, next) =>
     },
   };
 };
+
+/**
+ * PutObject made whole, as on S3, for s3rver 3.7.1's filesystem store: the bytes go to a staging
+ * file beside the object's (a name listings skip: they take only files ending in `._S3rver_object`),
+ * then replace the object's file in one rename, then its MD5 and metadata are written. s3rver wrote
+ * straight into the object's file and answered before that file was flushed, so a listing or a GET
+ * in between met the object empty or cut short: a merge job that listed a change object mid-write
+ * merged it as empty and noted it merged, and its records were lost (found on the Spark engine
+ * under load). A PUT that fails leaves nothing; a multipart upload's completion puts through it too. Overwriting, a reader between the rename and the new
+ * MD5 meets the whole new bytes with the old ETag, which then changes: a copy kept by ETag (the
+ * local Spark's mirror) is fetched again, never left stale.
+ */
+export function putObjectWhole(store: S3rver.FilesystemStore): S3rver.FilesystemStore['putObject'] {
+  return async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const staging = `${objectPath}.${randomUUID()}.dynalake-partial`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const measure = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(object.content, measure, createWriteStream(staging));
+      await rename(staging, objectPath);
+    } catch (error) {
+      await rm(staging, { force: true });
+      throw error;
+    }
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+}
 
 /** An s3rver event as S3 would have sent it: the same records, object keys URL-encoded. */
 function s3EventOf(event: S3rver.S3rverEvent): S3Event {
