@@ -43,8 +43,8 @@ if [[ $# -eq 0 ]]; then
   # machine that is one worker and an idle core (973 s against 681 s with two, 2026-12-06). Up to
   # two cores, one worker more than cores: the suites spend much of their time waiting on the
   # processes they start (Spark's JVMs, the CLIs, cfn-lint, Checkov), and a third worker fills
-  # that wait (a fresh clone, 2 cores, 2026-12-08: Jest 657 s with three, against 731 to 787 s
-  # with two in the CI runs of the day before).
+  # that wait (2 cores, 2026-12-08: Jest 657 s with three on a fresh clone and 699 s in a CI run,
+  # against 731 to 787 s with two in the CI runs of the day before).
   cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
   workers=$((cores > 2 ? cores - 1 : cores + 1))
   set -- --coverage --coverageDirectory=coverage --maxWorkers="$workers"
