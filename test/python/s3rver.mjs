@@ -1,16 +1,15 @@
-// An embedded S3 (s3rver) for the Python tests: prints its endpoint, serves until stdin closes.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import S3rver from 's3rver';
+// The embedded S3 of `npm start` (scripts/local/s3.ts: s3rver, its PUTs whole and its listings paged as
+// on S3) for the Python tests: prints its endpoint, serves until stdin closes.
+import { createRequire } from 'node:module';
 
-const directory = mkdtempSync(join(tmpdir(), 'dynalake-pytest-s3-'));
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, vhostBuckets: false });
-const { port } = await server.run();
-process.stdout.write(`${JSON.stringify({ endpoint: `http://127.0.0.1:${port}` })}\n`);
+const require = createRequire(import.meta.url);
+require('../../scripts/lib/swc-register.js');
+const { startLocalS3 } = require('../../scripts/local/s3.ts');
+
+const local = await startLocalS3();
+process.stdout.write(`${JSON.stringify({ endpoint: local.endpoint })}\n`);
 process.stdin.resume();
 process.stdin.on('end', async () => {
-  await server.close();
-  rmSync(directory, { recursive: true, force: true });
+  await local.close();
   process.exit(0);
 });
