@@ -151,9 +151,10 @@ export const listObjectsV2ByMarker: S3rver.Middleware = async (context, next) =>
  * straight into the object's file and answered before that file was flushed, so a listing or a GET
  * in between met the object empty or cut short: a merge job that listed a change object mid-write
  * merged it as empty and noted it merged, and its records were lost (found on the Spark engine
- * under load). A PUT that fails leaves nothing; a multipart upload's completion puts through it too. Overwriting, a reader between the rename and the new
- * MD5 meets the whole new bytes with the old ETag, which then changes: a copy kept by ETag (the
- * local Spark's mirror) is fetched again, never left stale.
+ * under load). A PUT that fails leaves nothing; a multipart upload's completion puts through it
+ * too. Overwriting, a reader between the rename and the new MD5 meets the whole new bytes with the
+ * old ETag, which then changes: a copy kept by ETag (the local Spark's mirror) is fetched again,
+ * never left stale.
  */
 export function putObjectWhole(store: S3rver.FilesystemStore): S3rver.FilesystemStore['putObject'] {
   return async (object) => {
