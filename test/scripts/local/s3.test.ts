@@ -105,16 +105,21 @@ describe('startLocalS3: PutObject', () => {
     return Math.max(0, ...readdirSync(path).filter((file) => file.startsWith(name)).map((file) => statSync(join(path, file)).size));
   }
 
+  /** Resolves once the server holds `bytes` bytes of `folder`/`name` on disk; fails after 10 s. */
+  async function untilOnDisk(bucket: string, folder: string, name: string, bytes: number): Promise<void> {
+    for (let waited = 0; bytesOnDisk(bucket, folder, name) < bytes; waited += 10) {
+      if (waited > 10_000) throw new Error(`the server never wrote the first ${String(bytes)} bytes of ${folder}/${name}`);
+      await setTimeout(10);
+    }
+  }
+
   /** A PUT of `first` + `rest` whose body stops after `first` until `finish` is called; resolves once the server has `first` on disk. */
   async function slowPut(bucket: string, folder: string, name: string, first: string, rest: string): Promise<{ readonly finish: () => Promise<void> }> {
     const body = new PassThrough();
     const put = s3().client.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}/${name}`, Body: body, ContentLength: Buffer.byteLength(first + rest) }));
     put.catch(() => undefined); // awaited by finish
     body.write(first);
-    for (let waited = 0; bytesOnDisk(bucket, folder, name) < first.length; waited += 10) {
-      if (waited > 10_000) throw new Error(`the server never wrote the first ${String(first.length)} bytes of ${folder}/${name}`);
-      await setTimeout(10);
-    }
+    await untilOnDisk(bucket, folder, name, first.length);
     return {
       finish: async () => {
         body.end(rest);
@@ -157,10 +162,7 @@ describe('startLocalS3: PutObject', () => {
     const abort = new AbortController();
     const put = s3().client.send(new PutObjectCommand({ Bucket: bucket, Key: 'cdc/orders/cut.jsonl.gz', Body: body, ContentLength: 140_000 }), { abortSignal: abort.signal });
     body.write('z'.repeat(70_000));
-    for (let waited = 0; bytesOnDisk(bucket, 'cdc/orders', 'cut.jsonl.gz') < 70_000; waited += 10) {
-      if (waited > 10_000) throw new Error('the server never wrote the first bytes');
-      await setTimeout(10);
-    }
+    await untilOnDisk(bucket, 'cdc/orders', 'cut.jsonl.gz', 70_000);
     abort.abort();
     await expect(put).rejects.toMatchObject({ name: 'AbortError' });
     // The server hears of the broken request after the client: it removes the staging file then.
